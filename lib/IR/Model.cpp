@@ -1,0 +1,36 @@
+//===- Model.cpp - A whole ONNX model -------------------------------------===//
+
+#include "lib/IR/Model.h"
+
+namespace onnxprune {
+
+Model::Model() : graph(std::make_unique<Graph>(*this, nullptr)) {}
+
+Model::~Model() {
+  // Nodes and values reference tensors in the store; drop the graph first.
+  graph.reset();
+}
+
+int64_t Model::getOpsetVersion(llvm::StringRef d) const {
+  bool isDefault = d.empty() || d == "ai.onnx";
+  for (const OpsetImport &o : opsetImports) {
+    bool oDefault = o.domain.empty() || o.domain == "ai.onnx";
+    if ((isDefault && oDefault) || (!isDefault && o.domain == d))
+      return o.version;
+  }
+  return 0;
+}
+
+static void visitGraph(Graph &g, llvm::function_ref<void(Graph &)> fn) {
+  fn(g);
+  for (Node &n : g.getNodes())
+    for (Attribute &a : n.getAttrs())
+      for (auto &sub : a.graphs)
+        visitGraph(*sub, fn);
+}
+
+void Model::forEachGraph(llvm::function_ref<void(Graph &)> fn) {
+  visitGraph(*graph, fn);
+}
+
+} // namespace onnxprune

@@ -1,0 +1,81 @@
+//===- Model.h - A whole ONNX model -----------------------------*- C++ -*-===//
+///
+/// \file
+/// A Model is the envelope (IR version, opset imports, producer, metadata,
+/// model-local functions), its main Graph, and the WeightStore. Whatever the
+/// IR does not model (functions, training info, unknown fields) is kept as
+/// serialized protobuf so the writer puts it back as it was.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_IR_MODEL_H
+#define ONNXPRUNE_IR_MODEL_H
+
+#include "lib/IR/Graph.h"
+#include "lib/IR/WeightStore.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace onnxprune {
+
+struct OpsetImport {
+  std::string domain; ///< "" is ai.onnx.
+  int64_t version = 0;
+};
+
+/// A model-local function, kept serialized; its name is known so that calls
+/// to it are recognised (and treated as opaque ops by analyses).
+struct FunctionDecl {
+  std::string domain;
+  std::string name;
+  std::string serialized;
+};
+
+class Model {
+public:
+  Model();
+  ~Model();
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+
+  Graph &getGraph() { return *graph; }
+  const Graph &getGraph() const { return *graph; }
+  WeightStore &getWeights() { return weights; }
+  const WeightStore &getWeights() const { return weights; }
+
+  /// Opset version imported for \p domain ("" or "ai.onnx" for the default
+  /// domain), or 0 when not imported.
+  int64_t getOpsetVersion(llvm::StringRef domain) const;
+  /// Calls \p fn on every graph, main graph first, then subgraphs depth-first.
+  void forEachGraph(llvm::function_ref<void(Graph &)> fn);
+
+  int64_t irVersion = 0;
+  std::vector<OpsetImport> opsetImports;
+  std::string producerName;
+  std::string producerVersion;
+  std::string domain;
+  int64_t modelVersion = 0;
+  bool hasModelVersion = false;
+  std::string docString;
+  std::vector<std::pair<std::string, std::string>> metadataProps;
+  std::vector<FunctionDecl> functions;
+  std::vector<std::string> trainingInfo;
+  std::string unknownFields;
+
+  /// Where the model was read from ("" for stdin/memory) and the folder that
+  /// external data locations are relative to.
+  std::string sourcePath;
+  std::string baseDir;
+
+private:
+  WeightStore weights;
+  std::unique_ptr<Graph> graph;
+};
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_IR_MODEL_H

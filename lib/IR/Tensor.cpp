@@ -1,0 +1,179 @@
+//===- Tensor.cpp - Weight tensors and where their bytes live -------------===//
+
+#include "lib/IR/Tensor.h"
+#include "lib/Support/Error.h"
+
+#include "llvm/Support/FileSystem.h"
+
+#include <cstring>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+ExternalFile::~ExternalFile() = default;
+
+Expected<ArrayRef<char>> ExternalFile::read(uint64_t offset, uint64_t length) {
+  if (offset > size || length > size - offset)
+    return makeError("external data '" + path + "': range [" + Twine(offset) +
+                     ", " + Twine(offset + length) + ") is past its end (" +
+                     Twine(size) + " bytes)");
+  if (length == 0)
+    return ArrayRef<char>();
+  std::lock_guard<std::mutex> lock(mu);
+  if (!region) {
+    int fd;
+    if (std::error_code ec = sys::fs::openFileForRead(path, fd))
+      return makeError("cannot open external data '" + path +
+                       "': " + ec.message());
+    std::error_code ec;
+    auto r = std::make_unique<sys::fs::mapped_file_region>(
+        sys::fs::convertFDToNativeFile(fd),
+        sys::fs::mapped_file_region::readonly, size, 0, ec);
+    sys::fs::closeFile(fd);
+    if (ec)
+      return makeError("cannot map external data '" + path +
+                       "': " + ec.message());
+    region = std::move(r);
+  }
+  return ArrayRef<char>(region->const_data() + offset, length);
+}
+
+uint64_t Tensor::getNumElements() const {
+  uint64_t n = 1;
+  for (int64_t d : dims)
+    n *= d < 0 ? 0 : (uint64_t)d;
+  return n;
+}
+
+Expected<ArrayRef<char>> Tensor::getBytes() const {
+  if (!isExternal)
+    return ArrayRef<char>(bytes.data(), bytes.size());
+  if (!external.file)
+    return makeError("tensor '" + name + "': external data file not opened");
+  return external.file->read(external.offset, external.length);
+}
+
+void Tensor::setData(ArrayRef<int64_t> newDims, std::string rawBytes) {
+  dims.assign(newDims.begin(), newDims.end());
+  assert(rawBytes.size() == getByteSize() && "byte size must match dims");
+  bytes = std::move(rawBytes);
+  isExternal = false;
+  external.file.reset();
+  modified = true;
+}
+
+void Tensor::setStrings(ArrayRef<int64_t> newDims,
+                        std::vector<std::string> values) {
+  dims.assign(newDims.begin(), newDims.end());
+  strings = std::move(values);
+  modified = true;
+}
+
+namespace {
+float halfToFloat(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else { // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while (!(man & 0x400)) {
+        man <<= 1;
+        --exp;
+      }
+      man &= 0x3ff;
+      bits = sign | (exp << 23) | (man << 13);
+    }
+  } else if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else {
+    bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+template <typename T> T load(const char *p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+template <typename OutT>
+Expected<std::vector<OutT>> readAs(const Tensor &t) {
+  auto bytesOr = t.getBytes();
+  if (!bytesOr)
+    return bytesOr.takeError();
+  ArrayRef<char> b = *bytesOr;
+  uint64_t n = t.getNumElements();
+  unsigned es = elementSize(t.getDataType());
+  if (t.getDataType() == DataType::String || es == 0 || b.size() < n * es)
+    return makeError("tensor '" + t.getName() + "' of type " +
+                     dataTypeName(t.getDataType()) +
+                     " cannot be read as numbers");
+  std::vector<OutT> out(n);
+  const char *p = b.data();
+  for (uint64_t i = 0; i < n; ++i, p += es) {
+    switch (t.getDataType()) {
+    case DataType::Float:
+      out[i] = (OutT)load<float>(p);
+      break;
+    case DataType::Double:
+      out[i] = (OutT)load<double>(p);
+      break;
+    case DataType::Float16:
+      out[i] = (OutT)halfToFloat(load<uint16_t>(p));
+      break;
+    case DataType::BFloat16: {
+      uint32_t bits = (uint32_t)load<uint16_t>(p) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      out[i] = (OutT)f;
+      break;
+    }
+    case DataType::Int8:
+      out[i] = (OutT)load<int8_t>(p);
+      break;
+    case DataType::UInt8:
+    case DataType::Bool:
+      out[i] = (OutT)load<uint8_t>(p);
+      break;
+    case DataType::Int16:
+      out[i] = (OutT)load<int16_t>(p);
+      break;
+    case DataType::UInt16:
+      out[i] = (OutT)load<uint16_t>(p);
+      break;
+    case DataType::Int32:
+      out[i] = (OutT)load<int32_t>(p);
+      break;
+    case DataType::UInt32:
+      out[i] = (OutT)load<uint32_t>(p);
+      break;
+    case DataType::Int64:
+      out[i] = (OutT)load<int64_t>(p);
+      break;
+    case DataType::UInt64:
+      out[i] = (OutT)load<uint64_t>(p);
+      break;
+    default:
+      return makeError("tensor '" + t.getName() + "' of type " +
+                       dataTypeName(t.getDataType()) +
+                       " cannot be read as numbers");
+    }
+  }
+  return out;
+}
+} // namespace
+
+Expected<std::vector<double>> readAsDoubles(const Tensor &t) {
+  return readAs<double>(t);
+}
+Expected<std::vector<int64_t>> readAsInt64s(const Tensor &t) {
+  return readAs<int64_t>(t);
+}
+
+} // namespace onnxprune

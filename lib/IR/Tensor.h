@@ -1,0 +1,129 @@
+//===- Tensor.h - Weight tensors and where their bytes live -----*- C++ -*-===//
+///
+/// \file
+/// A Tensor is a weight: an initializer, a tensor lifted from a `Constant`
+/// node, or a tensor-valued attribute. Its bytes live in one of two places:
+///
+///   * in memory: raw_data moved out of the protobuf (no copy), typed fields
+///     converted once to little-endian raw bytes, or a buffer a pass made;
+///   * an external data file: (file, offset, length), mapped lazily the
+///     first time someone reads the bytes. A tensor nobody reads or changes
+///     is never mapped: the writer copies its bytes file-to-file.
+///
+/// The tensor remembers how the model stored it (raw or typed field,
+/// external location, the Constant attribute it came from) so an unchanged
+/// model writes back as it was.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_IR_TENSOR_H
+#define ONNXPRUNE_IR_TENSOR_H
+
+#include "lib/IR/Type.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace onnxprune {
+
+/// One external data file, opened once per model and mapped on first read.
+class ExternalFile {
+public:
+  ExternalFile(std::string path, uint64_t size)
+      : path(std::move(path)), size(size) {}
+  ~ExternalFile();
+  const std::string &getPath() const { return path; }
+  uint64_t getSize() const { return size; }
+  /// Bytes [offset, offset+length) of the file; maps the file on first use.
+  llvm::Expected<llvm::ArrayRef<char>> read(uint64_t offset, uint64_t length);
+
+private:
+  std::string path;
+  uint64_t size;
+  std::mutex mu;
+  std::unique_ptr<llvm::sys::fs::mapped_file_region> region;
+};
+
+/// Where an external tensor's bytes are, as the model said it.
+struct ExternalLocation {
+  std::string location; ///< As written in the model (relative path).
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  /// Other external_data entries (e.g. "checksum"), kept in order.
+  std::vector<std::pair<std::string, std::string>> extra;
+  std::shared_ptr<ExternalFile> file;
+};
+
+class Tensor {
+public:
+  /// How the model held the values: raw_data, or the typed repeated field
+  /// (float_data, int64_data...) which the frontend decoded.
+  enum class Encoding : uint8_t { Raw, Typed };
+
+  Tensor(std::string name, DataType dtype, llvm::ArrayRef<int64_t> dims)
+      : name(std::move(name)), dtype(dtype), dims(dims.begin(), dims.end()) {}
+
+  const std::string &getName() const { return name; }
+  void setName(std::string n) { name = std::move(n); }
+  DataType getDataType() const { return dtype; }
+  llvm::ArrayRef<int64_t> getDims() const { return dims; }
+  uint64_t getNumElements() const;
+  /// Size of the values in bytes (raw layout); 0 for string tensors.
+  uint64_t getByteSize() const { return storageBytes(dtype, getNumElements()); }
+
+  /// The raw little-endian bytes. Maps external data on first call.
+  llvm::Expected<llvm::ArrayRef<char>> getBytes() const;
+  /// String values (dtype == String only).
+  const std::vector<std::string> &getStrings() const { return strings; }
+
+  /// Replaces the contents (a pass sliced or rewrote the tensor). The tensor
+  /// becomes in-memory and modified: the writer will not copy old bytes.
+  void setData(llvm::ArrayRef<int64_t> newDims, std::string rawBytes);
+  void setStrings(llvm::ArrayRef<int64_t> newDims,
+                  std::vector<std::string> values);
+  /// Builds an in-memory tensor from bytes the frontend already owns.
+  void setInlineBytes(std::string rawBytes) { bytes = std::move(rawBytes); }
+  void setExternal(ExternalLocation loc) {
+    external = std::move(loc);
+    isExternal = true;
+  }
+
+  bool hasExternalData() const { return isExternal; }
+  const ExternalLocation &getExternal() const { return external; }
+  bool isModified() const { return modified; }
+
+  Encoding encoding = Encoding::Raw;
+  std::string docString;
+  /// Non-empty when the tensor was lifted from a `Constant` node attribute:
+  /// "value", "value_float", "value_floats", "value_int", "value_ints".
+  std::string liftedFromAttr;
+  /// Serialized protobuf fields this IR does not model (segment, fields of
+  /// newer ONNX versions), merged back by the writer.
+  std::string unknownFields;
+
+private:
+  std::string name;
+  DataType dtype;
+  llvm::SmallVector<int64_t, 4> dims;
+  std::string bytes; ///< In-memory raw bytes (when !isExternal).
+  std::vector<std::string> strings;
+  ExternalLocation external;
+  bool isExternal = false;
+  bool modified = false;
+};
+
+/// Element access helpers for passes and analyses: read any numeric tensor
+/// as doubles / int64s (converting float16, bfloat16, ints).
+llvm::Expected<std::vector<double>> readAsDoubles(const Tensor &t);
+llvm::Expected<std::vector<int64_t>> readAsInt64s(const Tensor &t);
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_IR_TENSOR_H
