@@ -1,0 +1,42 @@
+//===- ModelWriter.h - Write the IR back to ONNX files ----------*- C++ -*-===//
+///
+/// \file
+/// The way out. Unchanged weights are written as they were read (same
+/// encoding, Constant nodes restored); external data is copied file to file
+/// without mapping it. Output goes to a temporary file that is renamed into
+/// place only when everything succeeded: a failing run leaves no file.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_FRONTENDS_ONNX_MODELWRITER_H
+#define ONNXPRUNE_FRONTENDS_ONNX_MODELWRITER_H
+
+#include "frontends/onnx/ModelReader.h"
+
+#include <optional>
+
+namespace onnxprune {
+
+struct WriteOptions {
+  ModelFormat format = ModelFormat::Binary;
+  /// Tensors of at least this many bytes go to the external data file.
+  /// Unset: keep each tensor where it was (inline stays inline, external
+  /// stays external), and go external automatically when the model would
+  /// pass protobuf's 2 GB limit.
+  std::optional<uint64_t> externalThreshold;
+  /// Name of the external data file, relative to the output's folder.
+  /// Default: "<output file name>.data".
+  std::string externalFileName;
+};
+
+/// Writes \p model to \p path ("-" is stdout, binary only if no external
+/// data is needed).
+llvm::Error writeModelFile(const Model &model, llvm::StringRef path,
+                           const WriteOptions &opts = {});
+
+/// Serializes \p model to binary bytes with every weight inline (fails past
+/// protobuf's 2 GB limit). For runtimes and tests.
+llvm::Expected<std::string> serializeModel(const Model &model);
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_FRONTENDS_ONNX_MODELWRITER_H
