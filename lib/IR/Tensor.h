@@ -90,6 +90,9 @@ public:
                   std::vector<std::string> values);
   /// Builds an in-memory tensor from bytes the frontend already owns.
   void setInlineBytes(std::string rawBytes) { bytes = std::move(rawBytes); }
+  void setInlineStrings(std::vector<std::string> values) {
+    strings = std::move(values);
+  }
   void setExternal(ExternalLocation loc) {
     external = std::move(loc);
     isExternal = true;
@@ -104,6 +107,8 @@ public:
   /// Non-empty when the tensor was lifted from a `Constant` node attribute:
   /// "value", "value_float", "value_floats", "value_int", "value_ints".
   std::string liftedFromAttr;
+  /// doc_string of that attribute.
+  std::string attrDocString;
   /// Serialized protobuf fields this IR does not model (segment, fields of
   /// newer ONNX versions), merged back by the writer.
   std::string unknownFields;

@@ -1,0 +1,229 @@
+//===- ModelWriter.cpp - Write the IR back to ONNX files ------------------===//
+
+#include "frontends/onnx/ModelWriter.h"
+#include "frontends/onnx/ProtoConvert.h"
+#include "frontends/onnx/TextFormat.h"
+#include "lib/Support/AtomicFile.h"
+#include "lib/Support/Error.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+namespace {
+
+/// Protobuf refuses messages of 2 GB or more; stay clear of the edge.
+constexpr uint64_t kProtoLimit = (2ull << 30) - (64ull << 20);
+/// Big tensors start on a page boundary so runtimes can map them.
+constexpr uint64_t kPageAlign = 4096, kSmallAlign = 64;
+
+/// Sum of the bytes of weights that would be written inline.
+uint64_t inlineBytes(const Model &model,
+                     const std::function<TensorPlacement(const Tensor &)> &p) {
+  uint64_t total = 0;
+  const_cast<Model &>(model).forEachGraph([&](Graph &g) {
+    for (const Value *v : g.getValues())
+      if (v->isWeight() && p(*v->getWeight()) == TensorPlacement::Inline)
+        total += v->getWeight()->getByteSize();
+  });
+  return total;
+}
+
+/// Collects external tensors while the proto is built, then streams their
+/// bytes into the data file: unchanged external tensors are copied file to
+/// file (never mapped, so memory stays flat), others written from memory.
+class ExternalSink {
+public:
+  explicit ExternalSink(std::string location) : location(std::move(location)) {}
+
+  Error add(const Tensor &t, onnx::TensorProto &tp) {
+    uint64_t align = t.getByteSize() >= (1u << 20) ? kPageAlign : kSmallAlign;
+    offset = (offset + align - 1) / align * align;
+    tp.set_data_location(onnx::TensorProto::EXTERNAL);
+    auto put = [&](StringRef k, StringRef v) {
+      auto *kv = tp.add_external_data();
+      kv->set_key(k.str());
+      kv->set_value(v.str());
+    };
+    put("location", location);
+    put("offset", std::to_string(offset));
+    put("length", std::to_string(t.getByteSize()));
+    pending.push_back({&t, offset});
+    offset += t.getByteSize();
+    return Error::success();
+  }
+
+  bool empty() const { return pending.empty(); }
+
+  Error write(AtomicFile &out) {
+    DenseMap<const ExternalFile *, int> fds;
+    auto closeAll = make_scope_exit([&] {
+      for (auto &kv : fds)
+        ::close(kv.second);
+    });
+    for (const Entry &e : pending) {
+      if (Error err = out.padTo(e.offset))
+        return err;
+      const Tensor &t = *e.tensor;
+      if (t.hasExternalData()) {
+        const ExternalLocation &loc = t.getExternal();
+        int &fd = fds[loc.file.get()];
+        if (!fd) {
+          fd = ::open(loc.file->getPath().c_str(), O_RDONLY | O_CLOEXEC);
+          if (fd < 0)
+            return makeError("cannot open external data '" +
+                             loc.file->getPath() + "'");
+        }
+        if (Error err = out.copyFrom(fd, loc.offset, loc.length))
+          return err;
+        continue;
+      }
+      auto bytes = t.getBytes();
+      if (!bytes)
+        return bytes.takeError();
+      if (Error err = out.write(StringRef(bytes->data(), bytes->size())))
+        return err;
+    }
+    return Error::success();
+  }
+
+private:
+  struct Entry {
+    const Tensor *tensor;
+    uint64_t offset;
+  };
+  std::string location;
+  uint64_t offset = 0;
+  std::vector<Entry> pending;
+};
+
+Error writeStdout(StringRef bytes) {
+  raw_fd_ostream os(STDOUT_FILENO, /*shouldClose=*/false);
+  os.SetUnbuffered();
+  os << bytes;
+  os.flush();
+  if (os.has_error()) {
+    std::error_code ec = os.error();
+    os.clear_error();
+    return makeError("cannot write to stdout: " + ec.message());
+  }
+  return Error::success();
+}
+
+} // namespace
+
+Expected<std::string> serializeModel(const Model &model) {
+  onnx::ModelProto proto;
+  ExportOptions opts;
+  if (Error e = exportModel(model, proto, opts))
+    return std::move(e);
+  if (proto.ByteSizeLong() >= kProtoLimit)
+    return makeError("the model is too large to serialize in one piece "
+                     "(over 2 GB); write it with external data");
+  return proto.SerializeAsString();
+}
+
+Error writeModelFile(const Model &model, StringRef path,
+                     const WriteOptions &wopts) {
+  bool toStdout = path == "-";
+  if (wopts.format == ModelFormat::Text) {
+    if (wopts.externalThreshold)
+      return makeError("the text format cannot hold external data; drop "
+                       "--external-data or write binary");
+    onnx::ModelProto proto;
+    if (Error e = exportModel(model, proto, ExportOptions()))
+      return e;
+    std::string text = printModelText(proto);
+    if (toStdout)
+      return writeStdout(text);
+    auto out = AtomicFile::create(path);
+    if (!out)
+      return out.takeError();
+    if (Error e = out->write(text))
+      return e;
+    return out->commit();
+  }
+
+  // Where each tensor goes: the user's threshold, else where it came from,
+  // else external when the protobuf would pass 2 GB.
+  std::function<TensorPlacement(const Tensor &)> placement;
+  if (wopts.externalThreshold) {
+    uint64_t th = *wopts.externalThreshold;
+    placement = [th](const Tensor &t) {
+      return t.getDataType() != DataType::String && t.getByteSize() >= th
+                 ? TensorPlacement::External
+                 : TensorPlacement::Inline;
+    };
+  } else {
+    placement = [](const Tensor &t) {
+      return t.hasExternalData() ? TensorPlacement::External
+                                 : TensorPlacement::Inline;
+    };
+    if (inlineBytes(model, placement) >= kProtoLimit)
+      placement = [prev = placement](const Tensor &t) {
+        if (t.getDataType() != DataType::String &&
+            t.getByteSize() >= (1u << 20))
+          return TensorPlacement::External;
+        return prev(t);
+      };
+  }
+
+  std::string dataName = wopts.externalFileName;
+  if (dataName.empty())
+    dataName = (sys::path::filename(path) + ".data").str();
+  if (sys::path::is_absolute(dataName) || StringRef(dataName).contains(".."))
+    return makeError("external data file name '" + dataName +
+                     "' must be a plain name inside the output's folder");
+  ExternalSink sink(dataName);
+  ExportOptions opts;
+  opts.placement = placement;
+  opts.external = [&](const Tensor &t, onnx::TensorProto &tp) {
+    return sink.add(t, tp);
+  };
+  onnx::ModelProto proto;
+  if (Error e = exportModel(model, proto, opts))
+    return e;
+  if (proto.ByteSizeLong() >= kProtoLimit)
+    return makeError("the model is over 2 GB even with external data");
+  std::string bytes = proto.SerializeAsString();
+
+  if (toStdout) {
+    if (!sink.empty())
+      return makeError("the model needs an external data file, which cannot "
+                       "go to stdout; write to a file with -o");
+    return writeStdout(bytes);
+  }
+  // Data first, model last: a model file never points at missing data.
+  std::optional<AtomicFile> dataFile;
+  if (!sink.empty()) {
+    SmallString<256> dataPath(path);
+    sys::path::remove_filename(dataPath);
+    sys::path::append(dataPath, dataName);
+    auto df = AtomicFile::create(dataPath);
+    if (!df)
+      return df.takeError();
+    dataFile.emplace(std::move(*df));
+    if (Error e = sink.write(*dataFile))
+      return e;
+  }
+  auto out = AtomicFile::create(path);
+  if (!out)
+    return out.takeError();
+  if (Error e = out->write(bytes))
+    return e;
+  if (dataFile)
+    if (Error e = dataFile->commit())
+      return e;
+  return out->commit();
+}
+
+} // namespace onnxprune

@@ -1,0 +1,60 @@
+//===- ProtoConvert.h - ModelProto <-> IR conversion ------------*- C++ -*-===//
+///
+/// \file
+/// Internal to frontends/onnx: the two directions of conversion between
+/// onnx::ModelProto and the IR. The reader and writer, the checker wrappers
+/// and the runtime's serializer are built on these.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_FRONTENDS_ONNX_PROTOCONVERT_H
+#define ONNXPRUNE_FRONTENDS_ONNX_PROTOCONVERT_H
+
+#include "lib/IR/Model.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <functional>
+
+namespace onnxprune {
+
+struct ImportContext {
+  /// Names the source in messages ("model.onnx").
+  std::string displayName;
+  /// Folder external data locations are relative to ("" forbids external).
+  std::string baseDir;
+  bool liftConstants = true;
+};
+
+/// Moves the contents of \p proto into \p model (raw_data is swapped out,
+/// not copied; \p proto is left gutted).
+llvm::Error importModel(onnx::ModelProto &proto, Model &model,
+                        const ImportContext &ctx);
+
+/// What to do with one tensor's bytes on export.
+enum class TensorPlacement {
+  Inline,   ///< Bytes in the protobuf (raw_data or the typed field).
+  External, ///< The exporter's external sink decides the location.
+  Stub,     ///< Skeleton: an external reference that is never resolved.
+};
+
+struct ExportOptions {
+  /// Where each tensor goes; default: everything inline.
+  std::function<TensorPlacement(const Tensor &)> placement;
+  /// Called for External tensors: fills the external_data fields of the
+  /// proto (location/offset/length) and remembers to write the bytes.
+  std::function<llvm::Error(const Tensor &, onnx::TensorProto &)> external;
+  /// Keep Constant nodes of lifted weights (true), or turn every weight into
+  /// an initializer (false; skeletons for shape inference don't care).
+  bool restoreConstants = true;
+};
+
+llvm::Error exportModel(const Model &model, onnx::ModelProto &proto,
+                        const ExportOptions &opts);
+
+/// Converts between IR types and TypeProto.
+Type importType(const onnx::TypeProto &tp);
+void exportType(const Type &t, onnx::TypeProto &tp);
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_FRONTENDS_ONNX_PROTOCONVERT_H

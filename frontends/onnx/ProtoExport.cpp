@@ -1,0 +1,378 @@
+//===- ProtoExport.cpp - IR -> ModelProto ---------------------------------===//
+///
+/// \file
+/// Rebuilds a ModelProto from the IR: unchanged weights keep their encoding
+/// (raw or typed field), lifted weights go back into their Constant nodes,
+/// and every field the IR keeps opaque (functions, training info, unknown
+/// fields of newer ONNX versions) is put back as it was read.
+///
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ProtoConvert.h"
+#include "lib/Support/Error.h"
+
+#include <cstring>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+void exportType(const Type &t, onnx::TypeProto &tp) {
+  if (t.kind == Type::Kind::Other) {
+    tp.ParseFromString(t.opaque);
+    return;
+  }
+  if (t.kind == Type::Kind::None)
+    return;
+  if (!t.denotation.empty())
+    tp.set_denotation(t.denotation);
+  auto fill = [&](auto *tt) {
+    tt->set_elem_type((int32_t)t.elemType);
+    if (!t.shape)
+      return;
+    auto *sp = tt->mutable_shape();
+    for (const Dim &d : *t.shape) {
+      auto *dp = sp->add_dim();
+      if (d.isStatic())
+        dp->set_dim_value(d.value);
+      else if (d.isSymbolic())
+        dp->set_dim_param(d.param);
+      if (!d.denotation.empty())
+        dp->set_denotation(d.denotation);
+    }
+  };
+  if (t.kind == Type::Kind::Tensor)
+    fill(tp.mutable_tensor_type());
+  else
+    fill(tp.mutable_sparse_tensor_type());
+}
+
+namespace {
+
+template <typename T> T loadLE(const char *p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+/// Writes \p bytes into the typed field the model originally used.
+template <typename Src, typename Dst>
+void storeTyped(ArrayRef<char> bytes, google::protobuf::RepeatedField<Dst> *f) {
+  size_t n = bytes.size() / sizeof(Src);
+  f->Reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    f->Add((Dst)loadLE<Src>(bytes.data() + i * sizeof(Src)));
+}
+
+Error fillTyped(const Tensor &t, ArrayRef<char> b, onnx::TensorProto &tp) {
+  switch (t.getDataType()) {
+  case DataType::Float:
+  case DataType::Complex64:
+    storeTyped<float>(b, tp.mutable_float_data());
+    break;
+  case DataType::Double:
+  case DataType::Complex128:
+    storeTyped<double>(b, tp.mutable_double_data());
+    break;
+  case DataType::Int64:
+    storeTyped<int64_t>(b, tp.mutable_int64_data());
+    break;
+  case DataType::UInt32:
+    storeTyped<uint32_t>(b, tp.mutable_uint64_data());
+    break;
+  case DataType::UInt64:
+    storeTyped<uint64_t>(b, tp.mutable_uint64_data());
+    break;
+  case DataType::Int32:
+    storeTyped<int32_t>(b, tp.mutable_int32_data());
+    break;
+  case DataType::Int16:
+    storeTyped<int16_t>(b, tp.mutable_int32_data());
+    break;
+  case DataType::UInt16:
+  case DataType::Float16:
+  case DataType::BFloat16:
+    storeTyped<uint16_t>(b, tp.mutable_int32_data());
+    break;
+  case DataType::Int8:
+    storeTyped<int8_t>(b, tp.mutable_int32_data());
+    break;
+  default:
+    storeTyped<uint8_t>(b, tp.mutable_int32_data());
+    break;
+  }
+  return Error::success();
+}
+
+class Exporter {
+public:
+  Exporter(const Model &model, const ExportOptions &opts)
+      : model(model), opts(opts) {}
+
+  Error exportGraph(const Graph &g, onnx::GraphProto &gp);
+  Error exportTensor(const Tensor &t, StringRef name, onnx::TensorProto &tp);
+
+private:
+  Error exportNode(const Node &n, onnx::NodeProto &np);
+  Error exportAttribute(const Attribute &a, onnx::AttributeProto &ap);
+  Error exportLifted(const Tensor &t, onnx::AttributeProto &ap);
+
+  const Model &model;
+  const ExportOptions &opts;
+};
+
+Error Exporter::exportTensor(const Tensor &t, StringRef name,
+                             onnx::TensorProto &tp) {
+  tp.set_name(name.str());
+  for (int64_t d : t.getDims())
+    tp.add_dims(d);
+  tp.set_data_type((int32_t)t.getDataType());
+  if (!t.docString.empty())
+    tp.set_doc_string(t.docString);
+  if (t.getDataType() == DataType::String) {
+    for (const std::string &s : t.getStrings())
+      tp.add_string_data(s);
+  } else {
+    TensorPlacement where =
+        opts.placement ? opts.placement(t) : TensorPlacement::Inline;
+    if (where == TensorPlacement::External) {
+      if (Error e = opts.external(t, tp))
+        return e;
+    } else if (where == TensorPlacement::Stub) {
+      tp.set_data_location(onnx::TensorProto::EXTERNAL);
+      auto *kv = tp.add_external_data();
+      kv->set_key("location");
+      kv->set_value("onnx-prune-skeleton.bin");
+      kv = tp.add_external_data();
+      kv->set_key("length");
+      kv->set_value(std::to_string(t.getByteSize()));
+    } else {
+      auto bytes = t.getBytes();
+      if (!bytes)
+        return bytes.takeError();
+      if (t.encoding == Tensor::Encoding::Typed) {
+        if (Error e = fillTyped(t, *bytes, tp))
+          return e;
+      } else {
+        tp.set_raw_data(bytes->data(), bytes->size());
+      }
+    }
+  }
+  if (!t.unknownFields.empty())
+    tp.MergeFromString(t.unknownFields);
+  return Error::success();
+}
+
+Error Exporter::exportLifted(const Tensor &t, onnx::AttributeProto &ap) {
+  StringRef attr = t.liftedFromAttr;
+  DataType dt = t.getDataType();
+  size_t rank = t.getDims().size();
+  ap.set_doc_string(t.attrDocString);
+  // The scalar/list forms only fit if a pass kept type and rank.
+  bool isF = dt == DataType::Float, isI = dt == DataType::Int64;
+  if ((attr == "value_float" && isF && rank == 0) ||
+      (attr == "value_floats" && isF && rank == 1) ||
+      (attr == "value_int" && isI && rank == 0) ||
+      (attr == "value_ints" && isI && rank == 1)) {
+    auto bytes = t.getBytes();
+    if (!bytes)
+      return bytes.takeError();
+    ap.set_name(attr.str());
+    const char *p = bytes->data();
+    uint64_t n = t.getNumElements();
+    if (attr == "value_float") {
+      ap.set_type(onnx::AttributeProto::FLOAT);
+      ap.set_f(loadLE<float>(p));
+    } else if (attr == "value_int") {
+      ap.set_type(onnx::AttributeProto::INT);
+      ap.set_i(loadLE<int64_t>(p));
+    } else if (attr == "value_floats") {
+      ap.set_type(onnx::AttributeProto::FLOATS);
+      for (uint64_t i = 0; i < n; ++i)
+        ap.add_floats(loadLE<float>(p + 4 * i));
+    } else {
+      ap.set_type(onnx::AttributeProto::INTS);
+      for (uint64_t i = 0; i < n; ++i)
+        ap.add_ints(loadLE<int64_t>(p + 8 * i));
+    }
+    return Error::success();
+  }
+  ap.set_name("value");
+  ap.set_type(onnx::AttributeProto::TENSOR);
+  return exportTensor(t, t.getName(), *ap.mutable_t());
+}
+
+Error Exporter::exportAttribute(const Attribute &a, onnx::AttributeProto &ap) {
+  ap.set_name(a.name);
+  if (!a.docString.empty())
+    ap.set_doc_string(a.docString);
+  if (!a.refAttrName.empty())
+    ap.set_ref_attr_name(a.refAttrName);
+  ap.set_type((onnx::AttributeProto::AttributeType)a.kind);
+  switch (a.kind) {
+  case AttrKind::Float:
+    ap.set_f(a.f);
+    break;
+  case AttrKind::Int:
+    ap.set_i(a.i);
+    break;
+  case AttrKind::String:
+    ap.set_s(a.s);
+    break;
+  case AttrKind::Tensor:
+    if (!a.tensors.empty())
+      return exportTensor(*a.tensors[0], a.tensors[0]->getName(),
+                          *ap.mutable_t());
+    break;
+  case AttrKind::Graph:
+    if (!a.graphs.empty())
+      return exportGraph(*a.graphs[0], *ap.mutable_g());
+    break;
+  case AttrKind::Floats:
+    for (float f : a.floats)
+      ap.add_floats(f);
+    break;
+  case AttrKind::Ints:
+    for (int64_t i : a.ints)
+      ap.add_ints(i);
+    break;
+  case AttrKind::Strings:
+    for (const std::string &s : a.strings)
+      ap.add_strings(s);
+    break;
+  case AttrKind::Tensors:
+    for (const auto &t : a.tensors)
+      if (Error e = exportTensor(*t, t->getName(), *ap.add_tensors()))
+        return e;
+    break;
+  case AttrKind::Graphs:
+    for (const auto &g : a.graphs)
+      if (Error e = exportGraph(*g, *ap.add_graphs()))
+        return e;
+    break;
+  case AttrKind::SparseTensor:
+    if (!a.opaque.empty())
+      ap.mutable_sparse_tensor()->ParseFromString(a.opaque[0]);
+    break;
+  case AttrKind::SparseTensors:
+    for (const std::string &s : a.opaque)
+      ap.add_sparse_tensors()->ParseFromString(s);
+    break;
+  case AttrKind::TypeProto:
+    if (!a.opaque.empty())
+      ap.mutable_tp()->ParseFromString(a.opaque[0]);
+    break;
+  case AttrKind::TypeProtos:
+    for (const std::string &s : a.opaque)
+      ap.add_type_protos()->ParseFromString(s);
+    break;
+  case AttrKind::Undefined:
+    break;
+  }
+  return Error::success();
+}
+
+Error Exporter::exportNode(const Node &n, onnx::NodeProto &np) {
+  for (Value *v : n.getInputs())
+    np.add_input(v ? v->getName() : std::string());
+  for (Value *v : n.getOutputs())
+    np.add_output(v ? v->getName() : std::string());
+  if (!n.getName().empty())
+    np.set_name(n.getName());
+  np.set_op_type(n.getOpType());
+  if (!n.getDomain().empty())
+    np.set_domain(n.getDomain());
+  if (!n.docString.empty())
+    np.set_doc_string(n.docString);
+  if (n.isLiftedConstant())
+    if (Error e = exportLifted(*n.getOutput(0)->getWeight(),
+                               *np.add_attribute()))
+      return e;
+  for (const Attribute &a : n.getAttrs())
+    if (Error e = exportAttribute(a, *np.add_attribute()))
+      return e;
+  if (!n.unknownFields.empty())
+    np.MergeFromString(n.unknownFields);
+  return Error::success();
+}
+
+Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
+  if (!g.name.empty())
+    gp.set_name(g.name);
+  if (!g.docString.empty())
+    gp.set_doc_string(g.docString);
+  auto valueInfo = [](const Value *v, onnx::ValueInfoProto &vi) {
+    vi.set_name(v->getName());
+    if (v->getType().kind != Type::Kind::None)
+      exportType(v->getType(), *vi.mutable_type());
+    if (!v->docString.empty())
+      vi.set_doc_string(v->docString);
+  };
+  for (const Value *v : g.getInputs())
+    valueInfo(v, *gp.add_input());
+  for (const Value *v : g.getInitializers())
+    if (Error e = exportTensor(*v->getWeight(), v->getName(),
+                               *gp.add_initializer()))
+      return e;
+  for (const std::string &s : g.sparseInitializers)
+    gp.add_sparse_initializer()->ParseFromString(s);
+  for (const Node &n : g.getNodes()) {
+    if (!opts.restoreConstants && n.isLiftedConstant()) {
+      const Value *v = n.getOutput(0);
+      if (Error e = exportTensor(*v->getWeight(), v->getName(),
+                                 *gp.add_initializer()))
+        return e;
+      continue;
+    }
+    if (Error e = exportNode(n, *gp.add_node()))
+      return e;
+  }
+  for (const Value *v : g.getOutputs())
+    valueInfo(v, *gp.add_output());
+  for (const Value *v : g.valueInfoOrder)
+    valueInfo(v, *gp.add_value_info());
+  for (const std::string &s : g.quantizationAnnotations)
+    gp.add_quantization_annotation()->ParseFromString(s);
+  if (!g.unknownFields.empty())
+    gp.MergeFromString(g.unknownFields);
+  return Error::success();
+}
+
+} // namespace
+
+Error exportModel(const Model &model, onnx::ModelProto &proto,
+                  const ExportOptions &opts) {
+  proto.set_ir_version(model.irVersion);
+  for (const OpsetImport &o : model.opsetImports) {
+    auto *op = proto.add_opset_import();
+    op->set_domain(o.domain);
+    op->set_version(o.version);
+  }
+  if (!model.producerName.empty())
+    proto.set_producer_name(model.producerName);
+  if (!model.producerVersion.empty())
+    proto.set_producer_version(model.producerVersion);
+  if (!model.domain.empty())
+    proto.set_domain(model.domain);
+  if (model.hasModelVersion)
+    proto.set_model_version(model.modelVersion);
+  if (!model.docString.empty())
+    proto.set_doc_string(model.docString);
+  for (const auto &kv : model.metadataProps) {
+    auto *p = proto.add_metadata_props();
+    p->set_key(kv.first);
+    p->set_value(kv.second);
+  }
+  Exporter ex(model, opts);
+  if (Error e = ex.exportGraph(model.getGraph(), *proto.mutable_graph()))
+    return e;
+  for (const std::string &s : model.trainingInfo)
+    proto.add_training_info()->ParseFromString(s);
+  for (const FunctionDecl &f : model.functions)
+    proto.add_functions()->ParseFromString(f.serialized);
+  if (!model.unknownFields.empty())
+    proto.MergeFromString(model.unknownFields);
+  return Error::success();
+}
+
+} // namespace onnxprune
