@@ -140,15 +140,19 @@ Error writeModelFile(const Model &model, StringRef path,
       return makeError("the text format cannot hold external data; drop "
                        "--external-data or write binary");
     onnx::ModelProto proto;
-    if (Error e = exportModel(model, proto, ExportOptions()))
+    ExportOptions textOpts;
+    textOpts.restoreConstants = false;
+    if (Error e = exportModel(model, proto, textOpts))
       return e;
-    std::string text = printModelText(proto);
+    auto text = printModelText(proto);
+    if (!text)
+      return text.takeError();
     if (toStdout)
-      return writeStdout(text);
+      return writeStdout(*text);
     auto out = AtomicFile::create(path);
     if (!out)
       return out.takeError();
-    if (Error e = out->write(text))
+    if (Error e = out->write(*text))
       return e;
     return out->commit();
   }

@@ -4,6 +4,8 @@
 
 #include "onnx/defs/printer.h"
 
+#include <cinttypes>
+#include <cstring>
 #include <sstream>
 
 namespace onnxprune {
@@ -18,7 +20,128 @@ static void quoted(std::ostream &os, const std::string &s) {
   os << '"';
 }
 
-std::string printModelText(const onnx::ModelProto &model) {
+static const char *typeName(int32_t dt) {
+  switch (dt) {
+  case onnx::TensorProto::FLOAT:
+    return "float";
+  case onnx::TensorProto::DOUBLE:
+    return "double";
+  case onnx::TensorProto::INT64:
+    return "int64";
+  case onnx::TensorProto::INT32:
+    return "int32";
+  case onnx::TensorProto::INT16:
+    return "int16";
+  case onnx::TensorProto::INT8:
+    return "int8";
+  case onnx::TensorProto::UINT8:
+    return "uint8";
+  case onnx::TensorProto::UINT16:
+    return "uint16";
+  case onnx::TensorProto::UINT32:
+    return "uint32";
+  case onnx::TensorProto::UINT64:
+    return "uint64";
+  case onnx::TensorProto::BOOL:
+    return "bool";
+  case onnx::TensorProto::STRING:
+    return "string";
+  default:
+    return nullptr;
+  }
+}
+
+/// Prints "float[2,3] name = {...}" with values exact (9 significant
+/// digits for float, 17 for double), which OnnxParser reads back.
+static llvm::Error printTensor(std::ostream &os, const onnx::TensorProto &t) {
+  const char *tn = typeName(t.data_type());
+  if (!tn)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "tensor '%s': its element type has no text form; write binary",
+        t.name().c_str());
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "tensor '%s' is external data; the text "
+                                   "format holds values inline only",
+                                   t.name().c_str());
+  os << tn << "[";
+  int64_t n = 1;
+  for (int i = 0; i < t.dims_size(); ++i) {
+    os << (i ? "," : "") << t.dims(i);
+    n *= t.dims(i);
+  }
+  os << "] " << t.name() << " = {";
+  const std::string &raw = t.raw_data();
+  bool hasRaw = t.has_raw_data();
+  char buf[64];
+  for (int64_t i = 0; i < n; ++i) {
+    if (i)
+      os << ", ";
+    switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT: {
+      float v;
+      if (hasRaw)
+        std::memcpy(&v, raw.data() + 4 * i, 4);
+      else
+        v = t.float_data(i);
+      snprintf(buf, sizeof buf, "%.9g", v);
+      os << buf;
+      break;
+    }
+    case onnx::TensorProto::DOUBLE: {
+      double v;
+      if (hasRaw)
+        std::memcpy(&v, raw.data() + 8 * i, 8);
+      else
+        v = t.double_data(i);
+      snprintf(buf, sizeof buf, "%.17g", v);
+      os << buf;
+      break;
+    }
+    case onnx::TensorProto::STRING:
+      quoted(os, t.string_data(i));
+      break;
+    default: {
+      // Integer types (and bool): raw little-endian or the typed field.
+      int64_t v = 0;
+      if (hasRaw) {
+        size_t es = raw.size() / (n ? n : 1);
+        uint64_t u = 0;
+        std::memcpy(&u, raw.data() + es * i, es);
+        bool isSigned = t.data_type() == onnx::TensorProto::INT8 ||
+                        t.data_type() == onnx::TensorProto::INT16 ||
+                        t.data_type() == onnx::TensorProto::INT32 ||
+                        t.data_type() == onnx::TensorProto::INT64;
+        if (isSigned && es < 8 && (u >> (8 * es - 1)) & 1)
+          u |= ~0ull << (8 * es);
+        v = (int64_t)u;
+      } else if (t.data_type() == onnx::TensorProto::INT64) {
+        v = t.int64_data(i);
+      } else if (t.data_type() == onnx::TensorProto::UINT32 ||
+                 t.data_type() == onnx::TensorProto::UINT64) {
+        v = (int64_t)t.uint64_data(i);
+      } else {
+        v = t.int32_data(i);
+      }
+      os << v;
+    }
+    }
+  }
+  os << "}";
+  return llvm::Error::success();
+}
+
+static void printValueInfos(std::ostream &os,
+                            const google::protobuf::RepeatedPtrField<
+                                onnx::ValueInfoProto> &list) {
+  os << "(";
+  for (int i = 0; i < list.size(); ++i)
+    os << (i ? ", " : "") << list.Get(i);
+  os << ")";
+}
+
+llvm::Expected<std::string> printModelText(const onnx::ModelProto &model) {
   std::ostringstream os;
   os << "<\n  ir_version: " << model.ir_version() << ",\n  opset_import: [";
   for (int i = 0; i < model.opset_import_size(); ++i) {
@@ -58,7 +181,27 @@ std::string printModelText(const onnx::ModelProto &model) {
     os << "]";
   }
   os << "\n>\n";
-  os << model.graph() << "\n";
+  // onnx 1.12's graph printer leaves out initializers and rounds tensor
+  // values to 6 digits, so the signature and initializers are printed here.
+  const onnx::GraphProto &g = model.graph();
+  os << (g.name().empty() ? std::string("graph") : g.name()) << " ";
+  printValueInfos(os, g.input());
+  os << " => ";
+  printValueInfos(os, g.output());
+  os << "\n";
+  if (g.initializer_size()) {
+    os << "<";
+    for (int i = 0; i < g.initializer_size(); ++i) {
+      os << (i ? ",\n " : "");
+      if (llvm::Error e = printTensor(os, g.initializer(i)))
+        return std::move(e);
+    }
+    os << ">\n";
+  }
+  os << "{\n";
+  for (const auto &n : g.node())
+    os << "  " << n << "\n";
+  os << "}\n";
   for (const auto &fn : model.functions())
     os << "\n" << fn << "\n";
   return os.str();

@@ -3,11 +3,14 @@
 /// \file
 /// Prints a ModelProto in the ONNX text format that onnx::OnnxParser reads
 /// (the format of our .onnxtext tests): a `<...>` header with the model's
-/// fields, the graph, then model-local functions.
+/// fields, the graph, then model-local functions. value_info and subgraph
+/// initializers have no place in that format and are not written.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef ONNXPRUNE_FRONTENDS_ONNX_TEXTFORMAT_H
 #define ONNXPRUNE_FRONTENDS_ONNX_TEXTFORMAT_H
+
+#include "llvm/Support/Error.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -15,7 +18,10 @@
 
 namespace onnxprune {
 
-std::string printModelText(const onnx::ModelProto &model);
+/// Fails for tensors without a text form (external data, float16...).
+/// Lifted Constant weights should be exported as initializers first: the
+/// onnx printer would round tensor attributes.
+llvm::Expected<std::string> printModelText(const onnx::ModelProto &model);
 
 } // namespace onnxprune
 
