@@ -167,7 +167,8 @@ Error Exporter::exportLifted(const Tensor &t, onnx::AttributeProto &ap) {
   StringRef attr = t.liftedFromAttr;
   DataType dt = t.getDataType();
   size_t rank = t.getDims().size();
-  ap.set_doc_string(t.attrDocString);
+  if (!t.attrDocString.empty())
+    ap.set_doc_string(t.attrDocString);
   // The scalar/list forms only fit if a pass kept type and rank.
   bool isF = dt == DataType::Float, isI = dt == DataType::Int64;
   if ((attr == "value_float" && isF && rank == 0) ||
