@@ -31,7 +31,6 @@ import tempfile
 import warnings
 import zlib
 from collections import OrderedDict
-from functools import partial
 
 import onnx
 import torch
@@ -84,6 +83,19 @@ def randomize_norms(model: nn.Module) -> nn.Module:
                 m.bias.copy_(torch.empty_like(m.bias).normal_(0.0, 0.2))
             elif isinstance(m, RMSNorm):
                 m.weight.copy_(torch.empty_like(m.weight).uniform_(0.5, 1.5))
+    return model
+
+
+def randomize_zero_biases(model: nn.Module) -> nn.Module:
+    """torchvision (and nn.MultiheadAttention) zero-initialise most biases.
+    Bit-identical initializers get merged by the TorchScript exporter (one
+    initializer, the other readers go through Identity), so zero biases would
+    silently tie unrelated layers together -- and prune nothing numerically.
+    Give every all-zero bias random values instead."""
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if pname.rsplit(".", 1)[-1].endswith("bias") and p.numel() > 0 and not p.any():
+                p.uniform_(-0.1, 0.1)
     return model
 
 
@@ -552,6 +564,12 @@ MODELS = OrderedDict([
 ])
 
 
+# Models whose zero-initialised biases are kept on purpose: the exporter then
+# merges them into one initializer read through Identity by several layers of
+# different blocks (a real TorchScript-export pattern, see DESIGN.md).
+KEEP_ZERO_BIASES = {"mobilenet_v3_small"}
+
+
 def seed_for(name):
     return zlib.crc32(name.encode("utf-8")) & 0x7FFFFFFF
 
@@ -592,6 +610,8 @@ def build(name):
         for m in model.modules():
             if isinstance(m, nn.Linear) and m.weight.numel() > 1 and m.weight.std() < 0.02:
                 m.reset_parameters()
+    if name not in KEEP_ZERO_BIASES:
+        randomize_zero_biases(model)
     randomize_norms(model)
     if example.is_floating_point():
         calibrate_bn(model, example)
