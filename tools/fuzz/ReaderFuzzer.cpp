@@ -1,0 +1,41 @@
+//===- ReaderFuzzer.cpp - libFuzzer target for the model reader -----------===//
+///
+/// \file
+/// Feeds arbitrary bytes to the reader (binary and text), then writes the
+/// model back and runs the structural verifier on it. Any crash, sanitizer
+/// report, hang or uncaught exception is a bug: bad input must come back as
+/// an llvm::Error. External data is disabled (no base folder), so the
+/// fuzzer never touches the filesystem.
+///
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ModelReader.h"
+#include "frontends/onnx/ModelWriter.h"
+#include "frontends/onnx/OnnxChecks.h"
+#include "passes/Analysis/IRVerifier.h"
+
+#include <cstddef>
+#include <cstdint>
+
+using namespace onnxprune;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size > (1u << 20))
+    return 0;
+  std::string bytes(reinterpret_cast<const char *>(data), size);
+  // The first byte picks the format so both parsers get fuzzed.
+  ModelFormat fmt = size && (data[0] & 1) ? ModelFormat::Text
+                                          : ModelFormat::Binary;
+  auto model = readModelFromBuffer(std::move(bytes), fmt, "", "fuzz");
+  if (!model) {
+    llvm::consumeError(model.takeError());
+    return 0;
+  }
+  llvm::consumeError(verifyModelStructure(**model));
+  CheckReport report;
+  llvm::consumeError(runOnnxChecker(**model, report));
+  auto out = serializeModel(**model);
+  if (!out)
+    llvm::consumeError(out.takeError());
+  return 0;
+}
