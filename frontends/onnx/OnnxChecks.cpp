@@ -44,8 +44,8 @@ static std::string whyUnsupported(const Model &model) {
 }
 
 /// An export light enough to check a model of many GB: small tensors (and
-/// the integer tensors shape inference reads) inline, the rest as external
-/// references that are never opened.
+/// the integer tensors shape inference reads) inline, the rest as dims and
+/// type with a placeholder byte; their bytes are never read.
 static Error exportSkeleton(const Model &model, onnx::ModelProto &proto) {
   ExportOptions opts;
   opts.placement = [](const Tensor &t) {

@@ -2,8 +2,9 @@
 ///
 /// \file
 /// Wrappers around libonnx's checker and shape inference, run on a
-/// "skeleton" export of the IR (small tensors inline, big ones as external
-/// references that are never read), so they cost little even for models of
+/// "skeleton" export of the IR (small tensors inline, big ones as dims and
+/// type with a placeholder byte, which the checker accepts and nothing
+/// reads), so they cost little even for models of
 /// many GB. libonnx 1.12 knows opsets up to 17: for newer models the check is
 /// skipped with a note, never failed.
 ///

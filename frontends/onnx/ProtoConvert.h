@@ -34,7 +34,7 @@ llvm::Error importModel(onnx::ModelProto &proto, Model &model,
 enum class TensorPlacement {
   Inline,   ///< Bytes in the protobuf (raw_data or the typed field).
   External, ///< The exporter's external sink decides the location.
-  Stub,     ///< Skeleton: an external reference that is never resolved.
+  Stub,     ///< Skeleton: dims and type, a one-byte placeholder for data.
 };
 
 struct ExportOptions {

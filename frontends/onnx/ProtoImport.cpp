@@ -31,6 +31,15 @@ std::string unknownFieldsOf(const google::protobuf::Message &m) {
   return out;
 }
 
+/// "node 'name' (Op): msg", or "node producing 'out' (Op): msg" for the
+/// unnamed nodes of the text format and of many exporters.
+Error nodeError(const onnx::NodeProto &np, const Twine &msg) {
+  std::string label = !np.name().empty()        ? "'" + np.name() + "'"
+                      : np.output_size() > 0 ? "producing '" + np.output(0) + "'"
+                                             : std::string("<unnamed>");
+  return makeError("node " + label + " (" + np.op_type() + "): " + msg);
+}
+
 class Importer {
 public:
   Importer(Model &model, const ImportContext &ctx) : model(model), ctx(ctx) {}
@@ -396,7 +405,7 @@ Error Importer::liftConstant(Node &n) {
   std::unique_ptr<Tensor> t;
   if (a.name == "value") {
     if (a.kind != AttrKind::Tensor || a.tensors.size() != 1)
-      return makeNodeError(n.getName(), "Constant", "'value' is not a tensor");
+      return makeError("node " + n.describe() + ": 'value' is not a tensor");
     // The attribute owned it alone; move it into the store.
     Tensor &src = *a.tensors[0];
     t = std::make_unique<Tensor>(std::move(src));
@@ -417,8 +426,8 @@ Error Importer::liftConstant(Node &n) {
       scalarOf(DataType::Int64, {(int64_t)a.ints.size()}, a.ints.data(),
                a.ints.size() * 8);
     else
-      return makeNodeError(n.getName(), "Constant",
-                           "attribute '" + a.name + "' has the wrong type");
+      return makeError("node " + n.describe() + ": attribute '" + a.name +
+                       "' has the wrong type");
   }
   t->liftedFromAttr = a.name;
   t->attrDocString = a.docString;
@@ -563,8 +572,7 @@ Error Importer::importGraph(onnx::GraphProto &gp, Graph &g) {
         continue;
       }
       if (defined(out))
-        return makeNodeError(np.name(), np.op_type(),
-                             "output '" + out + "' is defined twice");
+        return nodeError(np, "output '" + out + "' is defined twice");
       g.addNodeOutput(n, g.createValue(out));
     }
     nodes.push_back(n);
@@ -580,8 +588,7 @@ Error Importer::importGraph(onnx::GraphProto &gp, Graph &g) {
       }
       Value *v = defined(in);
       if (!v)
-        return makeNodeError(np.name(), np.op_type(),
-                             "input '" + in +
+        return nodeError(np, "input '" + in +
                                  "' is not defined by any node, graph input "
                                  "or initializer");
       g.addNodeInput(n, v);
@@ -591,8 +598,7 @@ Error Importer::importGraph(onnx::GraphProto &gp, Graph &g) {
       if (Error e = importAttribute(ap, *n, a))
         return e;
       if (n->hasAttr(a.name))
-        return makeNodeError(np.name(), np.op_type(),
-                             "attribute '" + a.name + "' is given twice");
+        return nodeError(np, "attribute '" + a.name + "' is given twice");
       n->getAttrs().push_back(std::move(a));
     }
   }

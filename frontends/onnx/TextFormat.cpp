@@ -141,6 +141,129 @@ static void printValueInfos(std::ostream &os,
   os << ")";
 }
 
+static void printFloat(std::ostream &os, float f) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.9g", f);
+  os << buf;
+  // The parser reads "1" as an int; keep floats floats.
+  if (!strpbrk(buf, ".eEn"))
+    os << ".0";
+}
+
+static llvm::Error printGraph(std::ostream &os, const onnx::GraphProto &g,
+                              const std::string &indent);
+
+static llvm::Error printAttribute(std::ostream &os,
+                                  const onnx::AttributeProto &a,
+                                  const std::string &indent) {
+  os << a.name() << " = ";
+  switch (a.type()) {
+  case onnx::AttributeProto::FLOAT:
+    printFloat(os, a.f());
+    break;
+  case onnx::AttributeProto::INT:
+    os << a.i();
+    break;
+  case onnx::AttributeProto::STRING:
+    quoted(os, a.s());
+    break;
+  case onnx::AttributeProto::FLOATS:
+    os << "[";
+    for (int i = 0; i < a.floats_size(); ++i) {
+      os << (i ? ", " : "");
+      printFloat(os, a.floats(i));
+    }
+    os << "]";
+    break;
+  case onnx::AttributeProto::INTS:
+    os << "[";
+    for (int i = 0; i < a.ints_size(); ++i)
+      os << (i ? ", " : "") << a.ints(i);
+    os << "]";
+    break;
+  case onnx::AttributeProto::STRINGS:
+    os << "[";
+    for (int i = 0; i < a.strings_size(); ++i) {
+      os << (i ? ", " : "");
+      quoted(os, a.strings(i));
+    }
+    os << "]";
+    break;
+  case onnx::AttributeProto::TENSOR: {
+    // An attribute tensor is anonymous in the text format.
+    onnx::TensorProto t = a.t();
+    t.clear_name();
+    std::ostringstream ts;
+    if (llvm::Error e = printTensor(ts, t))
+      return e;
+    std::string text = ts.str();
+    // printTensor writes "type[dims]  = {..}" for an unnamed tensor.
+    size_t eq = text.find(" = ");
+    os << text.substr(0, text.find(' ')) << " " << text.substr(eq + 3);
+    break;
+  }
+  case onnx::AttributeProto::GRAPH:
+    if (llvm::Error e = printGraph(os, a.g(), indent + "  "))
+      return e;
+    break;
+  default:
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "attribute '%s' has a kind the text format cannot hold; write binary",
+        a.name().c_str());
+  }
+  return llvm::Error::success();
+}
+
+static llvm::Error printNode(std::ostream &os, const onnx::NodeProto &n,
+                             const std::string &indent) {
+  os << indent;
+  for (int i = 0; i < n.output_size(); ++i)
+    os << (i ? ", " : "") << n.output(i);
+  os << " = ";
+  if (!n.domain().empty() && n.domain() != "ai.onnx")
+    os << n.domain() << ".";
+  os << n.op_type();
+  if (n.attribute_size()) {
+    os << "<";
+    for (int i = 0; i < n.attribute_size(); ++i) {
+      os << (i ? ", " : "");
+      if (llvm::Error e = printAttribute(os, n.attribute(i), indent))
+        return e;
+    }
+    os << ">";
+  }
+  os << "(";
+  for (int i = 0; i < n.input_size(); ++i)
+    os << (i ? ", " : "") << n.input(i);
+  os << ")\n";
+  return llvm::Error::success();
+}
+
+static llvm::Error printGraph(std::ostream &os, const onnx::GraphProto &g,
+                              const std::string &indent) {
+  os << (g.name().empty() ? std::string("graph") : g.name()) << " ";
+  printValueInfos(os, g.input());
+  os << " => ";
+  printValueInfos(os, g.output());
+  os << "\n";
+  if (g.initializer_size()) {
+    os << indent << "<";
+    for (int i = 0; i < g.initializer_size(); ++i) {
+      os << (i ? ",\n " + indent : "");
+      if (llvm::Error e = printTensor(os, g.initializer(i)))
+        return e;
+    }
+    os << ">\n";
+  }
+  os << indent << "{\n";
+  for (const auto &n : g.node())
+    if (llvm::Error e = printNode(os, n, indent + "  "))
+      return e;
+  os << indent << "}";
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::string> printModelText(const onnx::ModelProto &model) {
   std::ostringstream os;
   os << "<\n  ir_version: " << model.ir_version() << ",\n  opset_import: [";
@@ -181,27 +304,11 @@ llvm::Expected<std::string> printModelText(const onnx::ModelProto &model) {
     os << "]";
   }
   os << "\n>\n";
-  // onnx 1.12's graph printer leaves out initializers and rounds tensor
-  // values to 6 digits, so the signature and initializers are printed here.
-  const onnx::GraphProto &g = model.graph();
-  os << (g.name().empty() ? std::string("graph") : g.name()) << " ";
-  printValueInfos(os, g.input());
-  os << " => ";
-  printValueInfos(os, g.output());
+  // onnx 1.12's printer leaves out initializers and node domains and rounds
+  // tensor values to 6 digits, so graphs and nodes are printed here.
+  if (llvm::Error e = printGraph(os, model.graph(), ""))
+    return std::move(e);
   os << "\n";
-  if (g.initializer_size()) {
-    os << "<";
-    for (int i = 0; i < g.initializer_size(); ++i) {
-      os << (i ? ",\n " : "");
-      if (llvm::Error e = printTensor(os, g.initializer(i)))
-        return std::move(e);
-    }
-    os << ">\n";
-  }
-  os << "{\n";
-  for (const auto &n : g.node())
-    os << "  " << n << "\n";
-  os << "}\n";
   for (const auto &fn : model.functions())
     os << "\n" << fn << "\n";
   return os.str();
