@@ -70,12 +70,26 @@ public:
       for (auto &kv : fds)
         ::close(kv.second);
     });
-    for (const Entry &e : pending) {
+    for (size_t i = 0; i < pending.size();) {
+      const Entry &e = pending[i];
       if (Error err = out.padTo(e.offset))
         return err;
       const Tensor &t = *e.tensor;
       if (t.hasExternalData()) {
         const ExternalLocation &loc = t.getExternal();
+        // Coalesce a run of tensors that sit back to back in both files into
+        // one kernel copy: a model written by us or by a framework usually
+        // is one such run, and then this is as fast as `cp`.
+        uint64_t length = loc.length;
+        size_t j = i + 1;
+        for (; j < pending.size(); ++j) {
+          const Tensor &n = *pending[j].tensor;
+          if (!n.hasExternalData() || n.getExternal().file != loc.file ||
+              n.getExternal().offset != loc.offset + length ||
+              pending[j].offset != e.offset + length)
+            break;
+          length += n.getExternal().length;
+        }
         int &fd = fds[loc.file.get()];
         if (!fd) {
           fd = ::open(loc.file->getPath().c_str(), O_RDONLY | O_CLOEXEC);
@@ -83,8 +97,9 @@ public:
             return makeError("cannot open external data '" +
                              loc.file->getPath() + "'");
         }
-        if (Error err = out.copyFrom(fd, loc.offset, loc.length))
+        if (Error err = out.copyFrom(fd, loc.offset, length))
           return err;
+        i = j;
         continue;
       }
       auto bytes = t.getBytes();
@@ -92,6 +107,7 @@ public:
         return bytes.takeError();
       if (Error err = out.write(StringRef(bytes->data(), bytes->size())))
         return err;
+      ++i;
     }
     return Error::success();
   }
