@@ -4,6 +4,7 @@
 #include "frontends/onnx/OnnxChecks.h"
 #include "frontends/onnx/ProtoConvert.h"
 #include "lib/Support/Error.h"
+#include "passes/Analysis/ShapeInference.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -71,9 +72,15 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
   if (Error e = importModel(proto, *model, ctx))
     return std::move(e);
   if (opts.inferShapes) {
+    // Types are a convenience here: a model that neither inference handles
+    // still loads. libonnx 1.12 stops at opset 17; past it, and when it
+    // fails, our own inference fills what it can.
     CheckReport report;
-    // Types are a convenience here; a model ONNX cannot infer still loads.
-    consumeError(inferShapesWithOnnx(*model, report));
+    Error err = inferShapesWithOnnx(*model, report);
+    if (err || !report.skipped.empty()) {
+      consumeError(std::move(err));
+      consumeError(inferShapes(*model));
+    }
   }
   return std::move(model);
 }
