@@ -306,8 +306,10 @@ Error Importer::importAttribute(onnx::AttributeProto &ap, Node &n,
   a.name = ap.name();
   a.docString = ap.doc_string();
   a.refAttrName = ap.ref_attr_name();
-  auto where = [&](const Twine &what) {
-    return "node " + n.describe() + " attribute '" + ap.name() + "'" + what;
+  // Returns a string: a Twine would point at temporaries freed on return.
+  auto where = [&](const Twine &what) -> std::string {
+    return ("node " + n.describe() + " attribute '" + ap.name() + "'" + what)
+        .str();
   };
   auto sub = [&](onnx::GraphProto &gp) -> Expected<std::unique_ptr<Graph>> {
     auto g = std::make_unique<Graph>(model, &n);

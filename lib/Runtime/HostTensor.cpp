@@ -102,7 +102,7 @@ bool isSupportedHostType(DataType dtype) {
   }
 }
 
-llvm::Error validateHostTensor(const HostTensor &t, llvm::StringRef what) {
+llvm::Error validateHostTensor(const HostTensor &t, const llvm::Twine &what) {
   if (!isSupportedHostType(t.dtype))
     return makeError(what + ": element type " + dataTypeName(t.dtype) +
                      " is not supported by the runtime");

@@ -16,6 +16,7 @@
 #include "lib/IR/Type.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/Twine.h"
 #include "llvm/Support/Error.h"
 
 #include <cassert>
@@ -90,7 +91,7 @@ bool isSupportedHostType(DataType dtype);
 
 /// Checks that \p t has a supported type, non-negative dims, and exactly
 /// the bytes its shape needs.
-llvm::Error validateHostTensor(const HostTensor &t, llvm::StringRef what);
+llvm::Error validateHostTensor(const HostTensor &t, const llvm::Twine &what);
 
 /// IEEE half and bfloat16 conversions (round to nearest even).
 float halfToFloat(uint16_t h);

@@ -195,13 +195,12 @@ OrtSession::createFromFile(llvm::StringRef path, const RuntimeOptions &opts) {
     return env.takeError();
   auto impl = std::make_unique<Impl>();
   std::string pathStr = path.str();
-  if (llvm::Error err =
-          guard("ONNX Runtime cannot load '" + path + "'", [&] {
-            impl->session =
-                Ort::Session(**env, pathStr.c_str(), makeSessionOptions(opts));
-            impl->memInfo = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator,
-                                                       OrtMemTypeDefault);
-          }))
+  if (llvm::Error err = guard("ONNX Runtime cannot load '" + path + "'", [&] {
+        impl->session =
+            Ort::Session(**env, pathStr.c_str(), makeSessionOptions(opts));
+        impl->memInfo =
+            Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+      }))
     return std::move(err);
   std::unique_ptr<OrtSession> s(new OrtSession(std::move(impl)));
   if (llvm::Error err = s->describeIO())
@@ -239,9 +238,15 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
     }
     if (!seen.insert(f.name).second)
       return makeError("run: input '" + f.name + "' given twice");
-    if (llvm::Error err = validateHostTensor(f.tensor, "input '" + f.name + "'"))
+    if (llvm::Error err =
+            validateHostTensor(f.tensor, "input '" + f.name + "'"))
       return std::move(err);
   }
+  // ORT lists only inputs without an initializer: all are required.
+  for (const TensorInfo &in : inputs)
+    if (!seen.count(in.name))
+      return makeError("run: no value given for input '" + in.name + "' (" +
+                       in.describe() + ")");
 
   std::vector<std::string> outNames;
   if (outputNames.empty())
@@ -251,6 +256,7 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
     outNames.assign(outputNames.begin(), outputNames.end());
 
   std::vector<NamedTensor> results;
+  std::string problem; // An output this wrapper cannot return.
   llvm::Error err = guard("ONNX Runtime run failed", [&] {
     std::vector<const char *> inPtrs, outPtrs;
     std::vector<Ort::Value> inValues;
@@ -258,8 +264,8 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
     for (const NamedTensor &f : feeds) {
       const HostTensor &t = f.tensor;
       // ORT only reads input buffers; its API takes them non-const.
-      void *data = t.bytes.empty() ? emptyBuffer
-                                   : const_cast<char *>(t.bytes.data());
+      void *data =
+          t.bytes.empty() ? emptyBuffer : const_cast<char *>(t.bytes.data());
       inValues.push_back(Ort::Value::CreateTensor(
           impl->memInfo, data, t.bytes.size(), t.shape.data(), t.shape.size(),
           toOrt(t.dtype)));
@@ -276,15 +282,19 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
       NamedTensor out;
       out.name = outNames[i];
       Ort::Value &v = outValues[i];
-      if (!v.IsTensor())
-        throw std::runtime_error("output '" + out.name + "' is not a tensor");
+      if (!v.IsTensor()) {
+        problem = "output '" + out.name + "' is not a tensor";
+        return;
+      }
       auto info = v.GetTensorTypeAndShapeInfo();
       out.tensor.dtype = fromOrt(info.GetElementType());
       out.tensor.shape = info.GetShape();
-      if (!isSupportedHostType(out.tensor.dtype))
-        throw std::runtime_error("output '" + out.name + "' has element type " +
-                                 dataTypeName(out.tensor.dtype) +
-                                 ", which the runtime does not support");
+      if (!isSupportedHostType(out.tensor.dtype)) {
+        problem = "output '" + out.name + "' has element type " +
+                  dataTypeName(out.tensor.dtype) +
+                  ", which the runtime does not support";
+        return;
+      }
       size_t n = info.GetElementCount() * elementSize(out.tensor.dtype);
       const char *raw = static_cast<const char *>(v.GetTensorRawData());
       out.tensor.bytes.assign(raw, raw + n);
@@ -293,6 +303,8 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
   });
   if (err)
     return std::move(err);
+  if (!problem.empty())
+    return makeError("run: " + problem);
   return std::move(results);
 }
 
@@ -345,10 +357,9 @@ makeRandomInputs(llvm::ArrayRef<TensorInfo> inputs,
 
     HostTensor t = HostTensor::zeros(in.dtype, shape);
     int64_t n = t.getNumElements();
-    bool isUnsigned = in.dtype == DataType::UInt8 ||
-                      in.dtype == DataType::UInt16 ||
-                      in.dtype == DataType::UInt32 ||
-                      in.dtype == DataType::UInt64;
+    bool isUnsigned =
+        in.dtype == DataType::UInt8 || in.dtype == DataType::UInt16 ||
+        in.dtype == DataType::UInt32 || in.dtype == DataType::UInt64;
     int64_t lo = isUnsigned ? std::max<int64_t>(opts.intLow, 0) : opts.intLow;
     int64_t hi = std::max(opts.intHigh, lo + 1);
     uint64_t span = uint64_t(hi - lo);
@@ -433,8 +444,8 @@ CompareResult compareOutputs(llvm::ArrayRef<NamedTensor> expected,
   for (size_t o = 0; o < n; ++o) {
     const NamedTensor &e = expected[o], &a = actual[o];
     if (e.name != a.name) {
-      fail(o, e.name, -1, "output names differ: '" + e.name + "' vs '" +
-                              a.name + "'");
+      fail(o, e.name, -1,
+           "output names differ: '" + e.name + "' vs '" + a.name + "'");
       continue;
     }
     if (e.tensor.dtype != a.tensor.dtype || e.tensor.shape != a.tensor.shape) {

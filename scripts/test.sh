@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# scripts/test.sh - set up, build, and run every test registered with CTest
+# (unit tests, lit tests, model checks...).
+#
+#   sudo bash scripts/test.sh [extra ctest arguments, e.g. -R Runtime]
+#
+# Exits non-zero when the build or any test fails.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${ONNXPRUNE_BUILD_DIR:-$ROOT/build}
+JOBS=${ONNXPRUNE_JOBS:-2}
+export ONNXPRUNE_BUILD_DIR=$BUILD_DIR
+
+bash "$ROOT/scripts/setup.sh"
+
+echo "test: running ctest in $BUILD_DIR" >&2
+# ctest prints its own summary ("100% tests passed, 0 tests failed out of N")
+# and the output of each failing test.
+status=0
+ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j "$JOBS" "$@" || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "test: FAILED (ctest exit status $status)" >&2
+else
+  echo "test: all tests passed" >&2
+fi
+exit "$status"
