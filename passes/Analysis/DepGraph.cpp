@@ -1,0 +1,443 @@
+//===- DepGraph.cpp - Dependency groups of channel axes -------------------===//
+
+#include "passes/Analysis/DepGraph.h"
+#include "passes/OpHandlers/OpHandler.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <algorithm>
+#include <numeric>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+// ---- Builder -------------------------------------------------------------
+
+int64_t DepGraphBuilder::size(AxisRef a) {
+  if (!a.value)
+    return -1;
+  const Type &t = a.value->getType();
+  if (!t.hasRank() || a.axis >= t.shape->size())
+    return -1;
+  const Dim &d = (*t.shape)[a.axis];
+  return d.isStatic() ? d.value : -1;
+}
+
+int64_t DepGraphBuilder::rank(const Value *v) {
+  return v ? v->getType().rank() : -1;
+}
+
+unsigned DepGraph::axisVar(AxisRef a) {
+  auto key = std::make_pair(a.value, a.axis);
+  auto it = varOf.find(key);
+  if (it != varOf.end())
+    return it->second;
+  unsigned id = vars.size();
+  vars.push_back({a, DepGraphBuilder::size(a), id});
+  varOf[key] = id;
+  return id;
+}
+
+unsigned DepGraph::findAxis(unsigned v) {
+  while (vars[v].parent != v) {
+    vars[v].parent = vars[vars[v].parent].parent;
+    v = vars[v].parent;
+  }
+  return v;
+}
+
+static FreezeReason reasonFor(const Node *n, StringRef rule) {
+  FreezeReason r;
+  if (n) {
+    r.node = n->describe();
+    r.op = (n->getDomain().empty() ? "" : n->getDomain() + ".") + n->getOpType();
+  }
+  r.rule = rule.str();
+  return r;
+}
+
+void DepGraphBuilder::freeze(AxisRef a, const Node *n, StringRef rule) {
+  if (size(a) <= 0)
+    return;
+  DepGraph::AxisVar &v = g.vars[g.axisVar(a)];
+  if (!v.frozen) {
+    v.frozen = true;
+    v.reason = reasonFor(n, rule);
+  }
+}
+
+void DepGraphBuilder::freezeValue(Value *v, const Node *n, StringRef rule) {
+  int64_t r = rank(v);
+  for (int64_t i = 0; i < r; ++i)
+    freeze({v, (unsigned)i}, n, rule);
+}
+
+void DepGraphBuilder::freezeNode(const Node &n, StringRef rule) {
+  for (Value *v : n.getInputs())
+    if (v)
+      freezeValue(v, &n, rule);
+  for (Value *v : n.getOutputs())
+    if (v)
+      freezeValue(v, &n, rule);
+}
+
+void DepGraphBuilder::join(AxisRef a, AxisRef b, const Node &why) {
+  int64_t sa = size(a), sb = size(b);
+  if (sa < 0 && sb < 0)
+    return;
+  if (sa < 0 || sb < 0) {
+    freeze(sa < 0 ? b : a, &why, "the size of a coupled axis is unknown");
+    return;
+  }
+  if (sa != sb) {
+    freeze(a, &why, "coupled axes differ in size");
+    freeze(b, &why, "coupled axes differ in size");
+    return;
+  }
+  unsigned ra = g.findAxis(g.axisVar(a)), rb = g.findAxis(g.axisVar(b));
+  if (ra != rb)
+    g.vars[std::max(ra, rb)].parent = std::min(ra, rb);
+}
+
+void DepGraphBuilder::joinBlocks(AxisRef coarse, AxisRef fine, int64_t block,
+                                 int64_t fineOffset, const Node &why) {
+  int64_t sc = size(coarse), sf = size(fine);
+  if (sc < 0 || sf < 0 || block <= 0 || fineOffset < 0 ||
+      fineOffset + sc * block > sf) {
+    freeze(coarse, &why, "axis mapping could not be resolved");
+    freeze(fine, &why, "axis mapping could not be resolved");
+    return;
+  }
+  if (block == 1 && fineOffset == 0 && sc == sf)
+    return join(coarse, fine, why);
+  DepGraph::Edge e{DepGraph::EdgeKind::Blocks, g.axisVar(coarse),
+                   g.axisVar(fine), block, fineOffset, {}};
+  g.edges.push_back(std::move(e));
+}
+
+void DepGraphBuilder::joinMap(AxisRef a, AxisRef b, ArrayRef<int64_t> map,
+                              const Node &why) {
+  int64_t sa = size(a), sb = size(b);
+  bool ok = sa >= 0 && sb >= 0 && (int64_t)map.size() == sa;
+  for (int64_t t : map)
+    ok &= t >= -1 && t < sb;
+  if (!ok) {
+    freeze(a, &why, "axis mapping could not be resolved");
+    freeze(b, &why, "axis mapping could not be resolved");
+    return;
+  }
+  DepGraph::Edge e{DepGraph::EdgeKind::Map, g.axisVar(a), g.axisVar(b), 1, 0,
+                   std::vector<int64_t>(map.begin(), map.end())};
+  g.edges.push_back(std::move(e));
+}
+
+void DepGraphBuilder::tie(AxisRef a, ArrayRef<int64_t> elements,
+                          const Node &why) {
+  int64_t sa = size(a);
+  bool ok = sa >= 0;
+  for (int64_t t : elements)
+    ok &= t >= 0 && t < sa;
+  if (!ok) {
+    freeze(a, &why, "tied elements could not be resolved");
+    return;
+  }
+  if (elements.size() < 2)
+    return;
+  unsigned v = g.axisVar(a);
+  DepGraph::Edge e{DepGraph::EdgeKind::Tie, v, v, 1, 0,
+                   std::vector<int64_t>(elements.begin(), elements.end())};
+  g.edges.push_back(std::move(e));
+}
+
+// ---- Finalize ------------------------------------------------------------
+
+namespace {
+/// Plain union-find over dense ids.
+struct UnionFind {
+  std::vector<uint32_t> parent;
+  explicit UnionFind(size_t n) : parent(n) {
+    std::iota(parent.begin(), parent.end(), 0);
+  }
+  uint32_t find(uint32_t x) {
+    while (parent[x] != x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  }
+  void unite(uint32_t a, uint32_t b) {
+    a = find(a);
+    b = find(b);
+    if (a != b)
+      parent[std::max(a, b)] = std::min(a, b);
+  }
+};
+} // namespace
+
+int DepGraph::spaceOf(AxisRef a) const {
+  auto it = varOf.find(std::make_pair(a.value, a.axis));
+  return it == varOf.end() ? -1 : varSpace[it->second];
+}
+
+void DepGraph::finalize(Model &m) {
+  // 1. Spaces: one per axis class with a known size.
+  varSpace.assign(vars.size(), -1);
+  std::vector<int> rootSpace(vars.size(), -1);
+  for (unsigned v = 0; v < vars.size(); ++v) {
+    if (vars[v].size <= 0)
+      continue;
+    unsigned r = findAxis(v);
+    if (rootSpace[r] < 0) {
+      rootSpace[r] = spaces.size();
+      spaces.emplace_back();
+      spaces.back().size = vars[v].size;
+    }
+    Space &s = spaces[rootSpace[r]];
+    varSpace[v] = rootSpace[r];
+    if (vars[v].frozen && !s.frozen) {
+      s.frozen = true;
+      s.reason = vars[v].reason;
+    }
+    if (vars[v].ref.value->isWeight()) {
+      s.members.insert(s.members.begin() + s.numWeightMembers, vars[v].ref);
+      ++s.numWeightMembers;
+    } else {
+      s.members.push_back(vars[v].ref);
+    }
+  }
+  // 2. Elements, and unions through the mapped joins.
+  uint64_t total = 0;
+  for (Space &s : spaces) {
+    s.elemBase = total;
+    total += s.size;
+  }
+  UnionFind elems(total);
+  UnionFind groupsUF(spaces.size());
+  auto elem = [&](unsigned var, int64_t i) {
+    return (uint32_t)(spaces[varSpace[var]].elemBase + i);
+  };
+  for (const Edge &e : edges) {
+    if (varSpace[e.a] < 0 || varSpace[e.b] < 0)
+      continue;
+    groupsUF.unite(varSpace[e.a], varSpace[e.b]);
+    switch (e.kind) {
+    case EdgeKind::Blocks:
+      for (int64_t i = 0; i < vars[e.a].size; ++i)
+        for (int64_t j = 0; j < e.block; ++j)
+          elems.unite(elem(e.a, i), elem(e.b, e.offset + i * e.block + j));
+      break;
+    case EdgeKind::Map:
+      for (size_t i = 0; i < e.indices.size(); ++i)
+        if (e.indices[i] >= 0)
+          elems.unite(elem(e.a, i), elem(e.b, e.indices[i]));
+      break;
+    case EdgeKind::Tie:
+      for (int64_t t : e.indices)
+        elems.unite(elem(e.a, e.indices[0]), elem(e.a, t));
+      break;
+    }
+  }
+  // 3. Units: element classes. Frozen if any element's space is frozen;
+  //    prunable if not frozen and some element's space holds a weight.
+  elemUnit.assign(total, 0);
+  DenseMap<uint32_t, unsigned> classUnit;
+  std::vector<char> unitFrozen, unitHasWeight;
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    for (int64_t i = 0; i < spaces[s].size; ++i) {
+      uint32_t e = spaces[s].elemBase + i;
+      auto [it, inserted] = classUnit.try_emplace(elems.find(e), units.size());
+      if (inserted) {
+        units.emplace_back();
+        unitFrozen.push_back(0);
+        unitHasWeight.push_back(0);
+      }
+      unsigned u = it->second;
+      elemUnit[e] = u;
+      units[u].elements.emplace_back(s, i);
+      unitFrozen[u] |= spaces[s].frozen;
+      unitHasWeight[u] |= spaces[s].numWeightMembers > 0;
+    }
+  }
+  for (unsigned u = 0; u < units.size(); ++u)
+    units[u].prunable = !unitFrozen[u] && unitHasWeight[u];
+  // 4. Groups: spaces connected by mapped joins; only those with weights.
+  DenseMap<uint32_t, int> rootGroup;
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    uint32_t r = groupsUF.find(s);
+    auto [it, inserted] = rootGroup.try_emplace(r, -1);
+    if (inserted) {
+      bool hasWeight = false;
+      for (unsigned t = s; t < spaces.size(); ++t)
+        if (groupsUF.find(t) == r && spaces[t].numWeightMembers) {
+          hasWeight = true;
+          break;
+        }
+      if (hasWeight) {
+        it->second = groups.size();
+        groups.emplace_back();
+      }
+    }
+    if (it->second < 0)
+      continue;
+    spaces[s].group = it->second;
+    groups[it->second].spaces.push_back(s);
+  }
+  DenseSet<unsigned> seenUnit;
+  for (Group &g : groups) {
+    for (unsigned s : g.spaces)
+      for (int64_t i = 0; i < spaces[s].size; ++i) {
+        unsigned u = elemUnit[spaces[s].elemBase + i];
+        if (seenUnit.insert(u).second)
+          g.units.push_back(u);
+      }
+    int64_t width = -1;
+    for (unsigned u : g.units) {
+      if (!units[u].prunable)
+        continue;
+      ++g.numPrunable;
+      int64_t w = units[u].elements.size();
+      width = width < 0 ? w : (width == w ? w : 0);
+    }
+    g.unitWidth = width < 0 ? 0 : width;
+  }
+  // 5. Coverage: parameters of weights with an axis in a prunable unit.
+  DenseSet<const Tensor *> counted, prunableW;
+  for (unsigned u = 0; u < units.size(); ++u) {
+    if (!units[u].prunable)
+      continue;
+    for (auto &[s, i] : units[u].elements)
+      for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k)
+        prunableW.insert(spaces[s].members[k].value->getWeight());
+  }
+  StringMap<unsigned> freezes;
+  for (const Space &s : spaces)
+    if (s.frozen && s.numWeightMembers)
+      ++freezes[(s.reason.op.empty() ? std::string("graph") : s.reason.op) +
+                ": " + s.reason.rule];
+  for (auto &kv : freezes)
+    freezeCounts.emplace_back(kv.getKey().str(), kv.getValue());
+  std::sort(freezeCounts.begin(), freezeCounts.end(),
+            [](auto &a, auto &b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  m.forEachGraph([&](Graph &g) {
+    for (Value *v : g.getValues()) {
+      Tensor *t = v->getWeight();
+      if (!t || !isFloatingPoint(t->getDataType()) || !counted.insert(t).second)
+        continue;
+      totalParams += t->getNumElements();
+      if (prunableW.count(t))
+        prunableParams += t->getNumElements();
+    }
+  });
+}
+
+// ---- Building the whole graph --------------------------------------------
+
+/// Values of enclosing graphs that nodes inside \p g (recursively) read.
+static void collectCaptured(const Graph &g, const Graph &outer,
+                            SmallVectorImpl<Value *> &out) {
+  for (const Node &n : g.getNodes()) {
+    for (Value *v : n.getInputs())
+      if (v && v->getGraph() == &outer)
+        out.push_back(v);
+    n.forEachSubgraph([&](const Graph &sg) { collectCaptured(sg, outer, out); });
+  }
+}
+
+Expected<DepGraph> buildDepGraph(Model &m) {
+  DepGraph dg;
+  DepGraphBuilder b(dg);
+  Graph &g = m.getGraph();
+  for (Value *v : g.getInputs())
+    b.freezeValue(v, nullptr,
+                  v->isWeight() ? "initializer that is also a graph input"
+                                : "graph input '" + v->getName() + "'");
+  for (Value *v : g.getOutputs())
+    b.freezeValue(v, nullptr, "graph output '" + v->getName() + "'");
+  for (Node &n : g.getNodes()) {
+    if (n.isLiftedConstant())
+      continue;
+    if (n.hasSubgraphs()) {
+      b.freezeNode(n, "has subgraphs");
+      SmallVector<Value *, 8> captured;
+      n.forEachSubgraph([&](const Graph &sg) { collectCaptured(sg, g, captured); });
+      for (Value *v : captured)
+        b.freezeValue(v, &n, "read inside a subgraph");
+      continue;
+    }
+    int64_t opset = m.getOpsetVersion(n.getDomain());
+    if (const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset))
+      h->build(n, b);
+    else
+      b.freezeNode(n, "no handler for this op");
+  }
+  dg.finalize(m);
+  return std::move(dg);
+}
+
+// ---- Printing ------------------------------------------------------------
+
+static void printAxis(raw_ostream &os, AxisRef a) {
+  os << (a.value->isWeight() ? "weight " : "") << a.value->getName() << "["
+     << a.axis << "]";
+}
+
+void DepGraph::printCoverage(raw_ostream &os) const {
+  unsigned prunableUnits = 0, prunableGroups = 0;
+  for (const Group &g : groups) {
+    prunableUnits += g.numPrunable;
+    prunableGroups += g.numPrunable > 0;
+  }
+  double pct = totalParams ? 100.0 * prunableParams / totalParams : 0.0;
+  os << "coverage: " << prunableGroups << " of " << groups.size()
+     << " groups prunable, " << prunableUnits << " prunable units, ";
+  os << format("%.1f", pct) << "% of " << totalParams
+     << " parameters in prunable groups\n";
+  for (auto &[why, count] : freezeCounts)
+    os << "  frozen " << count << "x: " << why << "\n";
+}
+
+void DepGraph::print(raw_ostream &os, const Model &m) const {
+  printCoverage(os);
+  for (unsigned gi = 0; gi < groups.size(); ++gi) {
+    const Group &g = groups[gi];
+    os << "group " << gi << ": " << g.units.size() << " units, "
+       << g.numPrunable << " prunable";
+    if (g.unitWidth > 1)
+      os << ", " << g.unitWidth << " elements per unit";
+    os << "\n";
+    for (unsigned s : g.spaces) {
+      const Space &sp = spaces[s];
+      os << "  space " << s << " (size " << sp.size << ")";
+      // Say why elements cannot go: frozen here, or through a coupling.
+      int64_t blocked = 0;
+      const Space *why = sp.frozen ? &sp : nullptr;
+      for (int64_t i = 0; i < sp.size; ++i) {
+        const Unit &u = units[elemUnit[sp.elemBase + i]];
+        if (u.prunable)
+          continue;
+        ++blocked;
+        for (auto &[t, j] : u.elements)
+          if (!why && spaces[t].frozen)
+            why = &spaces[t];
+      }
+      if (blocked)
+        os << ", " << blocked << " not prunable";
+      if (why) {
+        os << ": " << (why == &sp ? "" : "coupled to ") << why->reason.rule;
+        if (!why->reason.node.empty())
+          os << " at node " << why->reason.node;
+      }
+      os << "\n    ";
+      for (size_t i = 0; i < sp.members.size(); ++i) {
+        if (i)
+          os << ", ";
+        printAxis(os, sp.members[i]);
+      }
+      os << "\n";
+    }
+  }
+}
+
+} // namespace onnxprune

@@ -1,0 +1,185 @@
+//===- DepGraph.h - Dependency groups of channel axes -----------*- C++ -*-===//
+///
+/// \file
+/// The heart of structural pruning: which channels (elements of an axis of a
+/// value) must be removed together.
+///
+/// Op handlers (passes/OpHandlers) state how the axes of a node's inputs and
+/// outputs relate, through a DepGraphBuilder:
+///
+///   join(a, b)              element i of a is element i of b (Relu, BN,
+///                           residual Add, a weight's output axis and the
+///                           activation it makes);
+///   joinBlocks(c, f, k, o)  element i of c is elements [o+i*k, o+(i+1)*k)
+///                           of f (Concat inputs, Flatten of C*H*W, a head
+///                           axis after Reshape [h*d] -> [h, d]);
+///   joinMap(a, b, map)      element i of a is element map[i] of b (channel
+///                           shuffle, Gather with constant indices);
+///   tie(a, elems)           these elements of a go together (a conv group
+///                           position, a RoPE pair);
+///   freeze(a, node, rule)   nothing on this axis may be removed.
+///
+/// Building is two-level so it stays near-linear: identity joins unite whole
+/// axes (union-find over axis variables); only the few mapped joins work
+/// per element (union-find over the elements of the axis classes involved).
+///
+/// The result: *groups* (axis classes connected by mapped joins), each with
+/// *units* (element classes that can be removed alone). A unit is prunable
+/// when it touches at least one weight and nothing froze it. Graph inputs
+/// and outputs, unknown ops and unknown sizes freeze what they touch; every
+/// frozen axis keeps the reason (op, node, rule) for print<dep-groups>.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_PASSES_ANALYSIS_DEPGRAPH_H
+#define ONNXPRUNE_PASSES_ANALYSIS_DEPGRAPH_H
+
+#include "lib/IR/Model.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace onnxprune {
+
+/// One axis of one value.
+struct AxisRef {
+  Value *value = nullptr;
+  unsigned axis = 0;
+  bool operator==(const AxisRef &o) const {
+    return value == o.value && axis == o.axis;
+  }
+};
+
+/// Why an axis is frozen, for users ("why was this layer not pruned?").
+struct FreezeReason {
+  std::string node; ///< Node description, "" for graph inputs/outputs.
+  std::string op;
+  std::string rule;
+};
+
+class DepGraph;
+
+/// What op handlers use to state couplings. See the file comment.
+class DepGraphBuilder {
+public:
+  explicit DepGraphBuilder(DepGraph &g) : g(g) {}
+
+  /// Static size of an axis, or -1 when unknown (dynamic or no shape).
+  static int64_t size(AxisRef a);
+  /// Rank of a value, or -1.
+  static int64_t rank(const Value *v);
+
+  void join(AxisRef a, AxisRef b, const Node &why);
+  void joinBlocks(AxisRef coarse, AxisRef fine, int64_t block,
+                  int64_t fineOffset, const Node &why);
+  void joinMap(AxisRef a, AxisRef b, llvm::ArrayRef<int64_t> map,
+               const Node &why);
+  void tie(AxisRef a, llvm::ArrayRef<int64_t> elements, const Node &why);
+  void freeze(AxisRef a, const Node *n, llvm::StringRef rule);
+  /// Freezes every axis of \p v.
+  void freezeValue(Value *v, const Node *n, llvm::StringRef rule);
+  /// Freezes every axis of every input and output of \p n.
+  void freezeNode(const Node &n, llvm::StringRef rule);
+
+private:
+  DepGraph &g;
+};
+
+/// The dependency groups of a model (result of DepGroupsAnalysis).
+class DepGraph {
+public:
+  /// One axis class: the axes that share an index space one to one.
+  struct Space {
+    int64_t size = 0;
+    std::vector<AxisRef> members; ///< Weights first, then activations.
+    unsigned numWeightMembers = 0;
+    /// Frozen directly (an axis of it was frozen); elements can also be
+    /// blocked through a coupling to a frozen space (see Unit::prunable).
+    bool frozen = false;
+    FreezeReason reason; ///< First reason, when frozen.
+    int group = -1;
+    /// Element e of this space is element elemBase + e in the element table.
+    uint64_t elemBase = 0;
+  };
+  /// A unit: elements (space, index) removed together.
+  struct Unit {
+    std::vector<std::pair<unsigned, int64_t>> elements; ///< (space, index)
+    bool prunable = false;
+  };
+  struct Group {
+    std::vector<unsigned> spaces;
+    std::vector<unsigned> units; ///< All units, prunable or not.
+    unsigned numPrunable = 0;
+    /// Elements per prunable unit when all units are alike (a channel: 1,
+    /// a head: d), else 0.
+    int64_t unitWidth = 0;
+  };
+
+  llvm::ArrayRef<Space> getSpaces() const { return spaces; }
+  llvm::ArrayRef<Unit> getUnits() const { return units; }
+  llvm::ArrayRef<Group> getGroups() const { return groups; }
+
+  /// The space an axis belongs to, or -1 when it is in none (unknown size,
+  /// never mentioned).
+  int spaceOf(AxisRef a) const;
+  /// The unit of element \p index of space \p space.
+  unsigned unitOf(unsigned space, int64_t index) const {
+    return elemUnit[spaces[space].elemBase + index];
+  }
+
+  /// Parameters (elements of floating-point weights) in total and in weights
+  /// that have an axis in a group with a prunable unit.
+  uint64_t totalParams = 0, prunableParams = 0;
+  /// Frozen-reason counts by "op: rule", for the coverage summary.
+  std::vector<std::pair<std::string, unsigned>> freezeCounts;
+
+  void print(llvm::raw_ostream &os, const Model &m) const;
+  void printCoverage(llvm::raw_ostream &os) const;
+
+private:
+  friend class DepGraphBuilder;
+  friend llvm::Expected<DepGraph> buildDepGraph(Model &m);
+
+  // ---- Building (DepGraph.cpp) ----
+  unsigned axisVar(AxisRef a); ///< Creates on first use; size must be > 0.
+  unsigned findAxis(unsigned v);
+  void finalize(Model &m);
+
+  struct AxisVar {
+    AxisRef ref;
+    int64_t size;
+    unsigned parent;
+    bool frozen = false;
+    FreezeReason reason;
+  };
+  enum class EdgeKind { Blocks, Map, Tie };
+  struct Edge {
+    EdgeKind kind;
+    unsigned a, b; ///< Axis vars (b unused for Tie).
+    int64_t block = 1, offset = 0;
+    std::vector<int64_t> indices; ///< Map targets or tied elements.
+  };
+  std::vector<AxisVar> vars;
+  llvm::DenseMap<std::pair<Value *, unsigned>, unsigned> varOf;
+  std::vector<Edge> edges;
+
+  // ---- Result ----
+  std::vector<Space> spaces;
+  std::vector<int> varSpace; ///< Axis var -> space.
+  std::vector<unsigned> elemUnit;
+  std::vector<Unit> units;
+  std::vector<Group> groups;
+};
+
+/// Builds the dependency groups of the main graph of \p m. Fails only on
+/// internal inconsistencies; unsupported graphs freeze, they do not fail.
+llvm::Expected<DepGraph> buildDepGraph(Model &m);
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_PASSES_ANALYSIS_DEPGRAPH_H

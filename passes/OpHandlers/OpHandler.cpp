@@ -1,0 +1,177 @@
+//===- OpHandler.cpp - Op handler registry and shared helpers -------------===//
+
+#include "passes/OpHandlers/OpHandler.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <climits>
+#include <cstring>
+#include <mutex>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+OpHandler::~OpHandler() = default;
+
+Error OpHandler::rewrite(Node &, PruneContext &) const {
+  return Error::success();
+}
+
+// Factories of the in-tree handlers, one per class in OpHandlers.def.
+#define OP_HANDLER(DOMAIN, OP_TYPE, MIN_OPSET, MAX_OPSET, CLASS)               \
+  std::shared_ptr<const OpHandler> create##CLASS();
+#include "passes/OpHandlers/OpHandlers.def"
+
+namespace {
+struct Entry {
+  int64_t minOpset, maxOpset;
+  std::shared_ptr<const OpHandler> handler;
+};
+
+struct Registry {
+  std::mutex mu;
+  StringMap<std::vector<Entry>> byOp; ///< Key: "domain\0op".
+  bool builtinsAdded = false;
+
+  static std::string key(StringRef domain, StringRef op) {
+    std::string k = domain == "ai.onnx" ? std::string() : domain.str();
+    k += '\0';
+    k += op.str();
+    return k;
+  }
+  void add(StringRef domain, StringRef op, int64_t lo, int64_t hi,
+           std::shared_ptr<const OpHandler> h) {
+    byOp[key(domain, op)].push_back({lo, hi, std::move(h)});
+  }
+  void addBuiltins() {
+    if (builtinsAdded)
+      return;
+    builtinsAdded = true;
+    // One instance per class, shared by its lines.
+    StringMap<std::shared_ptr<const OpHandler>> made;
+#define OP_HANDLER(DOMAIN, OP_TYPE, MIN_OPSET, MAX_OPSET, CLASS)               \
+  {                                                                            \
+    auto &h = made[#CLASS];                                                    \
+    if (!h)                                                                    \
+      h = create##CLASS();                                                     \
+    add(DOMAIN, OP_TYPE, MIN_OPSET, MAX_OPSET, h);                             \
+  }
+#include "passes/OpHandlers/OpHandlers.def"
+  }
+};
+
+Registry &registry() {
+  static Registry r;
+  return r;
+}
+} // namespace
+
+const OpHandler *lookupOpHandler(StringRef domain, StringRef op,
+                                 int64_t opsetVersion) {
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.addBuiltins();
+  auto it = r.byOp.find(Registry::key(domain, op));
+  if (it == r.byOp.end())
+    return nullptr;
+  // Later registrations win (plugins override built-ins).
+  for (auto e = it->second.rbegin(); e != it->second.rend(); ++e)
+    if (opsetVersion >= e->minOpset && opsetVersion <= e->maxOpset)
+      return e->handler.get();
+  return nullptr;
+}
+
+void registerOpHandler(StringRef domain, StringRef op, int64_t minOpset,
+                       int64_t maxOpset,
+                       std::shared_ptr<const OpHandler> handler) {
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.addBuiltins();
+  r.add(domain, op, minOpset, maxOpset, std::move(handler));
+}
+
+// ---- Helpers -------------------------------------------------------------
+
+std::optional<std::vector<int64_t>> constantInts(const Value *v) {
+  if (!v || !v->isWeight())
+    return std::nullopt;
+  const Tensor &t = *v->getWeight();
+  if (t.getDataType() != DataType::Int64 && t.getDataType() != DataType::Int32)
+    return std::nullopt;
+  auto vals = readAsInt64s(t);
+  if (!vals) {
+    consumeError(vals.takeError());
+    return std::nullopt;
+  }
+  return std::move(*vals);
+}
+
+int64_t normalizeAxis(int64_t axis, int64_t rank) {
+  if (rank < 0)
+    return -1;
+  if (axis < 0)
+    axis += rank;
+  return axis >= 0 && axis < rank ? axis : -1;
+}
+
+void joinBroadcast(DepGraphBuilder &b, Value *x, Value *y, const Node &n) {
+  int64_t rx = b.rank(x), ry = b.rank(y);
+  if (rx < 0 || ry < 0) {
+    // Without ranks the alignment is unknown: nothing may be removed.
+    if (x)
+      b.freezeValue(x, &n, "operand rank unknown");
+    if (y)
+      b.freezeValue(y, &n, "operand rank unknown");
+    return;
+  }
+  for (int64_t i = 1; i <= std::min(rx, ry); ++i) {
+    AxisRef ax{x, (unsigned)(rx - i)}, ay{y, (unsigned)(ry - i)};
+    int64_t sx = b.size(ax), sy = b.size(ay);
+    // A size-1 axis broadcasts: it is read whole for every element of the
+    // other side, so it is not coupled (and is left unsliced).
+    if (sx == 1 || sy == 1)
+      continue;
+    b.join(ax, ay, n);
+  }
+}
+
+void joinAllAxes(DepGraphBuilder &b, Value *in, Value *out, const Node &n) {
+  int64_t ri = b.rank(in), ro = b.rank(out);
+  if (ri < 0 || ri != ro) {
+    if (in)
+      b.freezeValue(in, &n, "rank unknown or changed");
+    if (out)
+      b.freezeValue(out, &n, "rank unknown or changed");
+    return;
+  }
+  for (int64_t i = 0; i < ri; ++i)
+    b.join({in, (unsigned)i}, {out, (unsigned)i}, n);
+}
+
+void replaceConstantInts(Node &n, unsigned idx, ArrayRef<int64_t> values,
+                         Rewriter &rw) {
+  Value *old = n.getInput(idx);
+  DataType dt = old && old->isWeight() ? old->getWeight()->getDataType()
+                                       : DataType::Int64;
+  std::string bytes;
+  if (dt == DataType::Int32) {
+    bytes.resize(values.size() * 4);
+    for (size_t i = 0; i < values.size(); ++i) {
+      int32_t v = (int32_t)values[i];
+      std::memcpy(&bytes[4 * i], &v, 4);
+    }
+  } else {
+    dt = DataType::Int64;
+    bytes.assign(reinterpret_cast<const char *>(values.data()),
+                 values.size() * 8);
+  }
+  std::string base = old ? old->getName() : n.getName() + "_const";
+  auto t = std::make_unique<Tensor>(base + "_pruned", dt,
+                                    ArrayRef<int64_t>{(int64_t)values.size()});
+  t->setData({(int64_t)values.size()}, std::move(bytes));
+  Value *nv = rw.createWeight(*n.getGraph(), std::move(t));
+  rw.setInput(&n, idx, nv);
+}
+
+} // namespace onnxprune

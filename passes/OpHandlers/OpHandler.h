@@ -1,0 +1,84 @@
+//===- OpHandler.h - Per-op pruning knowledge -------------------*- C++ -*-===//
+///
+/// \file
+/// An OpHandler knows one op family (Torch-Pruning's per-layer pruners, in
+/// C++): how the channel axes of its inputs and outputs are coupled
+/// (build), and how to fix the node's attributes and shape constants after
+/// some of those axes shrank (rewrite). Weights and value shapes are sliced
+/// generically by prune-width; a handler only touches what is specific to
+/// its op (Conv `group`, Reshape targets, Split sizes, head counts...).
+///
+/// Handlers are looked up by (domain, op type, opset range). An op without
+/// one freezes every axis it touches: an unknown op is never assumed
+/// elementwise. In-tree handlers are listed in OpHandlers.def; out-of-tree
+/// ones register with registerOpHandler() (no static constructors).
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_OPHANDLER_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_OPHANDLER_H
+
+#include "passes/Analysis/DepGraph.h"
+
+#include "lib/IR/Rewriter.h"
+
+#include <memory>
+#include <optional>
+
+namespace onnxprune {
+
+/// What a handler's rewrite sees: which elements of each axis survive.
+class PruneContext {
+public:
+  virtual ~PruneContext() = default;
+  /// Kept indices of axis \p a in increasing order, or null when the axis
+  /// did not change.
+  virtual const std::vector<int64_t> *kept(AxisRef a) const = 0;
+  /// The size of \p a before pruning (static), or -1.
+  virtual int64_t oldSize(AxisRef a) const = 0;
+  virtual Rewriter &rewriter() = 0;
+  /// Size after pruning (old size when unchanged, -1 when unknown).
+  int64_t newSize(AxisRef a) const {
+    const std::vector<int64_t> *k = kept(a);
+    return k ? (int64_t)k->size() : oldSize(a);
+  }
+};
+
+class OpHandler {
+public:
+  virtual ~OpHandler();
+  /// States the couplings of \p n's axes.
+  virtual void build(const Node &n, DepGraphBuilder &b) const = 0;
+  /// Fixes \p n after pruning (its weights and value types are already
+  /// sliced). Called only for nodes with an input or output axis that
+  /// changed.
+  virtual llvm::Error rewrite(Node &n, PruneContext &ctx) const;
+};
+
+/// The handler for an op at an opset version, or null.
+const OpHandler *lookupOpHandler(llvm::StringRef domain, llvm::StringRef op,
+                                 int64_t opsetVersion);
+/// Adds a handler (out-of-tree plugins). Later registrations win.
+void registerOpHandler(llvm::StringRef domain, llvm::StringRef op,
+                       int64_t minOpset, int64_t maxOpset,
+                       std::shared_ptr<const OpHandler> handler);
+
+// ---- Helpers shared by handlers ---------------------------------------
+
+/// Reads a constant int64 (or int32) input: a weight or lifted Constant.
+std::optional<std::vector<int64_t>> constantInts(const Value *v);
+/// Normalises a possibly negative axis against \p rank; -1 when invalid.
+int64_t normalizeAxis(int64_t axis, int64_t rank);
+/// Joins the axes of \p a and \p b aligned from the right (numpy
+/// broadcasting): axes of equal static size join; size-1 axes broadcast and
+/// are left alone; mismatches freeze.
+void joinBroadcast(DepGraphBuilder &b, Value *x, Value *y, const Node &n);
+/// Joins every axis of \p in with the same axis of \p out (same rank).
+void joinAllAxes(DepGraphBuilder &b, Value *in, Value *out, const Node &n);
+/// Replaces input \p idx of \p n (a constant int64 tensor) by a new
+/// initializer holding \p values (never edits a constant others share).
+void replaceConstantInts(Node &n, unsigned idx,
+                         llvm::ArrayRef<int64_t> values, Rewriter &rw);
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_OPHANDLER_H

@@ -1,0 +1,163 @@
+//===- WidthPruner.cpp - Remove units of dependency groups ----------------===//
+
+#include "passes/Transforms/WidthPruner.h"
+#include "lib/Support/Error.h"
+#include "passes/OpHandlers/OpHandler.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <cstring>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+std::string gatherAxis(StringRef bytes, ArrayRef<int64_t> dims,
+                       unsigned elemSize, unsigned axis,
+                       ArrayRef<int64_t> kept) {
+  uint64_t outer = 1, inner = elemSize;
+  for (unsigned i = 0; i < axis; ++i)
+    outer *= dims[i];
+  for (unsigned i = axis + 1; i < dims.size(); ++i)
+    inner *= dims[i];
+  uint64_t size = dims[axis];
+  std::string out(outer * kept.size() * inner, '\0');
+  char *dst = out.data();
+  for (uint64_t o = 0; o < outer; ++o) {
+    const char *row = bytes.data() + o * size * inner;
+    for (int64_t k : kept) {
+      std::memcpy(dst, row + k * inner, inner);
+      dst += inner;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+class Context final : public PruneContext {
+public:
+  Context(Rewriter &rw) : rw(rw) {}
+  const std::vector<int64_t> *kept(AxisRef a) const override {
+    auto it = keptOf.find({a.value, a.axis});
+    return it == keptOf.end() ? nullptr : it->second;
+  }
+  int64_t oldSize(AxisRef a) const override {
+    auto it = oldSizes.find({a.value, a.axis});
+    if (it != oldSizes.end())
+      return it->second;
+    return DepGraphBuilder::size(a);
+  }
+  Rewriter &rewriter() override { return rw; }
+
+  Rewriter &rw;
+  DenseMap<std::pair<Value *, unsigned>, const std::vector<int64_t> *> keptOf;
+  DenseMap<std::pair<Value *, unsigned>, int64_t> oldSizes;
+};
+
+} // namespace
+
+Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
+                   Rewriter &rw) {
+  auto allUnits = dg.getUnits();
+  std::vector<char> pruned(allUnits.size(), 0);
+  for (unsigned u : units) {
+    if (u >= allUnits.size() || !allUnits[u].prunable)
+      return makeError("unit " + Twine(u) + " is not prunable");
+    pruned[u] = 1;
+  }
+  // Kept elements of every space that loses some.
+  auto spaces = dg.getSpaces();
+  std::vector<std::vector<int64_t>> keptOfSpace(spaces.size());
+  std::vector<char> changed(spaces.size(), 0);
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    std::vector<int64_t> kept;
+    for (int64_t i = 0; i < spaces[s].size; ++i)
+      if (!pruned[dg.unitOf(s, i)])
+        kept.push_back(i);
+    if ((int64_t)kept.size() == spaces[s].size)
+      continue;
+    if (kept.empty()) {
+      AxisRef a = spaces[s].members.front();
+      return makeError("the plan removes every element of axis " +
+                       Twine(a.axis) + " of '" + a.value->getName() +
+                       "'; keep at least one unit");
+    }
+    keptOfSpace[s] = std::move(kept);
+    changed[s] = 1;
+  }
+
+  Context ctx(rw);
+  // Which axes of which weights change, weights in first-seen order.
+  MapVector<Value *, SmallVector<std::pair<unsigned, const std::vector<int64_t> *>, 2>>
+      weightAxes;
+  DenseSet<Node *> touched;
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    if (!changed[s])
+      continue;
+    for (const AxisRef &a : spaces[s].members) {
+      ctx.keptOf[{a.value, a.axis}] = &keptOfSpace[s];
+      ctx.oldSizes[{a.value, a.axis}] = spaces[s].size;
+      if (a.value->isWeight())
+        weightAxes[a.value].push_back({a.axis, &keptOfSpace[s]});
+      if (Node *p = a.value->getProducer())
+        touched.insert(p);
+      for (const Use &u : a.value->getUses())
+        touched.insert(u.user);
+    }
+  }
+
+  // Slice each weight once, all its changed axes in one go.
+  for (auto &[v, axes] : weightAxes) {
+    Tensor &t = *v->getWeight();
+    unsigned es = elementSize(t.getDataType());
+    if (t.getDataType() == DataType::String || es == 0 ||
+        t.getDataType() == DataType::Int4 || t.getDataType() == DataType::UInt4)
+      return makeError("weight '" + v->getName() + "' of type " +
+                       dataTypeName(t.getDataType()) + " cannot be sliced");
+    auto bytesOr = t.getBytes();
+    if (!bytesOr)
+      return bytesOr.takeError();
+    SmallVector<int64_t, 4> dims(t.getDims().begin(), t.getDims().end());
+    std::string data(bytesOr->data(), bytesOr->size());
+    for (auto &[axis, kept] : axes) {
+      if (axis >= dims.size())
+        return makeError("weight '" + v->getName() + "' has no axis " +
+                         Twine(axis));
+      data = gatherAxis(data, dims, es, axis, *kept);
+      dims[axis] = kept->size();
+    }
+    rw.updateWeight(v, dims, std::move(data));
+  }
+  // Shrink the activations' shapes.
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    if (!changed[s])
+      continue;
+    for (const AxisRef &a : spaces[s].members) {
+      if (a.value->isWeight())
+        continue;
+      Type t = a.value->getType();
+      if (!t.hasRank() || a.axis >= t.shape->size())
+        continue;
+      (*t.shape)[a.axis] = Dim::of(keptOfSpace[s].size());
+      rw.setType(a.value, std::move(t));
+    }
+  }
+  // Op-specific fixes, in graph order so results are deterministic.
+  for (Node &n : m.getGraph().getNodes()) {
+    if (!touched.count(&n) || n.isLiftedConstant())
+      continue;
+    int64_t opset = m.getOpsetVersion(n.getDomain());
+    const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset);
+    if (!h)
+      return makeError("node " + n.describe() +
+                       ": an axis changed but the op has no handler");
+    if (Error e = h->rewrite(n, ctx))
+      return e;
+  }
+  return Error::success();
+}
+
+} // namespace onnxprune

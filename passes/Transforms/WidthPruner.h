@@ -1,0 +1,37 @@
+//===- WidthPruner.h - Remove units of dependency groups --------*- C++ -*-===//
+///
+/// \file
+/// The mechanics under prune-width: given the dependency groups and the
+/// units to remove, slice every weight on every member axis (each weight
+/// once, even when shared), shrink the shapes of the activations, and let
+/// each affected node's op handler fix what is specific to it (Conv group,
+/// Reshape targets, Split sizes, head counts). Dead nodes are left for dce.
+///
+///   before: W1[64,3,3,3] -> Conv -> Relu -> Conv <- W2[32,64,3,3]
+///   remove units {5, 9} of the group of W1's output axis:
+///   after:  W1[62,3,3,3] -> Conv -> Relu -> Conv <- W2[32,62,3,3]
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_PASSES_TRANSFORMS_WIDTHPRUNER_H
+#define ONNXPRUNE_PASSES_TRANSFORMS_WIDTHPRUNER_H
+
+#include "lib/IR/Rewriter.h"
+#include "passes/Analysis/DepGraph.h"
+
+namespace onnxprune {
+
+/// Removes \p units (ids into dg.getUnits(), all prunable) from \p m.
+/// Fails, changing nothing, when a unit is not prunable or the removal
+/// would leave some axis empty.
+llvm::Error applyPruning(Model &m, const DepGraph &dg,
+                         llvm::ArrayRef<unsigned> units, Rewriter &rw);
+
+/// Gathers \p kept indices along \p axis of a row-major tensor of \p dims
+/// with \p elemSize-byte elements. For weights and tests.
+std::string gatherAxis(llvm::StringRef bytes, llvm::ArrayRef<int64_t> dims,
+                       unsigned elemSize, unsigned axis,
+                       llvm::ArrayRef<int64_t> kept);
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_PASSES_TRANSFORMS_WIDTHPRUNER_H
