@@ -35,7 +35,11 @@ unsigned DepGraph::axisVar(AxisRef a) {
   if (it != varOf.end())
     return it->second;
   unsigned id = vars.size();
-  vars.push_back({a, DepGraphBuilder::size(a), id});
+  AxisVar var;
+  var.ref = a;
+  var.size = DepGraphBuilder::size(a);
+  var.parent = id;
+  vars.push_back(std::move(var));
   varOf[key] = id;
   return id;
 }

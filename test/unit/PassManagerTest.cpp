@@ -608,7 +608,8 @@ TEST(PipelineParserTest, RegistryListsEveryEntry) {
   std::string text;
   llvm::raw_string_ostream os(text);
   PassBuilder::printRegistry(os);
-  EXPECT_EQ(os.str().rfind("Passes:\n  dce\n      remove nodes", 0), 0u)
+  EXPECT_EQ(os.str().rfind("Passes:\n", 0), 0u) << os.str();
+  EXPECT_NE(os.str().find("\n  dce\n      remove nodes"), std::string::npos)
       << os.str();
   EXPECT_NE(os.str().find("\n  stats\n      node count"), std::string::npos);
 
