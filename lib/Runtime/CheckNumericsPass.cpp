@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Runtime/CheckNumericsPass.h"
+#include "lib/Runtime/ModelSession.h"
 
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
@@ -30,7 +31,6 @@ namespace {
 /// Models whose weights pass this many bytes are handed to ORT as a file
 /// with external data rather than as one serialized buffer (protobuf cannot
 /// hold 2 GB).
-constexpr uint64_t kMaxSerializedWeightBytes = 1536ull << 20;
 
 /// A per-sample seed: splitmix64 of (seed, sample), so neighbouring samples
 /// and seeds give unrelated streams.
@@ -72,40 +72,6 @@ openOriginal(const Model &m, const RuntimeOptions &ro) {
   if (!bytes)
     return bytes.takeError();
   return OrtSession::createFromBytes(*bytes, ro);
-}
-
-uint64_t weightBytes(Model &m) {
-  uint64_t total = 0;
-  m.forEachGraph([&](Graph &g) {
-    for (Value *v : g.getValues())
-      if (v->isWeight())
-        total += v->getWeight()->getByteSize();
-  });
-  return total;
-}
-
-/// A session on the current model. \p tempDir receives the folder to delete
-/// when the model had to go through a file.
-llvm::Expected<std::unique_ptr<OrtSession>>
-openCurrent(Model &m, const RuntimeOptions &ro, std::string &tempDir) {
-  if (weightBytes(m) <= kMaxSerializedWeightBytes) {
-    auto bytes = serializeModel(m);
-    if (!bytes)
-      return bytes.takeError();
-    return OrtSession::createFromBytes(*bytes, ro);
-  }
-  llvm::SmallString<128> dir;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
-          "onnx-prune-check-numerics", dir))
-    return makeError("cannot create a temporary folder: " + ec.message());
-  tempDir = dir.str().str();
-  llvm::SmallString<128> path(dir);
-  llvm::sys::path::append(path, "model.onnx");
-  WriteOptions wo;
-  wo.externalThreshold = 1024;
-  if (llvm::Error err = writeModelFile(m, path, wo))
-    return std::move(err);
-  return OrtSession::createFromFile(path, ro);
 }
 
 /// Main-graph initializers of the model at \p path, as input values.
@@ -278,12 +244,7 @@ CheckNumericsPass::run(Model &m, ModelAnalysisManager &) {
   std::unique_ptr<OrtSession> origSession = std::move(*orig);
 
   // 2. The current model.
-  std::string tempDir;
-  auto removeTemp = llvm::make_scope_exit([&] {
-    if (!tempDir.empty())
-      llvm::sys::fs::remove_directories(tempDir);
-  });
-  auto cur = openCurrent(m, ro, tempDir);
+  auto cur = openModelSession(m, ro);
   if (!cur)
     return addContext(cur.takeError(), "current model");
   if (llvm::Error err = checkSameInterface(*origSession, **cur))

@@ -1,0 +1,23 @@
+//===- ModelSession.h - An ONNX Runtime session on an IR model --*- C++ -*-===//
+///
+/// \file
+/// Opens an ONNX Runtime session on a model held in the IR: serialized in
+/// memory when its weights are small enough, else written with external
+/// data to a temporary folder that is removed once the session is loaded.
+/// check-numerics and verify's runtime fallback share it.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_LIB_RUNTIME_MODELSESSION_H
+#define ONNXPRUNE_LIB_RUNTIME_MODELSESSION_H
+
+#include "lib/IR/Model.h"
+#include "lib/Runtime/OrtSession.h"
+
+namespace onnxprune {
+
+llvm::Expected<std::unique_ptr<OrtSession>>
+openModelSession(const Model &m, const RuntimeOptions &ro = {});
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_LIB_RUNTIME_MODELSESSION_H
