@@ -9,6 +9,7 @@
 #include "passes/PassBuilder.h"
 
 #include "lib/Support/Error.h"
+#include "passes/Analysis/DepGroupsAnalysis.h"
 #include "passes/Analysis/ShapesAnalysis.h"
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/PassParams.h"

@@ -211,6 +211,15 @@ void DepGraph::finalize(Model &m) {
       s.members.push_back(vars[v].ref);
     }
   }
+  // A weight axis that no handler tied to an activation (a kernel's spatial
+  // axes, a weight of an op that ignored it) is not a channel: it can
+  // never be pruned, and it is not worth reporting.
+  for (Space &s : spaces)
+    if (s.numWeightMembers == s.members.size() && !s.frozen) {
+      s.frozen = true;
+      s.reason.rule = "weight axis not tied to any activation";
+    }
+
   // 2. Elements, and unions through the mapped joins.
   uint64_t total = 0;
   for (Space &s : spaces) {
@@ -267,21 +276,20 @@ void DepGraph::finalize(Model &m) {
   for (unsigned u = 0; u < units.size(); ++u)
     units[u].prunable = !unitFrozen[u] && unitHasWeight[u];
   // 4. Groups: spaces connected by mapped joins; only those with weights.
+  // Worth a group: holds a weight and some activation (a channel).
+  DenseMap<uint32_t, std::pair<bool, bool>> rootHas;
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    auto &h = rootHas[groupsUF.find(s)];
+    h.first |= spaces[s].numWeightMembers > 0;
+    h.second |= spaces[s].numWeightMembers < spaces[s].members.size();
+  }
   DenseMap<uint32_t, int> rootGroup;
   for (unsigned s = 0; s < spaces.size(); ++s) {
     uint32_t r = groupsUF.find(s);
     auto [it, inserted] = rootGroup.try_emplace(r, -1);
-    if (inserted) {
-      bool hasWeight = false;
-      for (unsigned t = s; t < spaces.size(); ++t)
-        if (groupsUF.find(t) == r && spaces[t].numWeightMembers) {
-          hasWeight = true;
-          break;
-        }
-      if (hasWeight) {
-        it->second = groups.size();
-        groups.emplace_back();
-      }
+    if (inserted && rootHas[r].first && rootHas[r].second) {
+      it->second = groups.size();
+      groups.emplace_back();
     }
     if (it->second < 0)
       continue;
@@ -317,7 +325,7 @@ void DepGraph::finalize(Model &m) {
   }
   StringMap<unsigned> freezes;
   for (const Space &s : spaces)
-    if (s.frozen && s.numWeightMembers)
+    if (s.frozen && s.numWeightMembers && s.group >= 0)
       ++freezes[(s.reason.op.empty() ? std::string("graph") : s.reason.op) +
                 ": " + s.reason.rule];
   for (auto &kv : freezes)
@@ -352,6 +360,7 @@ static void collectCaptured(const Graph &g, const Graph &outer,
 Expected<DepGraph> buildDepGraph(Model &m) {
   DepGraph dg;
   DepGraphBuilder b(dg);
+  StringMap<unsigned> unhandled;
   Graph &g = m.getGraph();
   for (Value *v : g.getInputs())
     b.freezeValue(v, nullptr,
@@ -373,9 +382,15 @@ Expected<DepGraph> buildDepGraph(Model &m) {
     int64_t opset = m.getOpsetVersion(n.getDomain());
     if (const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset))
       h->build(n, b);
-    else
+    else {
       b.freezeNode(n, "no handler for this op");
+      ++unhandled[(n.getDomain().empty() ? "" : n.getDomain() + ".") +
+                  n.getOpType()];
+    }
   }
+  for (auto &kv : unhandled)
+    dg.unhandledOps.emplace_back(kv.getKey().str(), kv.getValue());
+  std::sort(dg.unhandledOps.begin(), dg.unhandledOps.end());
   dg.finalize(m);
   return std::move(dg);
 }
@@ -400,6 +415,12 @@ void DepGraph::printCoverage(raw_ostream &os) const {
      << " parameters in prunable groups\n";
   for (auto &[why, count] : freezeCounts)
     os << "  frozen " << count << "x: " << why << "\n";
+  if (!unhandledOps.empty()) {
+    os << "  ops without a handler (everything they touch is frozen):";
+    for (auto &[op, count] : unhandledOps)
+      os << " " << op << " x" << count;
+    os << "\n";
+  }
 }
 
 void DepGraph::print(raw_ostream &os, const Model &m) const {

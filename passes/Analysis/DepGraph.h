@@ -137,6 +137,8 @@ public:
   uint64_t totalParams = 0, prunableParams = 0;
   /// Frozen-reason counts by "op: rule", for the coverage summary.
   std::vector<std::pair<std::string, unsigned>> freezeCounts;
+  /// Ops of the model that have no handler, with their node counts.
+  std::vector<std::pair<std::string, unsigned>> unhandledOps;
 
   void print(llvm::raw_ostream &os, const Model &m) const;
   void printCoverage(llvm::raw_ostream &os) const;

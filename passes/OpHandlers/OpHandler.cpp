@@ -5,6 +5,8 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <climits>
+
+
 #include <cstring>
 #include <mutex>
 
