@@ -160,4 +160,53 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
   return Error::success();
 }
 
+Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
+                   Rewriter &rw) {
+  auto allUnits = dg.getUnits();
+  auto spaces = dg.getSpaces();
+  // Removed indices per weight axis.
+  MapVector<Value *, SmallVector<std::pair<unsigned, std::vector<int64_t>>, 2>>
+      cut;
+  for (unsigned u : units) {
+    if (u >= allUnits.size() || !allUnits[u].prunable)
+      return makeError("unit " + Twine(u) + " is not prunable");
+    for (auto &[s, i] : allUnits[u].elements)
+      for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
+        const AxisRef &a = spaces[s].members[k];
+        auto &axes = cut[a.value];
+        auto it = llvm::find_if(axes, [&](auto &p) { return p.first == a.axis; });
+        if (it == axes.end()) {
+          axes.push_back({a.axis, {}});
+          it = std::prev(axes.end());
+        }
+        it->second.push_back(i);
+      }
+  }
+  for (auto &[v, axes] : cut) {
+    Tensor &t = *v->getWeight();
+    unsigned es = elementSize(t.getDataType());
+    if (t.getDataType() == DataType::String || es == 0)
+      return makeError("weight '" + v->getName() + "' cannot be masked");
+    auto bytesOr = t.getBytes();
+    if (!bytesOr)
+      return bytesOr.takeError();
+    std::string data(bytesOr->data(), bytesOr->size());
+    ArrayRef<int64_t> dims = t.getDims();
+    for (auto &[axis, idx] : axes) {
+      uint64_t outer = 1, inner = es;
+      for (unsigned i = 0; i < axis; ++i)
+        outer *= dims[i];
+      for (unsigned i = axis + 1; i < dims.size(); ++i)
+        inner *= dims[i];
+      for (uint64_t o = 0; o < outer; ++o)
+        for (int64_t k : idx)
+          std::memset(&data[(o * dims[axis] + k) * inner], 0, inner);
+    }
+    SmallVector<int64_t, 4> d(dims.begin(), dims.end());
+    rw.updateWeight(v, d, std::move(data));
+  }
+  (void)m;
+  return Error::success();
+}
+
 } // namespace onnxprune

@@ -26,6 +26,12 @@ namespace onnxprune {
 llvm::Error applyPruning(Model &m, const DepGraph &dg,
                          llvm::ArrayRef<unsigned> units, Rewriter &rw);
 
+/// Zeroes, in place, every weight slice that removing \p units would cut
+/// away, leaving every shape as it is. Masking and pruning the same units
+/// must give the same outputs (to float tolerance): the core property test.
+llvm::Error applyMasking(Model &m, const DepGraph &dg,
+                         llvm::ArrayRef<unsigned> units, Rewriter &rw);
+
 /// Gathers \p kept indices along \p axis of a row-major tensor of \p dims
 /// with \p elemSize-byte elements. For weights and tests.
 std::string gatherAxis(llvm::StringRef bytes, llvm::ArrayRef<int64_t> dims,
