@@ -160,6 +160,21 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
   return Error::success();
 }
 
+/// Weights of multiply-accumulate ops: zeroing their slices cuts a channel
+/// off (its producer's rows, its consumers' columns). Elementwise constants
+/// (biases, scales, divisors) are left alone: a masked channel then carries
+/// some finite value that every consumer multiplies by zero, where zeroing
+/// a divisor would make it NaN.
+static bool feedsMacOp(const Value *v) {
+  for (const Use &u : v->getUses()) {
+    StringRef op = u.user->getOpType();
+    if (op == "Conv" || op == "ConvTranspose" || op == "Gemm" ||
+        op == "MatMul" || op == "Gather" || op == "Attention")
+      return true;
+  }
+  return false;
+}
+
 Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
                    Rewriter &rw) {
   auto allUnits = dg.getUnits();
@@ -173,6 +188,8 @@ Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
     for (auto &[s, i] : allUnits[u].elements)
       for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
         const AxisRef &a = spaces[s].members[k];
+        if (!feedsMacOp(a.value))
+          continue;
         auto &axes = cut[a.value];
         auto it = llvm::find_if(axes, [&](auto &p) { return p.first == a.axis; });
         if (it == axes.end()) {
