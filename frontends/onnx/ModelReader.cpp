@@ -72,15 +72,18 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
   if (Error e = importModel(proto, *model, ctx))
     return std::move(e);
   if (opts.inferShapes) {
-    // Types are a convenience here: a model that neither inference handles
+    // Types are a convenience here: a model that inference cannot handle
     // still loads. libonnx 1.12 stops at opset 17; past it, and when it
     // fails, our own inference fills what it can.
-    CheckReport report;
-    Error err = inferShapesWithOnnx(*model, report);
-    if (err || !report.skipped.empty()) {
+    bool done = false;
+    if (opts.onnxShapeInference) {
+      CheckReport report;
+      Error err = inferShapesWithOnnx(*model, report);
+      done = !err && report.skipped.empty();
       consumeError(std::move(err));
-      consumeError(inferShapes(*model));
     }
+    if (!done)
+      consumeError(inferShapes(*model));
   }
   return std::move(model);
 }

@@ -21,9 +21,13 @@ struct ReadOptions {
   /// Lift `Constant` node tensors into the WeightStore (passes then see one
   /// kind of weight; the writer puts them back into Constant nodes).
   bool liftConstants = true;
-  /// Fill value types with ONNX shape inference (where the opset is known
-  /// to the local ONNX library) after reading.
+  /// Fill value types after reading, with onnx-prune's own shape inference
+  /// (it knows every opset and is fuzzed with the reader).
   bool inferShapes = true;
+  /// Use libonnx's shape inference instead where it knows the opset (run
+  /// in a child process: it crashes on some malformed models). Tests use it
+  /// to cross-check ours.
+  bool onnxShapeInference = false;
 };
 
 enum class ModelFormat { Binary, Text };

@@ -127,7 +127,9 @@ bool covers(const Type &onnx, const Type &ours) {
 /// Cross-checks one model; adds to \p counts.
 void crossCheck(const std::string &path, Mode mode, Counts &counts) {
   SCOPED_TRACE(path);
-  auto withOnnx = readModelFile(path);
+  ReadOptions onnxInfer;
+  onnxInfer.onnxShapeInference = true;
+  auto withOnnx = readModelFile(path, onnxInfer);
   ReadOptions noInfer;
   noInfer.inferShapes = false;
   auto mine = readModelFile(path, noInfer);
