@@ -15,6 +15,7 @@
 #include <google/protobuf/io/coded_stream.h>
 
 #include <climits>
+#include <cstring>
 
 using namespace llvm;
 
@@ -35,6 +36,25 @@ ModelFormat guessFormat(StringRef path, StringRef firstBytes) {
   return s.startswith("<") ? ModelFormat::Text : ModelFormat::Binary;
 }
 
+/// The parser's message quotes the whole rest of the input as "context":
+/// keep the position and the reason, and a short excerpt.
+static std::string shortParseError(StringRef msg) {
+  std::string line = oneLine(msg);
+  StringRef s(line);
+  size_t ctx = s.find("Error context: ");
+  if (ctx == StringRef::npos)
+    return s.take_front(400).str();
+  StringRef head = s.take_front(ctx);
+  StringRef rest = s.drop_front(ctx + strlen("Error context: "));
+  // The reason follows the context, after the last "; ".
+  size_t why = rest.rfind("; ");
+  StringRef reason = why == StringRef::npos ? "" : rest.drop_front(why + 2);
+  StringRef excerpt = rest.take_front(std::min<size_t>(why, 60));
+  return (head + "near '" + excerpt + (why > 60 ? "...'" : "'") +
+          (reason.empty() ? "" : ": ") + reason)
+      .str();
+}
+
 static Expected<std::unique_ptr<Model>>
 parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
                StringRef displayName, const ReadOptions &opts) {
@@ -45,7 +65,7 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
       auto status = parser.Parse(proto);
       if (!status.IsOK())
         return makeError(displayName + ": cannot parse ONNX text: " +
-                         oneLine(status.ErrorMessage()));
+                         shortParseError(status.ErrorMessage()));
     } catch (const std::exception &e) {
       return makeError(displayName + ": cannot parse ONNX text: " +
                        oneLine(e.what()));

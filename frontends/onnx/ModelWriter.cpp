@@ -10,6 +10,7 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <fcntl.h>
@@ -160,9 +161,15 @@ Error writeModelFile(const Model &model, StringRef path,
     textOpts.restoreConstants = false;
     if (Error e = exportModel(model, proto, textOpts))
       return e;
-    auto text = printModelText(proto);
+    unsigned renamed = 0;
+    auto text = printModelText(proto, &renamed);
     if (!text)
       return text.takeError();
+    if (renamed)
+      WithColor::warning(errs(), "onnx-prune")
+          << "text format: " << renamed
+          << " value names are not identifiers of the text format and were "
+             "renamed (e.g. '.' and ':' became '_')\n";
     if (toStdout)
       return writeStdout(*text);
     auto out = AtomicFile::create(path);

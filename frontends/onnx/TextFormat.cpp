@@ -4,7 +4,10 @@
 
 #include "onnx/defs/printer.h"
 
+#include <cctype>
 #include <cinttypes>
+#include <map>
+#include <set>
 #include <cstring>
 #include <sstream>
 
@@ -65,13 +68,18 @@ static llvm::Error printTensor(std::ostream &os, const onnx::TensorProto &t) {
                                    "tensor '%s' is external data; the text "
                                    "format holds values inline only",
                                    t.name().c_str());
-  os << tn << "[";
+  // A scalar is written without brackets: "float name = {1}".
+  os << tn;
   int64_t n = 1;
-  for (int i = 0; i < t.dims_size(); ++i) {
-    os << (i ? "," : "") << t.dims(i);
-    n *= t.dims(i);
+  if (t.dims_size()) {
+    os << "[";
+    for (int i = 0; i < t.dims_size(); ++i) {
+      os << (i ? "," : "") << t.dims(i);
+      n *= t.dims(i);
+    }
+    os << "]";
   }
-  os << "] " << t.name() << " = {";
+  os << " " << t.name() << " = {";
   const std::string &raw = t.raw_data();
   bool hasRaw = t.has_raw_data();
   char buf[64];
@@ -264,7 +272,100 @@ static llvm::Error printGraph(std::ostream &os, const onnx::GraphProto &g,
   return llvm::Error::success();
 }
 
-llvm::Expected<std::string> printModelText(const onnx::ModelProto &model) {
+/// The text format's identifiers are [A-Za-z_][A-Za-z0-9_]*; exporters use
+/// names like "onnx::Conv_539" or "classifier.1.weight".
+static bool isIdentifier(const std::string &s) {
+  if (s.empty() || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+    return false;
+  for (char c : s)
+    if (!(isalnum((unsigned char)c) || c == '_'))
+      return false;
+  return true;
+}
+
+namespace {
+/// Renames every value name that is not an identifier, the same way
+/// everywhere, to a fresh identifier (deterministic: first-seen order).
+class Renamer {
+public:
+  explicit Renamer(const onnx::GraphProto &g) { collect(g); }
+  unsigned count() const { return renamed; }
+  void apply(onnx::GraphProto &g) {
+    for (auto &vi : *g.mutable_input())
+      fix(*vi.mutable_name());
+    for (auto &vi : *g.mutable_output())
+      fix(*vi.mutable_name());
+    for (auto &vi : *g.mutable_value_info())
+      fix(*vi.mutable_name());
+    for (auto &t : *g.mutable_initializer())
+      fix(*t.mutable_name());
+    for (auto &n : *g.mutable_node()) {
+      for (auto &in : *n.mutable_input())
+        fix(in);
+      for (auto &out : *n.mutable_output())
+        fix(out);
+      for (auto &a : *n.mutable_attribute()) {
+        if (a.has_g())
+          apply(*a.mutable_g());
+        for (auto &sg : *a.mutable_graphs())
+          apply(sg);
+      }
+    }
+  }
+
+private:
+  void note(const std::string &n) { used.insert(n); }
+  void collect(const onnx::GraphProto &g) {
+    for (const auto &vi : g.input())
+      note(vi.name());
+    for (const auto &vi : g.output())
+      note(vi.name());
+    for (const auto &t : g.initializer())
+      note(t.name());
+    for (const auto &n : g.node()) {
+      for (const auto &o : n.output())
+        note(o);
+      for (const auto &a : n.attribute()) {
+        if (a.has_g())
+          collect(a.g());
+        for (const auto &sg : a.graphs())
+          collect(sg);
+      }
+    }
+  }
+  void fix(std::string &name) {
+    if (name.empty() || isIdentifier(name))
+      return;
+    auto it = map.find(name);
+    if (it == map.end()) {
+      std::string base;
+      for (char c : name)
+        base += isalnum((unsigned char)c) ? c : '_';
+      if (!isalpha((unsigned char)base[0]) && base[0] != '_')
+        base = "_" + base;
+      std::string fresh = base;
+      for (unsigned i = 1; used.count(fresh); ++i)
+        fresh = base + "_" + std::to_string(i);
+      used.insert(fresh);
+      it = map.emplace(name, fresh).first;
+      ++renamed;
+    }
+    name = it->second;
+  }
+  std::set<std::string> used;
+  std::map<std::string, std::string> map;
+  unsigned renamed = 0;
+};
+} // namespace
+
+llvm::Expected<std::string> printModelText(const onnx::ModelProto &original,
+                                           unsigned *numRenamed) {
+  // Names the text format cannot spell are renamed in a copy.
+  onnx::ModelProto model = original;
+  Renamer renamer(model.graph());
+  renamer.apply(*model.mutable_graph());
+  if (numRenamed)
+    *numRenamed = renamer.count();
   std::ostringstream os;
   os << "<\n  ir_version: " << model.ir_version() << ",\n  opset_import: [";
   for (int i = 0; i < model.opset_import_size(); ++i) {

@@ -21,7 +21,11 @@ namespace onnxprune {
 /// Fails for tensors without a text form (external data, float16...).
 /// Lifted Constant weights should be exported as initializers first: the
 /// onnx printer would round tensor attributes.
-llvm::Expected<std::string> printModelText(const onnx::ModelProto &model);
+/// Value names that are not identifiers of the text format ("onnx::Conv_5",
+/// "fc.weight") are renamed consistently ("onnx__Conv_5"); \p numRenamed
+/// receives how many.
+llvm::Expected<std::string> printModelText(const onnx::ModelProto &model,
+                                           unsigned *numRenamed = nullptr);
 
 } // namespace onnxprune
 

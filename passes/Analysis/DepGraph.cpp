@@ -211,15 +211,6 @@ void DepGraph::finalize(Model &m) {
       s.members.push_back(vars[v].ref);
     }
   }
-  // A weight axis that no handler tied to an activation (a kernel's spatial
-  // axes, a weight of an op that ignored it) is not a channel: it can
-  // never be pruned, and it is not worth reporting.
-  for (Space &s : spaces)
-    if (s.numWeightMembers == s.members.size() && !s.frozen) {
-      s.frozen = true;
-      s.reason.rule = "weight axis not tied to any activation";
-    }
-
   // 2. Elements, and unions through the mapped joins.
   uint64_t total = 0;
   for (Space &s : spaces) {
@@ -251,6 +242,23 @@ void DepGraph::finalize(Model &m) {
         elems.unite(elem(e.a, e.indices[0]), elem(e.a, t));
       break;
     }
+  }
+  // A weight axis that no handler tied to an activation (a kernel's spatial
+  // axes, a weight of an op that ignored it) is not a channel: it can
+  // never be pruned, and it is not worth reporting. Tied means directly
+  // (same space) or through a mapped join: a grouped conv's W axis 1 maps
+  // onto every group's input channels, a GroupNorm-18 scale onto blocks.
+  {
+    DenseSet<uint32_t> rootHasActivation;
+    for (unsigned s = 0; s < spaces.size(); ++s)
+      if (spaces[s].numWeightMembers < spaces[s].members.size())
+        rootHasActivation.insert(groupsUF.find(s));
+    for (unsigned s = 0; s < spaces.size(); ++s)
+      if (spaces[s].numWeightMembers == spaces[s].members.size() &&
+          !spaces[s].frozen && !rootHasActivation.count(groupsUF.find(s))) {
+        spaces[s].frozen = true;
+        spaces[s].reason.rule = "weight axis not tied to any activation";
+      }
   }
   // 3. Units: element classes. Frozen if any element's space is frozen;
   //    prunable if not frozen and some element's space holds a weight.

@@ -169,7 +169,8 @@ static bool feedsMacOp(const Value *v) {
   for (const Use &u : v->getUses()) {
     StringRef op = u.user->getOpType();
     if (op == "Conv" || op == "ConvTranspose" || op == "Gemm" ||
-        op == "MatMul" || op == "Gather" || op == "Attention")
+        op == "MatMul" || op == "Gather" || op == "Attention" ||
+        op == "FusedMatMul")
       return true;
   }
   return false;

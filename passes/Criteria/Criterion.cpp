@@ -1,0 +1,202 @@
+//===- Criterion.cpp - Criterion interface and registry -------------------===//
+///
+/// \file
+/// The shared part of every criterion (normalisation, checks on what a
+/// criterion returns) and the name -> factory registry over Criteria.def.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Criteria/Criterion.h"
+
+#include "lib/Support/Error.h"
+#include "passes/PassParams.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+StringRef reduceName(ScoreReduce r) {
+  switch (r) {
+  case ScoreReduce::Sum:
+    return "sum";
+  case ScoreReduce::Mean:
+    return "mean";
+  case ScoreReduce::Max:
+    return "max";
+  }
+  llvm_unreachable("bad ScoreReduce");
+}
+
+StringRef normalizeName(ScoreNormalize n) {
+  switch (n) {
+  case ScoreNormalize::None:
+    return "none";
+  case ScoreNormalize::Mean:
+    return "mean";
+  case ScoreNormalize::Max:
+    return "max";
+  case ScoreNormalize::L2:
+    return "l2";
+  }
+  llvm_unreachable("bad ScoreNormalize");
+}
+
+Expected<ScoreReduce> parseReduce(StringRef text) {
+  for (ScoreReduce r : {ScoreReduce::Sum, ScoreReduce::Mean, ScoreReduce::Max})
+    if (text == reduceName(r))
+      return r;
+  return makeError("'" + text + "' is not a reduction (sum, mean, max)");
+}
+
+Expected<ScoreNormalize> parseNormalize(StringRef text) {
+  for (ScoreNormalize n : {ScoreNormalize::None, ScoreNormalize::Mean,
+                           ScoreNormalize::Max, ScoreNormalize::L2})
+    if (text == normalizeName(n))
+      return n;
+  return makeError("'" + text +
+                   "' is not a normalisation (none, mean, max, l2)");
+}
+
+std::vector<unsigned> prunableUnitsOf(const DepGraph &dg, unsigned group) {
+  std::vector<unsigned> out;
+  for (unsigned u : dg.getGroups()[group].units)
+    if (dg.getUnits()[u].prunable)
+      out.push_back(u);
+  return out;
+}
+
+void normalizeScores(std::vector<double> &scores, ScoreNormalize how) {
+  if (how == ScoreNormalize::None || scores.empty())
+    return;
+  double d = 0;
+  switch (how) {
+  case ScoreNormalize::None:
+    return;
+  case ScoreNormalize::Mean:
+    for (double s : scores)
+      d += s;
+    d /= scores.size();
+    break;
+  case ScoreNormalize::Max:
+    for (double s : scores)
+      d = std::max(d, s);
+    break;
+  case ScoreNormalize::L2:
+    for (double s : scores)
+      d += s * s;
+    d = std::sqrt(d);
+    break;
+  }
+  // All-zero scores stay zero: dividing would give NaN, and zero is what a
+  // group of dead channels should score.
+  if (d == 0)
+    return;
+  for (double &s : scores)
+    s /= d;
+}
+
+Criterion::~Criterion() = default;
+
+Expected<std::vector<double>>
+Criterion::score(const DepGraph &dg, unsigned group,
+                 const CriterionOptions &opts) const {
+  assert(group < dg.getGroups().size() && "no such group");
+  auto scores = computeScores(dg, group, opts);
+  if (!scores)
+    return scores.takeError();
+  size_t want = dg.getGroups()[group].numPrunable;
+  if (scores->size() != want)
+    return makeError("criterion '" + name() + "' gave " +
+                     Twine(scores->size()) + " scores for " + Twine(want) +
+                     " prunable units of group " + Twine(group));
+  for (double s : *scores)
+    if (!std::isfinite(s))
+      return makeError("criterion '" + name() +
+                       "' gave a non-finite score in group " + Twine(group));
+  normalizeScores(*scores, opts.normalize);
+  return scores;
+}
+
+// ---- Registry -------------------------------------------------------------
+
+#define CRITERION(NAME, CLASS, NEEDS_DATA, DESCRIPTION)                        \
+  std::unique_ptr<Criterion> create##CLASS();
+#include "passes/Criteria/Criteria.def"
+
+namespace {
+struct Entry {
+  CriterionFactory factory;
+  std::string description;
+  bool needsData;
+};
+
+struct Registry {
+  std::mutex mu;
+  StringMap<Entry> byName;
+  Registry() {
+#define CRITERION(NAME, CLASS, NEEDS_DATA, DESCRIPTION)                        \
+  byName[NAME] = Entry{&create##CLASS, DESCRIPTION, NEEDS_DATA};
+#include "passes/Criteria/Criteria.def"
+  }
+};
+
+Registry &registry() {
+  static Registry r;
+  return r;
+}
+} // namespace
+
+void registerCriterion(StringRef name, CriterionFactory factory,
+                       StringRef description, bool needsData) {
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.byName[name] = Entry{std::move(factory), description.str(), needsData};
+}
+
+bool CriteriaRegistry::contains(StringRef name) {
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.byName.count(name);
+}
+
+Expected<std::unique_ptr<Criterion>> CriteriaRegistry::create(StringRef name) {
+  Registry &r = registry();
+  CriterionFactory factory;
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    auto it = r.byName.find(name);
+    if (it != r.byName.end())
+      factory = it->second.factory;
+    for (auto &kv : r.byName)
+      names.push_back(kv.getKey().str());
+  }
+  if (!factory) {
+    std::sort(names.begin(), names.end());
+    std::string near = suggestNearest(name, names);
+    return makeError("unknown criterion '" + name + "'" +
+                     (near.empty() ? " (known: " + join(names, ", ") + ")"
+                                   : " (did you mean '" + near + "'?)"));
+  }
+  return factory();
+}
+
+std::vector<CriterionInfo> CriteriaRegistry::list() {
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  std::vector<CriterionInfo> out;
+  for (auto &kv : r.byName)
+    out.push_back({kv.getKey().str(), kv.getValue().description,
+                   kv.getValue().needsData});
+  std::sort(out.begin(), out.end(),
+            [](auto &a, auto &b) { return a.name < b.name; });
+  return out;
+}
+
+} // namespace onnxprune

@@ -1,0 +1,130 @@
+//===- MagnitudeCriterion.cpp - Lp-norm magnitude criterion ---------------===//
+///
+/// \file
+/// `magnitude`: a unit scores the Lp norm of every weight slice its removal
+/// cuts away, reduced over them. Each element (space, index) of a unit
+/// touches, for every weight member (W, axis) of that space, the slice
+/// W[..., index, ...] along axis; its norm is one value. All members count,
+/// not only the stem: a Conv output channel is scored by its filter, its
+/// bias, its BatchNorm scale and shift, and the next Conv's input slice.
+/// The values of a unit are reduced with sum (default), mean or max.
+///
+/// \code
+///   W1[3,2] = [[1,2],[0,0],[3,4]]  (rows: units 0..2), b1[3] = [1,0,-2]
+///   p=2, reduce=sum: u0 = |(1,2)| + |1| = 3.236..., u1 = 0, u2 = 5 + 2 = 7
+/// \endcode
+///
+/// Only floating-point weights are read (integer weights are shapes and
+/// indices, not magnitudes). A unit touching none scores 0.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Criteria/Criterion.h"
+
+#include "lib/IR/Tensor.h"
+#include "lib/Support/Error.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+namespace {
+
+/// The Lp norm of every slice of \p t along \p axis: out[i] = ||t[.., i, ..]||.
+Expected<std::vector<double>> sliceNorms(const Tensor &t, unsigned axis,
+                                         double p) {
+  auto dims = t.getDims();
+  if (axis >= dims.size())
+    return makeError("weight '" + t.getName() + "' has no axis " + Twine(axis));
+  auto values = readAsDoubles(t);
+  if (!values)
+    return values.takeError();
+  uint64_t size = dims[axis], inner = 1;
+  for (size_t d = axis + 1; d < dims.size(); ++d)
+    inner *= dims[d];
+  std::vector<double> acc(size, 0.0);
+  bool inf = std::isinf(p);
+  for (uint64_t j = 0; j < values->size(); ++j) {
+    double a = std::fabs((*values)[j]);
+    double &s = acc[(j / inner) % size];
+    if (inf)
+      s = std::max(s, a);
+    else if (p == 1)
+      s += a;
+    else if (p == 2)
+      s += a * a;
+    else
+      s += std::pow(a, p);
+  }
+  if (!inf && p != 1)
+    for (double &s : acc)
+      s = p == 2 ? std::sqrt(s) : std::pow(s, 1.0 / p);
+  return acc;
+}
+
+class MagnitudeCriterion final : public Criterion {
+public:
+  StringRef name() const override { return "magnitude"; }
+
+protected:
+  Expected<std::vector<double>>
+  computeScores(const DepGraph &dg, unsigned group,
+                const CriterionOptions &opts) const override {
+    if (!(opts.p >= 1))
+      return makeError("magnitude: p must be at least 1");
+    auto spaces = dg.getSpaces();
+    // Norms of every floating-point weight member of the group's spaces,
+    // computed once per (space, member): [space][member][index].
+    DenseMap<unsigned, std::vector<std::vector<double>>> norms;
+    for (unsigned s : dg.getGroups()[group].spaces) {
+      auto &perMember = norms[s];
+      for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
+        const AxisRef &a = spaces[s].members[k];
+        const Tensor &t = *a.value->getWeight();
+        if (!isFloatingPoint(t.getDataType()))
+          continue;
+        auto n = sliceNorms(t, a.axis, opts.p);
+        if (!n)
+          return n.takeError();
+        perMember.push_back(std::move(*n));
+      }
+    }
+
+    std::vector<double> scores;
+    for (unsigned u : prunableUnitsOf(dg, group)) {
+      double sum = 0, max = 0;
+      uint64_t count = 0;
+      for (auto &[s, i] : dg.getUnits()[u].elements)
+        for (const std::vector<double> &n : norms[s]) {
+          sum += n[i];
+          max = std::max(max, n[i]);
+          ++count;
+        }
+      switch (opts.reduce) {
+      case ScoreReduce::Sum:
+        scores.push_back(sum);
+        break;
+      case ScoreReduce::Mean:
+        scores.push_back(count ? sum / count : 0.0);
+        break;
+      case ScoreReduce::Max:
+        scores.push_back(max);
+        break;
+      }
+    }
+    return scores;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Criterion> createMagnitudeCriterion() {
+  return std::make_unique<MagnitudeCriterion>();
+}
+
+} // namespace onnxprune

@@ -1,0 +1,53 @@
+//===- RandomCriterion.cpp - Seeded random scores -------------------------===//
+///
+/// \file
+/// `random`: every prunable unit scores a uniform number in [0, 1) from a
+/// splitmix64 stream, so a seed gives the same scores on every platform and
+/// standard library (std::uniform_real_distribution does not promise that).
+/// The stream of group g starts from mix(seed, g): scores of one group do
+/// not depend on how many other groups were scored before it.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Criteria/Criterion.h"
+
+using namespace llvm;
+
+namespace onnxprune {
+
+namespace {
+
+/// splitmix64 (Steele, Lea, Flood 2014): a 64-bit state advanced by a
+/// constant, output through a bijective mixer.
+uint64_t splitmix64(uint64_t &state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+class RandomCriterion final : public Criterion {
+public:
+  StringRef name() const override { return "random"; }
+
+protected:
+  Expected<std::vector<double>>
+  computeScores(const DepGraph &dg, unsigned group,
+                const CriterionOptions &opts) const override {
+    uint64_t mix = opts.seed ^ (0xd1b54a32d192ed03ULL * (group + 1));
+    uint64_t state = splitmix64(mix);
+    std::vector<double> scores;
+    for (size_t i = 0, e = dg.getGroups()[group].numPrunable; i < e; ++i)
+      // The top 53 bits, scaled: exactly representable, in [0, 1).
+      scores.push_back((splitmix64(state) >> 11) * 0x1.0p-53);
+    return scores;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Criterion> createRandomCriterion() {
+  return std::make_unique<RandomCriterion>();
+}
+
+} // namespace onnxprune

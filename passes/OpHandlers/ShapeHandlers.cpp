@@ -1,0 +1,1143 @@
+//===- ShapeHandlers.cpp - Ops that move, cut and join axes ---------------===//
+///
+/// \file
+/// Handlers of the ops that rearrange tensors without computing on them:
+/// Reshape, Flatten, Transpose, Squeeze/Unsqueeze, Concat, Split, Slice,
+/// Gather, Expand, Tile, and the ops that only read or make shapes. They are
+/// where channel spaces are cut into ranges (Concat/Split/Slice), factored
+/// (Reshape: C·H·W, heads h·d) and permuted (channel shuffle, Gather).
+///
+/// Integer tensors of rank <= 1 flowing through these ops are shape
+/// arithmetic (Shape -> Gather -> Concat -> Reshape), not channels: such a
+/// node is frozen whole, so no constant piece of a shape ever joins a group.
+///
+/// Rewrites never edit a constant in place (it may be shared):
+/// replaceConstantInts makes a new one. A target shape computed at run time
+/// is fixed at the Concat piece that holds the changed size when that piece
+/// is a constant (the Concat is cloned when others read it), or left alone
+/// when the chain already recomputes the new size from a pruned shape, or
+/// else patched as `shape * keep + new` with two small constants.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Analysis/ShapeValues.h"
+#include "passes/OpHandlers/OpHandler.h"
+
+#include "lib/IR/Tensor.h"
+#include "lib/Support/Error.h"
+
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <climits>
+#include <cstring>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+namespace {
+
+// ---- Shared helpers --------------------------------------------------------
+
+int64_t opsetOf(const Node &n) {
+  return n.getGraph()->getModel().getOpsetVersion(n.getDomain());
+}
+
+/// Integer data of rank <= 1: shape arithmetic, never a channel.
+bool isShapeData(const Value *v) {
+  if (!v)
+    return false;
+  const Type &t = v->getType();
+  if (!t.isTensor())
+    return false;
+  DataType d = t.elemType;
+  bool intType = d == DataType::Int64 || d == DataType::Int32 ||
+                 d == DataType::Bool || d == DataType::Int8 ||
+                 d == DataType::UInt8 || d == DataType::Int16 ||
+                 d == DataType::UInt16 || d == DataType::UInt32 ||
+                 d == DataType::UInt64;
+  return intType && t.hasRank() && t.rank() <= 1;
+}
+
+/// Dims of a value, or null when its rank is unknown.
+const Shape *dimsOf(const Value *v) {
+  return v && v->getType().hasRank() ? &*v->getType().shape : nullptr;
+}
+
+/// Ints from an attribute (older opsets) or a constant/foldable input.
+std::optional<std::vector<int64_t>>
+intsFromAttrOrInput(const Node &n, StringRef attr, unsigned input,
+                    bool fromInput, ShapeValueEvaluator &ev) {
+  if (!fromInput)
+    return n.getIntsAttr(attr);
+  if (auto c = constantInts(n.getInput(input)))
+    return c;
+  return ev.evaluateInts(n.getInput(input));
+}
+
+/// Evaluates \p v as the shape chain computed it before pruning: prune-width
+/// shrinks value types before handlers rewrite, and a chain that reads a
+/// pruned shape would otherwise yield the new sizes. The types of the
+/// values whose shape the chain reads are put back for the evaluation.
+std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
+                                                   PruneContext &ctx) {
+  if (!v)
+    return std::nullopt;
+  if (auto c = constantInts(v))
+    return c;
+  SmallVector<std::pair<Value *, Type>, 4> saved;
+  SmallVector<Value *, 8> work{v};
+  DenseSet<Value *> seen;
+  while (!work.empty()) {
+    Value *cur = work.pop_back_val();
+    Node *p = cur->getProducer();
+    if (!seen.insert(cur).second || !p)
+      continue;
+    for (Value *in : p->getInputs()) {
+      if (!in)
+        continue;
+      if (isShapeData(in)) {
+        work.push_back(in);
+        continue;
+      }
+      const Shape *dims = dimsOf(in);
+      if (!dims || seen.count(in))
+        continue;
+      seen.insert(in);
+      Type old = in->getType();
+      for (unsigned a = 0; a < dims->size(); ++a)
+        if (ctx.kept({in, a}))
+          (*old.shape)[a] = Dim::of(ctx.oldSize({in, a}));
+      saved.push_back({in, in->getType()});
+      in->setType(std::move(old));
+    }
+  }
+  ShapeValueEvaluator ev;
+  std::optional<std::vector<int64_t>> out = ev.evaluateInts(v);
+  for (auto &[val, t] : saved)
+    val->setType(std::move(t));
+  return out;
+}
+
+/// Where element \p idx of a 1-D shape tensor \p s comes from when it is a
+/// literal: the shape itself is a constant, or \p s is a Concat (axis 0)
+/// and the element sits in one of its constant pieces.
+struct ConstSlot {
+  Node *concat = nullptr; ///< Null: the element is in \p s itself.
+  unsigned operand = 0;   ///< Piece of the Concat.
+  int64_t offset = 0;     ///< Element within the constant.
+};
+
+std::optional<ConstSlot> constSlot(Value *s, int64_t idx) {
+  if (s->isWeight())
+    return ConstSlot{nullptr, 0, idx};
+  Node *c = s->getProducer();
+  if (!c || c->getOpType() != "Concat" || !c->getDomain().empty() ||
+      normalizeAxis(c->getIntAttr("axis", 0), 1) != 0)
+    return std::nullopt;
+  int64_t pos = 0;
+  for (unsigned k = 0; k < c->getNumInputs(); ++k) {
+    Value *p = c->getInput(k);
+    const Type &t = p ? p->getType() : Type();
+    std::optional<int64_t> len = t.numElements();
+    if (p && p->isWeight())
+      len = p->getWeight()->getNumElements();
+    if (!len)
+      return std::nullopt;
+    if (idx < pos + *len)
+      return p->isWeight() && !p->isGraphInput()
+                 ? std::optional<ConstSlot>(ConstSlot{c, k, idx - pos})
+                 : std::nullopt;
+    pos += *len;
+  }
+  return std::nullopt;
+}
+
+/// Makes the 1-D int64 shape operand \p operand of \p n produce \p fixes
+/// (element -> new value), by the cheapest exact means: a new constant, a
+/// new constant piece of its Concat (cloning the Concat when it is shared),
+/// or `shape * keep + add` when the element is computed.
+Error fixShapeOperand(Node &n, unsigned operand,
+                      ArrayRef<std::pair<int64_t, int64_t>> fixes,
+                      int64_t length, Rewriter &rw) {
+  if (fixes.empty())
+    return Error::success();
+  Value *s = n.getInput(operand);
+  Graph &g = *n.getGraph();
+  if (s->isWeight()) {
+    auto vals = constantInts(s);
+    if (!vals)
+      return makeError("node " + n.describe() + ": unreadable shape constant");
+    for (auto [i, v] : fixes)
+      (*vals)[i] = v;
+    replaceConstantInts(n, operand, *vals, rw);
+    return Error::success();
+  }
+  SmallVector<std::pair<int64_t, int64_t>, 4> computed;
+  Node *concat = nullptr;
+  for (auto [i, v] : fixes) {
+    std::optional<ConstSlot> slot = constSlot(s, i);
+    if (!slot) {
+      computed.push_back({i, v});
+      continue;
+    }
+    if (!concat) {
+      concat = slot->concat;
+      // Others read this Concat: give this node its own copy.
+      if (s->getUses().size() > 1 || s->isGraphOutput()) {
+        SmallVector<Value *, 8> ins(concat->getInputs().begin(),
+                                    concat->getInputs().end());
+        Node *copy = rw.createNode(g, "Concat", ins, 1, concat, "",
+                                   concat->getName() + "_pruned");
+        rw.setAttr(copy, Attribute::ofInt("axis", 0));
+        rw.setType(copy->getOutput(0), s->getType());
+        rw.setInput(&n, operand, copy->getOutput(0));
+        s = copy->getOutput(0);
+        concat = copy;
+      }
+    }
+    auto vals = constantInts(concat->getInput(slot->operand));
+    if (!vals)
+      return makeError("node " + n.describe() + ": unreadable shape piece");
+    (*vals)[slot->offset] = v;
+    replaceConstantInts(*concat, slot->operand, *vals, rw);
+  }
+  if (computed.empty())
+    return Error::success();
+  // shape * keep + add: keep is 0 where the size changes, add the new size.
+  std::vector<int64_t> keep(length, 1), add(length, 0);
+  for (auto [i, v] : computed) {
+    keep[i] = 0;
+    add[i] = v;
+  }
+  auto mk = [&](StringRef name, ArrayRef<int64_t> vals) {
+    auto t = std::make_unique<Tensor>((n.getName() + "_" + name).str(),
+                                      DataType::Int64,
+                                      ArrayRef<int64_t>{length});
+    t->setData({length}, std::string(reinterpret_cast<const char *>(vals.data()),
+                                     vals.size() * 8));
+    return rw.createWeight(g, std::move(t));
+  };
+  Value *keepW = mk("shape_keep", keep), *addW = mk("shape_add", add);
+  Type ty = Type::tensor(DataType::Int64, Shape{Dim::of(length)});
+  Node *mul = rw.createNode(g, "Mul", {s, keepW}, 1, &n);
+  rw.setType(mul->getOutput(0), ty);
+  Node *sum = rw.createNode(g, "Add", {mul->getOutput(0), addW}, 1, &n);
+  rw.setType(sum->getOutput(0), ty);
+  rw.setInput(&n, operand, sum->getOutput(0));
+  return Error::success();
+}
+
+// ---- Factoring shapes (Reshape, Flatten) ----------------------------------
+
+/// A run of axes with equal products on both sides of a reshape.
+struct Run {
+  enum Kind { OneToOne, Split, Merge, ManyToMany, Unmatched } kind;
+  SmallVector<unsigned, 4> in, out; ///< Axes of size != 1.
+};
+
+/// Factors in[inLo, inHi) against out[outLo, outHi): size-1 axes are
+/// skipped (they carry nothing to prune), symbolic dims match by name, and
+/// static runs close when their products agree. Whatever cannot be matched
+/// ends up in one Unmatched run.
+void factorShapes(const Shape &in, unsigned inLo, unsigned inHi,
+                  const Shape &out, unsigned outLo, unsigned outHi,
+                  std::vector<Run> &runs) {
+  unsigned i = inLo, j = outLo;
+  auto isOne = [](const Dim &d) { return d.isStatic() && d.value == 1; };
+  auto rest = [&]() {
+    Run r{Run::Unmatched, {}, {}};
+    for (; i < inHi; ++i)
+      if (!isOne(in[i]))
+        r.in.push_back(i);
+    for (; j < outHi; ++j)
+      if (!isOne(out[j]))
+        r.out.push_back(j);
+    if (!r.in.empty() || !r.out.empty())
+      runs.push_back(std::move(r));
+  };
+  while (true) {
+    while (i < inHi && isOne(in[i]))
+      ++i;
+    while (j < outHi && isOne(out[j]))
+      ++j;
+    if (i == inHi && j == outHi)
+      return;
+    if (i == inHi || j == outHi)
+      return rest();
+    if (in[i].isSymbolic() && out[j].isSymbolic() &&
+        in[i].param == out[j].param) {
+      runs.push_back({Run::OneToOne, {i}, {j}});
+      ++i, ++j;
+      continue;
+    }
+    if (!in[i].isStatic() || !out[j].isStatic() || in[i].value == 0 ||
+        out[j].value == 0)
+      return rest();
+    Run r{Run::OneToOne, {i}, {j}};
+    unsigned si = i, sj = j;
+    int64_t pi = in[i++].value, pj = out[j++].value;
+    while (pi != pj) {
+      bool growIn = pi < pj;
+      unsigned &k = growIn ? i : j;
+      const Shape &side = growIn ? in : out;
+      if (k == (growIn ? inHi : outHi) || !side[k].isStatic()) {
+        i = si, j = sj;
+        return rest();
+      }
+      if (side[k].value != 1)
+        (growIn ? r.in : r.out).push_back(k);
+      (growIn ? pi : pj) *= side[k].value;
+      ++k;
+    }
+    r.kind = r.in.size() == 1 && r.out.size() == 1 ? Run::OneToOne
+             : r.in.size() == 1                    ? Run::Split
+             : r.out.size() == 1                   ? Run::Merge
+                                                   : Run::ManyToMany;
+    runs.push_back(std::move(r));
+  }
+}
+
+int64_t productOf(const Shape &s, ArrayRef<unsigned> axes) {
+  int64_t p = 1;
+  for (unsigned a : axes)
+    p *= s[a].value;
+  return p;
+}
+
+/// States the couplings of factored runs between \p x and \p y. Returns,
+/// for each output axis, the input axes it is coupled with (empty: none),
+/// for the target checks of Reshape.
+std::vector<SmallVector<unsigned, 2>>
+coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
+           DepGraphBuilder &b) {
+  const Shape &in = *dimsOf(x), &out = *dimsOf(y);
+  std::vector<SmallVector<unsigned, 2>> coupled(out.size());
+  for (const Run &r : runs) {
+    switch (r.kind) {
+    case Run::OneToOne:
+      b.join({x, r.in[0]}, {y, r.out[0]}, n);
+      coupled[r.out[0]].push_back(r.in[0]);
+      break;
+    case Run::Split: {
+      // [.., h·d] -> [.., h, d]: output element i (a head) is the block
+      // [i·d, (i+1)·d) of the input; the inner axes are positions inside a
+      // block, not channels: frozen, so a head is pruned whole.
+      ArrayRef<unsigned> inner = ArrayRef<unsigned>(r.out).drop_front();
+      b.joinBlocks({y, r.out[0]}, {x, r.in[0]}, productOf(out, inner), 0, n);
+      coupled[r.out[0]].push_back(r.in[0]);
+      for (unsigned a : inner)
+        b.freeze({y, a}, &n, "inner axis of a reshape split");
+      break;
+    }
+    case Run::Merge: {
+      // [.., C, H, W] -> [.., C·H·W]: input channel c is the block
+      // [c·H·W, (c+1)·H·W) of the output.
+      ArrayRef<unsigned> inner = ArrayRef<unsigned>(r.in).drop_front();
+      b.joinBlocks({x, r.in[0]}, {y, r.out[0]}, productOf(in, inner), 0, n);
+      coupled[r.out[0]].push_back(r.in[0]);
+      for (unsigned a : inner)
+        b.freeze({x, a}, &n, "inner axis of a reshape merge");
+      break;
+    }
+    case Run::ManyToMany:
+    case Run::Unmatched:
+      for (unsigned a : r.in)
+        b.freeze({x, a}, &n,
+                 r.kind == Run::ManyToMany
+                     ? "reshape regroups several axes into several"
+                     : "reshape dims could not be matched");
+      for (unsigned a : r.out)
+        b.freeze({y, a}, &n,
+                 r.kind == Run::ManyToMany
+                     ? "reshape regroups several axes into several"
+                     : "reshape dims could not be matched");
+      break;
+    }
+  }
+  return coupled;
+}
+
+// ---- Reshape ---------------------------------------------------------------
+
+/// Reshape(X, shape) -> Y, factored into runs of equal products:
+///
+///   X[N,64,7,7] -> Reshape [N, 3136] -> Y      X.1 ~ Y.1 in blocks of 49
+///   X[b,s,768]  -> Reshape [b,s,12,64] -> Y    Y.2 (heads) ~ X.2 in blocks
+///                                              of 64; Y.3 frozen
+///   X[6,4]      -> Reshape [4,6]               many to many: frozen
+///
+/// Preconditions for a coupled output axis: its target element is -1, 0
+/// copying the same input axis (allowzero=0), or a static value the shape
+/// chain yields at build time; otherwise it is frozen ("reshape target
+/// computed at run time").
+/// Rewrite: the target element of every changed output axis becomes its new
+/// size (0 and -1 entries are kept), at the constant that holds it.
+class ReshapeHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *s = n.getInput(1), *y = n.getOutput(0);
+    if (!x || !y || isShapeData(x)) {
+      b.freezeNode(n, "shape arithmetic, not channels");
+      return;
+    }
+    const Shape *in = dimsOf(x), *out = dimsOf(y);
+    if (!in || !out) {
+      b.freezeNode(n, "rank unknown");
+      return;
+    }
+    std::vector<Run> runs;
+    factorShapes(*in, 0, in->size(), *out, 0, out->size(), runs);
+    auto coupled = coupleRuns(runs, x, y, n, b);
+    // The target must be rewritable wherever a coupled axis could shrink.
+    ShapeValueEvaluator ev;
+    const shapeinf::ValueVec *target = s ? ev.evaluate(s) : nullptr;
+    bool allowZero = n.getIntAttr("allowzero", 0) != 0;
+    for (unsigned j = 0; j < out->size(); ++j) {
+      if (coupled[j].empty() || !(*out)[j].isStatic())
+        continue;
+      const char *why = nullptr;
+      if (!target || target->size() != out->size())
+        why = "reshape target computed at run time";
+      else if (!(*target)[j].value)
+        why = "reshape target computed at run time";
+      else if (*(*target)[j].value == 0 && !allowZero &&
+               !(coupled[j].size() == 1 && coupled[j][0] == j &&
+                 DepGraphBuilder::size({x, j}) == (*out)[j].value))
+        why = "reshape target copies (0) another axis";
+      if (!why)
+        continue;
+      b.freeze({y, j}, &n, why);
+      for (unsigned a : coupled[j])
+        b.freeze({x, a}, &n, why);
+    }
+  }
+
+  Error rewrite(Node &n, PruneContext &ctx) const override {
+    Value *s = n.getInput(1), *y = n.getOutput(0);
+    const Shape *out = dimsOf(y);
+    if (!s || !out)
+      return Error::success();
+    ShapeValueEvaluator ev;
+    const shapeinf::ValueVec *target = ev.evaluate(s);
+    SmallVector<std::pair<int64_t, int64_t>, 4> fixes;
+    for (unsigned j = 0; j < out->size(); ++j) {
+      if (!ctx.kept({y, j}))
+        continue;
+      int64_t want = ctx.newSize({y, j});
+      std::optional<int64_t> have;
+      if (target && target->size() == out->size())
+        have = (*target)[j].value;
+      // -1 is inferred; 0 copies the (pruned alike) input axis; a chain
+      // that reads a pruned shape already yields the new size.
+      if (have && (*have == -1 || *have == want || *have == 0))
+        continue;
+      fixes.push_back({j, want});
+    }
+    return fixShapeOperand(n, 1, fixes, out->size(), ctx.rewriter());
+  }
+};
+
+// ---- Flatten ---------------------------------------------------------------
+
+/// Flatten<axis=k>(X) -> Y[prod(X[:k]), prod(X[k:])]: two merges, factored
+/// on each side of k separately.
+///
+///   X[N,64,7,7] -> Flatten<axis=1> -> Y[N,3136]   X.1 ~ Y.1 in blocks of 49
+///
+/// Nothing to rewrite: the output size follows the input.
+class FlattenHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    const Shape *in = dimsOf(x), *out = dimsOf(y);
+    if (!in || !out || out->size() != 2) {
+      b.freezeNode(n, "rank unknown");
+      return;
+    }
+    int64_t r = in->size();
+    int64_t axis = n.getIntAttr("axis", 1);
+    if (axis < 0)
+      axis += r;
+    if (axis < 0 || axis > r) {
+      b.freezeNode(n, "invalid axis");
+      return;
+    }
+    std::vector<Run> runs;
+    factorShapes(*in, 0, axis, *out, 0, 1, runs);
+    factorShapes(*in, axis, r, *out, 1, 2, runs);
+    coupleRuns(runs, x, y, n, b);
+  }
+};
+
+// ---- Transpose -------------------------------------------------------------
+
+/// Transpose<perm>(X) -> Y: Y axis j is X axis perm[j] (a channel shuffle's
+/// middle step just relabels axes).
+class TransposeHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    int64_t r = b.rank(x);
+    if (!x || !y || r < 0 || b.rank(y) != r) {
+      b.freezeNode(n, "rank unknown");
+      return;
+    }
+    std::vector<int64_t> perm;
+    if (auto p = n.getIntsAttr("perm"))
+      perm = *p;
+    else
+      for (int64_t i = r - 1; i >= 0; --i)
+        perm.push_back(i);
+    if ((int64_t)perm.size() != r) {
+      b.freezeNode(n, "perm does not match the rank");
+      return;
+    }
+    for (int64_t j = 0; j < r; ++j) {
+      int64_t i = normalizeAxis(perm[j], r);
+      if (i < 0) {
+        b.freezeNode(n, "invalid perm");
+        return;
+      }
+      b.join({x, (unsigned)i}, {y, (unsigned)j}, n);
+    }
+  }
+};
+
+// ---- Squeeze / Unsqueeze ---------------------------------------------------
+
+/// Squeeze/Unsqueeze add or drop size-1 axes; every other axis passes
+/// through in order. Axes come from the attribute before opset 13 and from
+/// input 1 from 13 on.
+///
+///   X[N,C,1,1] -> Squeeze [2,3] -> Y[N,C]       X.1 ~ Y.1
+class SqueezeHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    if (!x || !y || isShapeData(x)) {
+      b.freezeNode(n, "shape arithmetic, not channels");
+      return;
+    }
+    bool unsq = n.getOpType() == "Unsqueeze";
+    int64_t rx = b.rank(x), ry = b.rank(y);
+    if (rx < 0 || ry < 0) {
+      b.freezeNode(n, "rank unknown");
+      return;
+    }
+    ShapeValueEvaluator ev;
+    bool fromInput = opsetOf(n) >= 13;
+    std::optional<std::vector<int64_t>> axes;
+    if (!fromInput || n.getInput(1))
+      axes = intsFromAttrOrInput(n, "axes", 1, fromInput, ev);
+    // The side with more axes: the listed ones are the size-1 axes.
+    Value *big = unsq ? y : x, *small = unsq ? x : y;
+    int64_t rb = unsq ? ry : rx;
+    std::vector<char> listed(rb, 0);
+    if (axes) {
+      for (int64_t a : *axes) {
+        int64_t k = normalizeAxis(a, rb);
+        if (k < 0) {
+          b.freezeNode(n, "invalid axes");
+          return;
+        }
+        listed[k] = 1;
+      }
+    } else if (!unsq) {
+      // Squeeze without axes drops every static 1.
+      const Shape &s = *dimsOf(x);
+      for (int64_t k = 0; k < rx; ++k)
+        listed[k] = s[k].isStatic() && s[k].value == 1;
+      if (llvm::any_of(s, [](const Dim &d) { return !d.isStatic(); })) {
+        b.freezeNode(n, "squeezed axes depend on unknown dims");
+        return;
+      }
+    } else {
+      b.freezeNode(n, "axes computed at run time");
+      return;
+    }
+    unsigned k = 0;
+    for (int64_t a = 0; a < rb; ++a) {
+      if (listed[a])
+        continue;
+      if ((int64_t)k >= b.rank(small)) {
+        b.freezeNode(n, "axes do not match the ranks");
+        return;
+      }
+      b.join({big, (unsigned)a}, {small, k++}, n);
+    }
+  }
+};
+
+// ---- Concat ----------------------------------------------------------------
+
+/// Concat<axis>(A, B, ...) -> Y: input k's axis is the range of Y's axis at
+/// its offset; the other axes join.
+///
+///   A[N,32,H,W], B[N,16,H,W] -> Concat<axis=1> -> Y[N,48,H,W]
+///   A.1 ~ Y.1[0,32), B.1 ~ Y.1[32,48)
+///
+/// A Concat on the last axis inside a head (rotate-half) is the same rule;
+/// it only meets channels when the head dim is pruned, which Reshape
+/// forbids. Nothing to rewrite: the output size is the sum.
+class ConcatHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *y = n.getOutput(0);
+    int64_t r = b.rank(y);
+    if (!y || r < 0 || isShapeData(y)) {
+      b.freezeNode(n, r < 0 ? "rank unknown" : "shape arithmetic, not channels");
+      return;
+    }
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
+    if (axis < 0) {
+      b.freezeNode(n, "invalid axis");
+      return;
+    }
+    int64_t offset = 0;
+    bool known = true;
+    for (Value *in : n.getInputs()) {
+      if (!in || b.rank(in) != r) {
+        b.freezeNode(n, "input rank differs");
+        return;
+      }
+      for (int64_t a = 0; a < r; ++a)
+        if (a != axis)
+          b.join({in, (unsigned)a}, {y, (unsigned)a}, n);
+      int64_t sz = b.size({in, (unsigned)axis});
+      if (sz < 0 || !known) {
+        known = false;
+        continue;
+      }
+      if (sz > 0)
+        b.joinBlocks({in, (unsigned)axis}, {y, (unsigned)axis}, 1, offset, n);
+      offset += sz;
+    }
+    if (!known)
+      for (Value *in : n.getInputs())
+        b.freeze({in, (unsigned)axis}, &n, "concat input size unknown");
+    if (!known)
+      b.freeze({y, (unsigned)axis}, &n, "concat input size unknown");
+  }
+};
+
+// ---- Split -----------------------------------------------------------------
+
+/// Split<axis>(X) -> Y0, Y1, ...: output k is a range of X's axis (the
+/// inverse of Concat).
+///
+///   X[b,s,2304] -> Split<axis=2>[768,768,768] -> q, k, v
+///   q.2 ~ X.2[0,768), k.2 ~ X.2[768,1536), v.2 ~ X.2[1536,2304)
+///
+/// Sizes: attribute `split` before opset 13, input 1 from 13, else equal
+/// parts (`num_outputs` from 18). Rewrite: the new sizes, written where the
+/// old ones were (or added as input 1 when the parts stop being equal).
+class SplitHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0);
+    int64_t r = b.rank(x);
+    if (!x || r < 0 || isShapeData(x)) {
+      b.freezeNode(n, r < 0 ? "rank unknown" : "shape arithmetic, not channels");
+      return;
+    }
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
+    if (axis < 0) {
+      b.freezeNode(n, "invalid axis");
+      return;
+    }
+    int64_t offset = 0;
+    bool known = b.size({x, (unsigned)axis}) >= 0;
+    for (Value *y : n.getOutputs()) {
+      if (!y)
+        continue; // Split outputs are never optional, but be safe.
+      if (b.rank(y) != r) {
+        b.freezeNode(n, "output rank differs");
+        return;
+      }
+      for (int64_t a = 0; a < r; ++a)
+        if (a != axis)
+          b.join({x, (unsigned)a}, {y, (unsigned)a}, n);
+      int64_t sz = b.size({y, (unsigned)axis});
+      if (sz < 0 || !known) {
+        known = false;
+        continue;
+      }
+      if (sz > 0)
+        b.joinBlocks({y, (unsigned)axis}, {x, (unsigned)axis}, 1, offset, n);
+      offset += sz;
+    }
+    if (!known || offset != b.size({x, (unsigned)axis})) {
+      b.freeze({x, (unsigned)axis}, &n, "split sizes unknown");
+      for (Value *y : n.getOutputs())
+        if (y)
+          b.freeze({y, (unsigned)axis}, &n, "split sizes unknown");
+    }
+  }
+
+  Error rewrite(Node &n, PruneContext &ctx) const override {
+    Value *x = n.getInput(0);
+    int64_t r = DepGraphBuilder::rank(x);
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
+    if (axis < 0 || !ctx.kept({x, (unsigned)axis}))
+      return Error::success();
+    std::vector<int64_t> sizes;
+    for (Value *y : n.getOutputs())
+      sizes.push_back(ctx.newSize({y, (unsigned)axis}));
+    int64_t opset = opsetOf(n);
+    if (opset < 13) {
+      ctx.rewriter().setAttr(&n, Attribute::ofInts("split", sizes));
+      return Error::success();
+    }
+    bool equal = llvm::all_of(sizes, [&](int64_t v) { return v == sizes[0]; }) &&
+                 ctx.newSize({x, (unsigned)axis}) ==
+                     sizes[0] * (int64_t)sizes.size();
+    if (!n.getInput(1) && equal)
+      return Error::success();
+    if (n.getNumInputs() < 2)
+      n.getGraph()->addNodeInput(&n, nullptr);
+    replaceConstantInts(n, 1, sizes, ctx.rewriter());
+    // `split` and `num_outputs` are exclusive.
+    if (n.hasAttr("num_outputs"))
+      n.removeAttr("num_outputs");
+    return Error::success();
+  }
+};
+
+// ---- Slice -----------------------------------------------------------------
+
+/// The parameters of a Slice, resolved to static ints.
+struct SliceParams {
+  std::vector<int64_t> starts, ends, axes, steps;
+};
+
+/// \p read resolves input i (opset >= 10 keeps the parameters in inputs).
+std::optional<SliceParams>
+sliceParams(const Node &n, int64_t rank,
+            function_ref<std::optional<std::vector<int64_t>>(unsigned)> read) {
+  bool fromInput = opsetOf(n) >= 10;
+  auto get = [&](StringRef attr, unsigned i) {
+    return fromInput ? read(i) : n.getIntsAttr(attr);
+  };
+  SliceParams p;
+  auto st = get("starts", 1);
+  auto en = get("ends", 2);
+  if (!st || !en || st->size() != en->size())
+    return std::nullopt;
+  p.starts = *st;
+  p.ends = *en;
+  bool hasAxes = fromInput ? n.getInput(3) != nullptr : n.hasAttr("axes");
+  if (hasAxes) {
+    auto ax = get("axes", 3);
+    if (!ax)
+      return std::nullopt;
+    p.axes = *ax;
+  } else {
+    for (size_t i = 0; i < p.starts.size(); ++i)
+      p.axes.push_back(i);
+  }
+  if (fromInput && n.getInput(4)) {
+    auto sp = get("steps", 4);
+    if (!sp)
+      return std::nullopt;
+    p.steps = *sp;
+  } else {
+    p.steps.assign(p.starts.size(), 1);
+  }
+  if (p.axes.size() != p.starts.size() || p.steps.size() != p.starts.size())
+    return std::nullopt;
+  for (int64_t &a : p.axes)
+    if ((a = normalizeAxis(a, rank)) < 0)
+      return std::nullopt;
+  return p;
+}
+
+/// Clamped [start, end) of a step-1 slice of an axis of size \p dim.
+std::pair<int64_t, int64_t> clampRange(int64_t start, int64_t end,
+                                       int64_t dim) {
+  auto clamp = [&](int64_t v) {
+    if (v < 0)
+      v += dim;
+    return std::max<int64_t>(0, std::min(v, dim));
+  };
+  int64_t s = clamp(start), e = clamp(end);
+  return {s, std::max(s, e)};
+}
+
+/// Slice(X, starts, ends, axes, steps) -> Y: on a sliced axis, element t of
+/// Y is element start + t of X (joinMap); other axes join.
+///
+///   X[b,s,2304] -> Slice [768, 1536) on axis 2 -> k[b,s,768]
+///   k.2[t] ~ X.2[768 + t]
+///
+/// Preconditions on a sliced axis with a static size: starts/ends/axes/
+/// steps resolve to static ints (constants, or a shape chain folded at build
+/// time) and the step is 1; otherwise the axis is frozen.
+/// Rewrite: new starts/ends as constants, positions in the pruned input.
+class SliceHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    int64_t r = b.rank(x);
+    if (!x || !y || r < 0 || b.rank(y) != r || isShapeData(x)) {
+      b.freezeNode(n, r < 0 ? "rank unknown"
+                            : "shape arithmetic, not channels");
+      return;
+    }
+    ShapeValueEvaluator ev;
+    std::optional<SliceParams> p = sliceParams(
+        n, r, [&](unsigned i) -> std::optional<std::vector<int64_t>> {
+          if (auto c = constantInts(n.getInput(i)))
+            return c;
+          return ev.evaluateInts(n.getInput(i));
+        });
+    // Which axes are sliced, when even that is unknown: all of them.
+    std::vector<char> sliced(r, p ? 0 : 1);
+    if (p)
+      for (int64_t a : p->axes)
+        sliced[a] = 1;
+    for (int64_t a = 0; a < r; ++a) {
+      AxisRef ax{x, (unsigned)a}, ay{y, (unsigned)a};
+      if (!sliced[a]) {
+        b.join(ax, ay, n);
+        continue;
+      }
+      int64_t dim = b.size(ax);
+      if (dim < 0)
+        continue; // Dynamic axes are in no space.
+      if (!p) {
+        b.freeze(ax, &n, "slice bounds computed at run time");
+        b.freeze(ay, &n, "slice bounds computed at run time");
+        continue;
+      }
+      size_t k = llvm::find(p->axes, a) - p->axes.begin();
+      if (p->steps[k] != 1) {
+        b.freeze(ax, &n, "strided slice on this axis");
+        b.freeze(ay, &n, "strided slice on this axis");
+        continue;
+      }
+      auto [s, e] = clampRange(p->starts[k], p->ends[k], dim);
+      if (b.size(ay) != e - s) {
+        b.freeze(ax, &n, "slice size disagrees with its bounds");
+        b.freeze(ay, &n, "slice size disagrees with its bounds");
+        continue;
+      }
+      std::vector<int64_t> map;
+      for (int64_t t = s; t < e; ++t)
+        map.push_back(t);
+      if (!map.empty())
+        b.joinMap(ay, ax, map, n);
+    }
+  }
+
+  Error rewrite(Node &n, PruneContext &ctx) const override {
+    Value *x = n.getInput(0);
+    int64_t r = DepGraphBuilder::rank(x);
+    // Bounds as the graph computed them before pruning (a chain may read
+    // shapes that just shrank).
+    std::optional<SliceParams> p = sliceParams(n, r, [&](unsigned i) {
+      return evaluateBefore(n.getInput(i), ctx);
+    });
+    if (!p)
+      return Error::success();
+    bool changed = false;
+    for (size_t k = 0; k < p->axes.size(); ++k) {
+      AxisRef ax{x, (unsigned)p->axes[k]};
+      const std::vector<int64_t> *keptIn = ctx.kept(ax);
+      if (!keptIn)
+        continue;
+      int64_t oldDim = ctx.oldSize(ax);
+      auto [s, e] = clampRange(p->starts[k], p->ends[k], oldDim);
+      // The kept input elements inside [s, e) are contiguous positions of
+      // the pruned input, since the unit structure ties Y to this range.
+      auto lo = std::lower_bound(keptIn->begin(), keptIn->end(), s);
+      auto hi = std::lower_bound(keptIn->begin(), keptIn->end(), e);
+      p->starts[k] = lo - keptIn->begin();
+      p->ends[k] = hi - keptIn->begin();
+      changed = true;
+    }
+    if (!changed)
+      return Error::success();
+    if (opsetOf(n) < 10) {
+      ctx.rewriter().setAttr(&n, Attribute::ofInts("starts", p->starts));
+      ctx.rewriter().setAttr(&n, Attribute::ofInts("ends", p->ends));
+      return Error::success();
+    }
+    replaceConstantInts(n, 1, p->starts, ctx.rewriter());
+    replaceConstantInts(n, 2, p->ends, ctx.rewriter());
+    return Error::success();
+  }
+};
+
+// ---- Gather ----------------------------------------------------------------
+
+/// Gather<axis>(X, I) -> Y = X[.., I, ..]: Y's axes before and after the
+/// indices' axes join X's; on the gathered axis, constant 1-D indices are an
+/// index map (joinMap); run-time indices (an embedding lookup) freeze X's
+/// gathered axis and leave the rest:
+///
+///   table[V,D], ids[b,s] -> Gather -> Y[b,s,D]    table.1 ~ Y.2
+///   X[N,C,H,W] -> Gather<axis=1>([2,0,1]) -> Y    Y.1[t] ~ X.1[I[t]]
+///
+/// Rewrite: constant indices renumbered into the pruned axis.
+class GatherHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *idx = n.getInput(1), *y = n.getOutput(0);
+    int64_t r = b.rank(x), ri = b.rank(idx);
+    if (!x || !idx || !y || r < 0 || ri < 0 || isShapeData(x)) {
+      b.freezeNode(n, r < 0 || ri < 0 ? "rank unknown"
+                                      : "shape arithmetic, not channels");
+      return;
+    }
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
+    if (axis < 0 || b.rank(y) != r - 1 + ri) {
+      b.freezeNode(n, "invalid axis");
+      return;
+    }
+    for (int64_t a = 0; a < axis; ++a)
+      b.join({x, (unsigned)a}, {y, (unsigned)a}, n);
+    for (int64_t a = axis + 1; a < r; ++a)
+      b.join({x, (unsigned)a}, {y, (unsigned)(a - 1 + ri)}, n);
+    AxisRef ax{x, (unsigned)axis};
+    int64_t dim = b.size(ax);
+    ShapeValueEvaluator ev;
+    std::optional<std::vector<int64_t>> ids = constantInts(idx);
+    if (!ids && isShapeData(idx))
+      ids = ev.evaluateInts(idx);
+    if (!ids) {
+      // Indices known only at run time: each output position reads some
+      // element of the axis, so none may go; the index axes are the
+      // indices' own.
+      b.freeze(ax, &n, "indexed by values computed at run time");
+      for (int64_t k = 0; k < ri; ++k)
+        b.join({idx, (unsigned)k}, {y, (unsigned)(axis + k)}, n);
+      return;
+    }
+    if (ri != 1 || dim < 0) {
+      b.freeze(ax, &n, "gathers single elements of this axis");
+      return;
+    }
+    std::vector<int64_t> map;
+    for (int64_t i : *ids) {
+      if (i < 0)
+        i += dim;
+      if (i < 0 || i >= dim) {
+        b.freezeNode(n, "index out of range");
+        return;
+      }
+      map.push_back(i);
+    }
+    b.joinMap({y, (unsigned)axis}, ax, map, n);
+  }
+
+  Error rewrite(Node &n, PruneContext &ctx) const override {
+    Value *x = n.getInput(0), *idx = n.getInput(1);
+    int64_t r = DepGraphBuilder::rank(x);
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
+    if (axis < 0)
+      return Error::success();
+    const std::vector<int64_t> *keptIn = ctx.kept({x, (unsigned)axis});
+    if (!keptIn)
+      return Error::success();
+    std::optional<std::vector<int64_t>> ids = evaluateBefore(idx, ctx);
+    if (!ids)
+      return makeError("node " + n.describe() +
+                       ": gathered axis changed but the indices are unknown");
+    int64_t oldDim = ctx.oldSize({x, (unsigned)axis});
+    std::vector<int64_t> out;
+    for (int64_t i : *ids) {
+      if (i < 0)
+        i += oldDim;
+      auto it = std::lower_bound(keptIn->begin(), keptIn->end(), i);
+      // Removed: the unit structure removes the output position with it.
+      if (it == keptIn->end() || *it != i)
+        continue;
+      out.push_back(it - keptIn->begin());
+    }
+    replaceConstantInts(n, 1, out, ctx.rewriter());
+    return Error::success();
+  }
+};
+
+// ---- Expand ----------------------------------------------------------------
+
+/// Expand(X, shape) -> Y (numpy broadcast of X to shape): axes of equal
+/// size join; a size-1 axis of X broadcast to n is not coupled (its
+/// copies can shrink freely, the shape is rewritten).
+///
+///   kv[b,4,1,s,d] -> Expand [b,4,2,s,d] -> Y     kv.1 ~ Y.1; Y.2 free
+///
+/// Precondition on a static output axis: its shape element is a static
+/// value at build time; otherwise the axis is frozen.
+/// Rewrite: the element of each changed axis becomes its new size (or stays
+/// when it is 1 or the chain already recomputes it).
+class ExpandHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *s = n.getInput(1), *y = n.getOutput(0);
+    int64_t rx = b.rank(x), ry = b.rank(y);
+    if (!x || !y || rx < 0 || ry < 0 || ry < rx || isShapeData(x)) {
+      b.freezeNode(n, rx < 0 || ry < 0 ? "rank unknown"
+                                       : "shape arithmetic, not channels");
+      return;
+    }
+    ShapeValueEvaluator ev;
+    const shapeinf::ValueVec *target = s ? ev.evaluate(s) : nullptr;
+    int64_t lead = ry - rx;
+    for (int64_t j = 0; j < ry; ++j) {
+      AxisRef ay{y, (unsigned)j};
+      int64_t sy = b.size(ay);
+      if (j >= lead) {
+        AxisRef ax{x, (unsigned)(j - lead)};
+        if (b.size(ax) != 1)
+          b.join(ax, ay, n);
+      }
+      if (sy <= 1)
+        continue;
+      // The shape may be shorter than Y; missing elements come from X.
+      int64_t k = target ? j - (ry - (int64_t)target->size()) : -1;
+      bool ok = target && (k < 0 || (*target)[k].value);
+      if (!ok) {
+        b.freeze(ay, &n, "expand shape computed at run time");
+        if (j >= lead)
+          b.freeze({x, (unsigned)(j - lead)}, &n,
+                   "expand shape computed at run time");
+      }
+    }
+  }
+
+  Error rewrite(Node &n, PruneContext &ctx) const override {
+    Value *x = n.getInput(0), *s = n.getInput(1), *y = n.getOutput(0);
+    int64_t rx = DepGraphBuilder::rank(x), ry = DepGraphBuilder::rank(y);
+    ShapeValueEvaluator ev;
+    const shapeinf::ValueVec *target = ev.evaluate(s);
+    int64_t len = target ? target->size() : DepGraphBuilder::size({s, 0});
+    if (len < 0)
+      return makeError("node " + n.describe() + ": expand shape unknown");
+    SmallVector<std::pair<int64_t, int64_t>, 4> fixes;
+    for (int64_t j = 0; j < ry; ++j) {
+      if (!ctx.kept({y, (unsigned)j}))
+        continue;
+      int64_t k = j - (ry - len);
+      if (k < 0)
+        continue;
+      int64_t want = ctx.newSize({y, (unsigned)j});
+      std::optional<int64_t> have = target ? (*target)[k].value : std::nullopt;
+      bool fromX = j >= ry - rx &&
+                   DepGraphBuilder::size({x, (unsigned)(j - (ry - rx))}) == want;
+      if (have && (*have == want || (*have == 1 && fromX)))
+        continue;
+      fixes.push_back({k, want});
+    }
+    return fixShapeOperand(n, 1, fixes, len, ctx.rewriter());
+  }
+};
+
+// ---- Tile ------------------------------------------------------------------
+
+/// Tile(X, repeats) -> Y: an axis repeated once passes through; a tiled
+/// axis holds copies and is frozen on both sides.
+class TileHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    int64_t r = b.rank(x);
+    if (!x || !y || r < 0 || b.rank(y) != r || isShapeData(x)) {
+      b.freezeNode(n, "shape arithmetic or rank unknown");
+      return;
+    }
+    ShapeValueEvaluator ev;
+    std::optional<std::vector<int64_t>> reps = constantInts(n.getInput(1));
+    if (!reps)
+      reps = ev.evaluateInts(n.getInput(1));
+    for (int64_t a = 0; a < r; ++a) {
+      if (reps && (int64_t)reps->size() == r && (*reps)[a] == 1)
+        b.join({x, (unsigned)a}, {y, (unsigned)a}, n);
+      else {
+        b.freeze({x, (unsigned)a}, &n, "tiled axis");
+        b.freeze({y, (unsigned)a}, &n, "tiled axis");
+      }
+    }
+  }
+};
+
+// ---- Ops that read or make shapes ----------------------------------------
+
+/// Shape/Size read sizes at run time: after pruning they report the new
+/// sizes, so they couple nothing and freeze nothing.
+class ShapeReadHandler final : public OpHandler {
+public:
+  void build(const Node &, DepGraphBuilder &) const override {}
+};
+
+/// ConstantOfShape, Range, NonZero: outputs sized by data. Nothing joins
+/// them to their inputs; their axes cannot be resized by a rewrite, so a
+/// channel space that reaches them is frozen.
+class DataSizedHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    for (Value *v : n.getOutputs())
+      if (v)
+        b.freezeValue(v, &n, "size computed from data");
+  }
+};
+
+/// DepthToSpace/SpaceToDepth interleave channels with pixels.
+class DepthSpaceHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    if (b.rank(x) == 4 && b.rank(y) == 4)
+      b.join({x, 0}, {y, 0}, n);
+    for (unsigned a = 1; a < 4; ++a) {
+      b.freeze({x, a}, &n, "channels interleaved with space");
+      b.freeze({y, a}, &n, "channels interleaved with space");
+    }
+  }
+};
+
+} // namespace
+
+std::shared_ptr<const OpHandler> createReshapeHandler() {
+  return std::make_shared<ReshapeHandler>();
+}
+std::shared_ptr<const OpHandler> createFlattenHandler() {
+  return std::make_shared<FlattenHandler>();
+}
+std::shared_ptr<const OpHandler> createTransposeHandler() {
+  return std::make_shared<TransposeHandler>();
+}
+std::shared_ptr<const OpHandler> createSqueezeHandler() {
+  return std::make_shared<SqueezeHandler>();
+}
+std::shared_ptr<const OpHandler> createConcatHandler() {
+  return std::make_shared<ConcatHandler>();
+}
+std::shared_ptr<const OpHandler> createSplitHandler() {
+  return std::make_shared<SplitHandler>();
+}
+std::shared_ptr<const OpHandler> createSliceHandler() {
+  return std::make_shared<SliceHandler>();
+}
+std::shared_ptr<const OpHandler> createGatherHandler() {
+  return std::make_shared<GatherHandler>();
+}
+std::shared_ptr<const OpHandler> createExpandHandler() {
+  return std::make_shared<ExpandHandler>();
+}
+std::shared_ptr<const OpHandler> createTileHandler() {
+  return std::make_shared<TileHandler>();
+}
+std::shared_ptr<const OpHandler> createShapeReadHandler() {
+  return std::make_shared<ShapeReadHandler>();
+}
+std::shared_ptr<const OpHandler> createDataSizedHandler() {
+  return std::make_shared<DataSizedHandler>();
+}
+std::shared_ptr<const OpHandler> createDepthSpaceHandler() {
+  return std::make_shared<DepthSpaceHandler>();
+}
+
+} // namespace onnxprune

@@ -1,0 +1,640 @@
+//===- PruneWidthPass.cpp - Structured width pruning ----------------------===//
+///
+/// \file
+/// prune-width: parameters, the budget solvers (global ranking, uniform
+/// fraction, per-group, threshold) over an exact multilinear cost model, and
+/// the run: plan -> applyPruning -> dce -> summary.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Transforms/PruneWidthPass.h"
+
+#include "lib/IR/Graph.h"
+#include "lib/IR/Rewriter.h"
+#include "lib/Support/Error.h"
+#include "passes/Analysis/DepGroupsAnalysis.h"
+#include "passes/Analysis/StatsAnalysis.h"
+#include "passes/PassParams.h"
+#include "passes/Transforms/DCEPass.h"
+#include "passes/Transforms/WidthPruner.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Regex.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+// ---- Parameters -----------------------------------------------------------
+
+static const char *const BudgetKeys[] = {"ratio", "flops", "per-group",
+                                         "threshold"};
+
+static StringRef budgetKey(PruneBudget b) {
+  switch (b) {
+  case PruneBudget::None:
+    return "";
+  case PruneBudget::Ratio:
+    return "ratio";
+  case PruneBudget::Flops:
+    return "flops";
+  case PruneBudget::PerGroup:
+    return "per-group";
+  case PruneBudget::Threshold:
+    return "threshold";
+  }
+  llvm_unreachable("bad PruneBudget");
+}
+
+static std::string formatP(double p) {
+  return std::isinf(p) ? "inf" : formatParamDouble(p);
+}
+
+Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
+  auto params = PassParams::parse(PruneWidthPass::name(), text);
+  if (!params)
+    return params.takeError();
+  PruneWidthOptions o;
+  std::string p, reduce, normalize;
+  bool global = false;
+  double amounts[4] = {0, 0, 0, 0};
+  if (Error e = params->getString("criterion", o.criterion))
+    return std::move(e);
+  if (Error e = params->getString("p", p))
+    return std::move(e);
+  if (Error e = params->getString("reduce", reduce))
+    return std::move(e);
+  if (Error e = params->getString("normalize", normalize))
+    return std::move(e);
+  for (unsigned i = 0; i < 4; ++i)
+    if (Error e = params->getDouble(BudgetKeys[i], amounts[i]))
+      return std::move(e);
+  if (Error e = params->getBool("global", global))
+    return std::move(e);
+  if (Error e = params->getBool("uniform", o.uniform))
+    return std::move(e);
+  if (Error e = params->getUnsigned("round-to", o.roundTo))
+    return std::move(e);
+  if (Error e = params->getDouble("max-per-group", o.maxPerGroup))
+    return std::move(e);
+  if (Error e = params->getString("protect", o.protect))
+    return std::move(e);
+  if (Error e = params->getUnsigned("seed", o.criterionOptions.seed))
+    return std::move(e);
+  if (Error e = params->getString("plan-out", o.planOut))
+    return std::move(e);
+  if (Error e = params->getString("plan-in", o.planIn))
+    return std::move(e);
+  if (Error e = params->finish())
+    return std::move(e);
+
+  if (params->has("plan-in")) {
+    if (o.planIn.empty())
+      return params->makeParamError("plan-in", "needs a file path");
+    // A saved plan replaces scoring and the budget: refuse what would be
+    // silently ignored.
+    for (const char *k :
+         {"criterion", "p", "reduce", "normalize", "ratio", "flops",
+          "per-group", "threshold", "global", "uniform", "round-to",
+          "max-per-group", "protect", "seed"})
+      if (params->has(k))
+        return params->makeParamError(
+            k, "cannot be combined with plan-in (the plan already says what "
+               "to remove)");
+  }
+  if (params->has("plan-out") && o.planOut.empty())
+    return params->makeParamError("plan-out", "needs a file path");
+
+  if (!CriteriaRegistry::contains(o.criterion)) {
+    auto c = CriteriaRegistry::create(o.criterion);
+    return params->makeParamError("criterion", toString(c.takeError()));
+  }
+  if (!p.empty()) {
+    double v = 0;
+    if (p == "inf")
+      o.criterionOptions.p = INFINITY;
+    else if (StringRef(p).getAsDouble(v) || !(v >= 1) || !std::isfinite(v))
+      return params->makeParamError("p", "must be a number >= 1 or 'inf'");
+    else
+      o.criterionOptions.p = v;
+  }
+  if (!reduce.empty()) {
+    auto r = parseReduce(reduce);
+    if (!r)
+      return params->makeParamError("reduce", toString(r.takeError()));
+    o.criterionOptions.reduce = *r;
+  }
+  if (!normalize.empty()) {
+    auto n = parseNormalize(normalize);
+    if (!n)
+      return params->makeParamError("normalize", toString(n.takeError()));
+    o.criterionOptions.normalize = *n;
+  }
+
+  const char *given = nullptr;
+  for (unsigned i = 0; i < 4; ++i) {
+    if (!params->has(BudgetKeys[i]))
+      continue;
+    if (given)
+      return params->makeParamError(BudgetKeys[i],
+                                    Twine("cannot be combined with '") + given +
+                                        "': give one budget");
+    given = BudgetKeys[i];
+    o.budget = PruneBudget(i + 1);
+    o.amount = amounts[i];
+    if (o.budget != PruneBudget::Threshold && (o.amount < 0 || o.amount > 1))
+      return params->makeParamError(BudgetKeys[i],
+                                    "must be a fraction in [0, 1]");
+  }
+  if (!given && o.planIn.empty())
+    return makeError("pass 'prune-width': needs a budget: ratio=R, flops=R, "
+                     "per-group=R or threshold=T (or plan-in=PATH)");
+  if (global && o.uniform)
+    return params->makeParamError("uniform",
+                                  "cannot be combined with 'global'");
+  if ((global || o.uniform) && o.budget != PruneBudget::Ratio &&
+      o.budget != PruneBudget::Flops)
+    return params->makeParamError(global ? "global" : "uniform",
+                                  "applies to ratio= and flops= only");
+  if (params->has("global") && !global && !o.uniform)
+    o.uniform = true; // global=false
+  if (o.roundTo == 0)
+    return params->makeParamError("round-to", "must be at least 1");
+  if (!(o.maxPerGroup > 0 && o.maxPerGroup <= 1))
+    return params->makeParamError("max-per-group",
+                                  "must be a fraction in (0, 1]");
+  if (params->has("protect")) {
+    std::string err;
+    if (o.protect.empty() || !Regex("^(" + o.protect + ")$").isValid(err))
+      return params->makeParamError("protect",
+                                    "invalid regular expression '" + o.protect +
+                                        "'" + (err.empty() ? "" : ": " + err));
+  }
+  return o;
+}
+
+std::string PruneWidthOptions::budgetText() const {
+  std::string out;
+  raw_string_ostream os(out);
+  os << budgetKey(budget) << '=' << formatParamDouble(amount);
+  if (budget == PruneBudget::Ratio || budget == PruneBudget::Flops)
+    os << (uniform ? ";uniform" : ";global");
+  if (roundTo != 1)
+    os << ";round-to=" << roundTo;
+  os << ";max-per-group=" << formatParamDouble(maxPerGroup);
+  if (!protect.empty())
+    os << ";protect=" << protect;
+  return os.str();
+}
+
+void PruneWidthPass::printPipeline(raw_ostream &os) const {
+  PassParamsPrinter pp(os, name());
+  if (!opts.planIn.empty()) {
+    pp.add("plan-in", opts.planIn);
+    if (!opts.planOut.empty())
+      pp.add("plan-out", opts.planOut);
+    return;
+  }
+  const CriterionOptions &c = opts.criterionOptions;
+  pp.add("criterion", opts.criterion);
+  pp.add("p", formatP(c.p));
+  pp.add("reduce", reduceName(c.reduce));
+  pp.add("normalize", normalizeName(c.normalize));
+  pp.add(budgetKey(opts.budget), opts.amount);
+  if (opts.budget == PruneBudget::Ratio || opts.budget == PruneBudget::Flops)
+    pp.addFlag(opts.uniform ? "uniform" : "global");
+  pp.add("round-to", uint64_t(opts.roundTo));
+  pp.add("max-per-group", opts.maxPerGroup);
+  if (!opts.protect.empty())
+    pp.add("protect", opts.protect);
+  pp.add("seed", opts.criterionOptions.seed);
+  if (!opts.planOut.empty())
+    pp.add("plan-out", opts.planOut);
+}
+
+// ---- Cost model -----------------------------------------------------------
+
+namespace {
+
+/// Parameters or FLOPs left as units go, under the multilinear model of the
+/// header comment: item cost = base * prod over its spaces of kept/size.
+class CostModel {
+public:
+  enum class Kind { Params, Flops };
+
+  CostModel(const Model &m, const DepGraph &dg, Kind kind) : dg(&dg) {
+    auto spaces = dg.getSpaces();
+    kept.resize(spaces.size());
+    itemsOf.resize(spaces.size());
+    for (unsigned s = 0; s < spaces.size(); ++s)
+      kept[s] = spaces[s].size;
+    if (kind == Kind::Params) {
+      // One item per floating-point weight, one factor per channel axis.
+      DenseMap<const Tensor *, unsigned> itemOf;
+      DenseMap<std::pair<const Tensor *, unsigned>, bool> seenAxis;
+      for (unsigned s = 0; s < spaces.size(); ++s)
+        for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
+          const AxisRef &a = spaces[s].members[k];
+          const Tensor *t = a.value->getWeight();
+          if (!isFloatingPoint(t->getDataType()) ||
+              !seenAxis.try_emplace({t, a.axis}, true).second)
+            continue;
+          auto [it, inserted] = itemOf.try_emplace(t, items.size());
+          if (inserted)
+            items.push_back({double(t->getNumElements()), {}});
+          addFactor(it->second, s);
+        }
+    } else {
+      // One item per node with FLOPs, one factor per distinct space its
+      // inputs and outputs touch.
+      DenseMap<const Node *, unsigned> itemOf;
+      DerivedDims derived;
+      for (const Node &n : m.getGraph().getNodes()) {
+        bool allStatic = true;
+        std::optional<uint64_t> f = estimateNodeFlops(n, allStatic, &derived);
+        if (f && *f)
+          itemOf[&n] = items.size(), items.push_back({double(*f), {}});
+      }
+      for (unsigned s = 0; s < spaces.size(); ++s) {
+        SmallVector<unsigned, 8> touched;
+        for (const AxisRef &a : spaces[s].members) {
+          if (const Node *p = a.value->getProducer()) {
+            auto it = itemOf.find(p);
+            if (it != itemOf.end())
+              touched.push_back(it->second);
+          }
+          for (const Use &u : a.value->getUses()) {
+            auto it = itemOf.find(u.user);
+            if (it != itemOf.end())
+              touched.push_back(it->second);
+          }
+        }
+        llvm::sort(touched);
+        touched.erase(std::unique(touched.begin(), touched.end()),
+                      touched.end());
+        for (unsigned i : touched)
+          addFactor(i, s);
+      }
+    }
+    for (Item &it : items)
+      it.current = it.base, initial += it.base;
+    current = initial;
+  }
+
+  /// Cost removed so far.
+  double removed() const { return initial - current; }
+  /// Cost that removing every unit in \p all would remove (for warnings).
+  double removedIfAll(ArrayRef<unsigned> all) {
+    CostModel copy = *this;
+    copy.remove(all);
+    return copy.removed();
+  }
+  /// True when removing \p units keeps every space non-empty.
+  bool canRemove(ArrayRef<unsigned> units) const {
+    DenseMap<unsigned, int64_t> left;
+    for (unsigned u : units)
+      for (auto &[s, i] : dg->getUnits()[u].elements) {
+        auto [it, inserted] = left.try_emplace(s, kept[s]);
+        if (--it->second <= 0)
+          return false;
+      }
+    return true;
+  }
+  void remove(ArrayRef<unsigned> units) {
+    SmallVector<unsigned, 16> dirty;
+    for (unsigned u : units)
+      for (auto &[s, i] : dg->getUnits()[u].elements) {
+        --kept[s];
+        dirty.append(itemsOf[s].begin(), itemsOf[s].end());
+      }
+    llvm::sort(dirty);
+    dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+    auto spaces = dg->getSpaces();
+    for (unsigned i : dirty) {
+      Item &it = items[i];
+      double c = it.base;
+      for (unsigned s : it.spaces)
+        c *= double(kept[s]) / spaces[s].size;
+      current += c - it.current;
+      it.current = c;
+    }
+  }
+
+private:
+  struct Item {
+    double base;
+    SmallVector<unsigned, 2> spaces; ///< With multiplicity.
+    double current = 0;
+  };
+  void addFactor(unsigned item, unsigned space) {
+    items[item].spaces.push_back(space);
+    itemsOf[space].push_back(item);
+  }
+
+  const DepGraph *dg;
+  std::vector<int64_t> kept;
+  std::vector<Item> items;
+  std::vector<SmallVector<unsigned, 2>> itemsOf;
+  double initial = 0, current = 0;
+};
+
+/// One group's candidates, lowest score first, and its limits.
+struct GroupPlan {
+  unsigned group;
+  int64_t total;               ///< All units of the group.
+  std::vector<unsigned> order; ///< Removable units, lowest score first.
+  std::vector<double> scores;  ///< Parallel to order.
+  int64_t cap = 0;             ///< Most units it may lose.
+  int64_t removed = 0;         ///< Prefix of order removed so far.
+  bool done = false;           ///< Cannot lose more.
+};
+
+/// The largest removal count <= \p want that round-to and the cap allow.
+int64_t allowedAtMost(const GroupPlan &g, int64_t want, unsigned roundTo) {
+  int64_t r = std::min(want, g.cap);
+  if (r <= 0)
+    return 0;
+  int64_t keep = g.total - r;
+  keep = (keep + roundTo - 1) / roundTo * roundTo; // Round the kept size up.
+  return std::max<int64_t>(0, g.total - keep);
+}
+
+/// Raises \p g's removal to \p r units (a prefix of its order), when every
+/// space keeps an element; otherwise marks it done.
+void removeTo(GroupPlan &g, int64_t r, CostModel &cost) {
+  if (r <= g.removed)
+    return;
+  ArrayRef<unsigned> chunk =
+      ArrayRef<unsigned>(g.order).slice(g.removed, r - g.removed);
+  if (!cost.canRemove(chunk)) {
+    g.done = true;
+    return;
+  }
+  cost.remove(chunk);
+  g.removed = r;
+}
+
+/// Does \p name match the whole of \p re?
+bool matches(const Regex &re, StringRef name) { return re.match(name); }
+
+/// Spaces touching a protected node or tensor.
+std::vector<char> protectedSpaces(const DepGraph &dg, const Regex &re) {
+  auto spaces = dg.getSpaces();
+  std::vector<char> out(spaces.size(), 0);
+  for (unsigned s = 0; s < spaces.size(); ++s)
+    for (const AxisRef &a : spaces[s].members) {
+      bool hit = matches(re, a.value->getName());
+      if (const Node *p = a.value->getProducer())
+        hit |= matches(re, p->getName());
+      for (const Use &u : a.value->getUses())
+        hit |= matches(re, u.user->getName());
+      if (hit) {
+        out[s] = 1;
+        break;
+      }
+    }
+  return out;
+}
+
+std::string percent(double part, double whole) {
+  std::string out;
+  raw_string_ostream(out) << format("%.1f%%",
+                                    whole > 0 ? 100.0 * part / whole : 0.0);
+  return out;
+}
+
+} // namespace
+
+// ---- Choosing units -------------------------------------------------------
+
+Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
+                                     const PruneWidthOptions &opts,
+                                     raw_ostream &log) {
+  auto criterion = CriteriaRegistry::create(opts.criterion);
+  if (!criterion)
+    return criterion.takeError();
+  std::vector<char> prot;
+  if (!opts.protect.empty())
+    prot = protectedSpaces(dg, Regex("^(" + opts.protect + ")$"));
+
+  // 1. Scores and candidates of every group.
+  std::vector<GroupPlan> plans;
+  for (unsigned g = 0; g < dg.getGroups().size(); ++g) {
+    const DepGraph::Group &group = dg.getGroups()[g];
+    if (!group.numPrunable)
+      continue;
+    auto scores = (*criterion)->score(dg, g, opts.criterionOptions);
+    if (!scores)
+      return scores.takeError();
+    std::vector<unsigned> units = prunableUnitsOf(dg, g);
+    std::vector<unsigned> idx;
+    for (unsigned i = 0; i < units.size(); ++i) {
+      bool isProtected = false;
+      if (!prot.empty())
+        for (auto &[s, e] : dg.getUnits()[units[i]].elements)
+          isProtected |= prot[s];
+      if (!isProtected)
+        idx.push_back(i);
+    }
+    // Ties go to the earlier unit: deterministic on every platform.
+    std::stable_sort(idx.begin(), idx.end(), [&](unsigned a, unsigned b) {
+      return (*scores)[a] < (*scores)[b];
+    });
+    GroupPlan gp;
+    gp.group = g;
+    gp.total = group.units.size();
+    for (unsigned i : idx) {
+      gp.order.push_back(units[i]);
+      gp.scores.push_back((*scores)[i]);
+    }
+    int64_t capByRatio =
+        int64_t(std::floor(opts.maxPerGroup * gp.total + 1e-9));
+    gp.cap =
+        std::min<int64_t>({capByRatio, int64_t(gp.order.size()), gp.total - 1});
+    gp.done = allowedAtMost(gp, gp.cap, opts.roundTo) == 0;
+    plans.push_back(std::move(gp));
+  }
+
+  // 2. How many units each group loses.
+  auto fixedCount = [&](CostModel &cost, auto countOf) {
+    for (GroupPlan &gp : plans)
+      if (!gp.done)
+        removeTo(gp, allowedAtMost(gp, countOf(gp), opts.roundTo), cost);
+  };
+  CostModel::Kind kind = opts.budget == PruneBudget::Flops
+                             ? CostModel::Kind::Flops
+                             : CostModel::Kind::Params;
+  CostModel cost(m, dg, kind);
+  if (opts.budget == PruneBudget::PerGroup) {
+    fixedCount(cost, [&](const GroupPlan &gp) {
+      return int64_t(std::floor(opts.amount * gp.total + 1e-9));
+    });
+  } else if (opts.budget == PruneBudget::Threshold) {
+    fixedCount(cost, [&](const GroupPlan &gp) {
+      return int64_t(
+          std::upper_bound(gp.scores.begin(), gp.scores.end(), opts.amount) -
+          gp.scores.begin());
+    });
+  } else {
+    // ratio / flops: the whole model's figure, frozen weights included.
+    ModelStats stats = computeStats(m);
+    double whole = kind == CostModel::Kind::Params ? double(stats.numParams)
+                                                   : double(stats.flops);
+    double target = opts.amount * whole;
+    double eps = 1e-9 * std::max(1.0, whole);
+    if (!opts.uniform) {
+      // One ranking of all candidates; each group removes the prefix of
+      // its order that the ranking reached, rounded.
+      struct Cand {
+        double score;
+        unsigned plan, pos;
+      };
+      std::vector<Cand> cands;
+      for (unsigned p = 0; p < plans.size(); ++p)
+        for (unsigned i = 0; i < plans[p].order.size(); ++i)
+          cands.push_back({plans[p].scores[i], p, i});
+      std::stable_sort(
+          cands.begin(), cands.end(),
+          [](const Cand &a, const Cand &b) { return a.score < b.score; });
+      std::vector<int64_t> wanted(plans.size(), 0);
+      for (const Cand &c : cands) {
+        if (cost.removed() >= target - eps)
+          break;
+        GroupPlan &gp = plans[c.plan];
+        if (gp.done)
+          continue;
+        wanted[c.plan] = c.pos + 1;
+        removeTo(gp, allowedAtMost(gp, wanted[c.plan], opts.roundTo), cost);
+        if (wanted[c.plan] >= gp.cap)
+          gp.done = true;
+      }
+    } else {
+      // The smallest common fraction f that meets the target; the removed
+      // cost grows with f, so bisect over the fractions where some group's
+      // count changes.
+      std::vector<double> fractions;
+      for (const GroupPlan &gp : plans)
+        for (int64_t k = 1; k <= gp.cap; ++k)
+          fractions.push_back(double(k) / gp.total);
+      llvm::sort(fractions);
+      fractions.erase(std::unique(fractions.begin(), fractions.end()),
+                      fractions.end());
+      std::vector<GroupPlan> initial = plans;
+      auto trial = [&](double f, std::vector<GroupPlan> &out, CostModel &c) {
+        out = initial;
+        for (GroupPlan &gp : out)
+          if (!gp.done)
+            removeTo(gp,
+                     allowedAtMost(gp, int64_t(std::floor(f * gp.total + 1e-9)),
+                                   opts.roundTo),
+                     c);
+      };
+      size_t lo = 0, hi = fractions.size();
+      while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        std::vector<GroupPlan> tmp;
+        CostModel c = cost;
+        trial(fractions[mid], tmp, c);
+        if (c.removed() >= target - eps)
+          hi = mid;
+        else
+          lo = mid + 1;
+      }
+      if (!fractions.empty() && target > 0) {
+        CostModel c = cost;
+        trial(fractions[std::min(lo, fractions.size() - 1)], plans, c);
+        cost = c;
+      }
+    }
+    if (cost.removed() < target - eps) {
+      const char *what =
+          kind == CostModel::Kind::Params ? "parameters" : "FLOPs";
+      log << "prune-width: warning: " << budgetKey(opts.budget) << "="
+          << formatParamDouble(opts.amount) << " asks to remove "
+          << format("%.0f", target) << " of " << format("%.0f", whole) << " "
+          << what << " but only " << format("%.0f", cost.removed()) << " ("
+          << percent(cost.removed(), whole)
+          << ") can be removed (the rest is frozen, protected or capped by "
+             "max-per-group/round-to); removing those\n";
+    }
+  }
+
+  // 3. The plan.
+  std::vector<unsigned> units;
+  std::vector<double> scores;
+  for (const GroupPlan &gp : plans)
+    for (int64_t i = 0; i < gp.removed; ++i) {
+      units.push_back(gp.order[i]);
+      scores.push_back(gp.scores[i]);
+    }
+  PrunePlan plan = makePrunePlan(dg, units, scores);
+  plan.criterion = opts.criterion;
+  plan.budget = opts.budgetText();
+  return plan;
+}
+
+// ---- The pass -------------------------------------------------------------
+
+Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
+                                                ModelAnalysisManager &am) {
+  raw_ostream &out = log ? *log : errs();
+  auto dgOr = am.getResult<DepGroupsAnalysis>(m);
+  if (!dgOr)
+    return dgOr.takeError();
+  const DepGraph &dg = *dgOr;
+
+  PrunePlan plan;
+  std::string source = "<computed>";
+  if (!opts.planIn.empty()) {
+    auto loaded = PrunePlan::readFile(opts.planIn);
+    if (!loaded)
+      return loaded.takeError();
+    plan = std::move(*loaded);
+    source = opts.planIn;
+  } else {
+    auto made = computePrunePlan(m, dg, opts, out);
+    if (!made)
+      return made.takeError();
+    plan = std::move(*made);
+    raw_string_ostream os(plan.pass);
+    printPipeline(os);
+  }
+  // A computed plan goes through the same resolution as a loaded one, so
+  // what plan-out writes is exactly what is applied.
+  auto units = resolvePrunePlan(plan, m, dg, source);
+  if (!units)
+    return units.takeError();
+  if (!opts.planOut.empty())
+    if (Error e = plan.writeFile(opts.planOut))
+      return std::move(e);
+
+  ModelStats before = computeStats(m);
+  if (!units->empty()) {
+    Rewriter rw(m);
+    if (Error e = applyPruning(m, dg, *units, rw))
+      return std::move(e);
+    // The dependency groups are stale now; dce does not read them.
+    auto dce = DCEPass().run(m, am);
+    if (!dce)
+      return dce.takeError();
+  }
+  ModelStats after = computeStats(m);
+  out << "prune-width: removed " << units->size() << " units in "
+      << plan.groups.size() << " groups; params " << before.numParams << " -> "
+      << after.numParams << " (-"
+      << percent(double(before.numParams - after.numParams),
+                 double(before.numParams))
+      << "), " << before.flopsLabel() << " " << before.flops << " -> "
+      << after.flops << " (-"
+      << percent(double(before.flops) - double(after.flops),
+                 double(before.flops))
+      << ")\n";
+  return units->empty() ? PreservedAnalyses::all() : PreservedAnalyses::none();
+}
+
+} // namespace onnxprune

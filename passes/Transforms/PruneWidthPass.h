@@ -1,0 +1,117 @@
+//===- PruneWidthPass.h - Structured width pruning --------------*- C++ -*-===//
+///
+/// \file
+/// `prune-width`: scores the prunable units of every dependency group with a
+/// criterion, chooses which go under a budget, records the choice as a plan
+/// (PrunePlan.h), removes the units with applyPruning and cleans up with
+/// dce. Parameters (defaults first):
+///
+///   criterion=magnitude|random|...  scorer, by registry name (Criteria.def)
+///   p=2|1|inf                       Lp norm of magnitude (any p >= 1)
+///   reduce=sum|mean|max             over the member slices of a unit
+///   normalize=none|mean|max|l2      scores within each group
+///   budget, exactly one of:
+///     ratio=R      remove at least a fraction R of ALL parameters (every
+///                  floating-point weight counts, frozen ones too)
+///     flops=R      remove at least a fraction R of the estimated FLOPs
+///     per-group=R  remove floor(R * units) of every prunable group
+///     threshold=T  remove every unit scoring <= T (after normalisation)
+///   global|uniform  ratio/flops only. global (default): one ranking of all
+///                  units of all groups, lowest first, until the budget is
+///                  met. uniform: the smallest fraction f removed from every
+///                  group (floor(f * units)) that meets the budget.
+///   round-to=N     every pruned group keeps a multiple of N units (at least
+///                  N); the kept count rounds up, so a group removes less
+///   max-per-group=R  no group loses more than floor(R * units); default 0.9;
+///                  every group and every axis keeps at least one unit
+///   protect=REGEX  units touching a node or tensor whose whole name
+///                  matches stay (alternatives joined with '|'): a protected
+///                  node or weight is left exactly as it was
+///   seed=S         seed of randomised criteria
+///   plan-out=PATH  write the plan (JSON)
+///   plan-in=PATH   apply a saved plan instead of scoring (no criterion or
+///                  budget parameters then)
+///
+/// Costs. A group's units are counted with all its units (prunable or not).
+/// Parameters and FLOPs removed are tracked exactly under a multilinear
+/// model: a weight's elements scale with kept/size along each of its
+/// channel axes (exact), and a node's FLOPs (StatsAnalysis conventions)
+/// scale with kept/size of every distinct channel space its inputs and
+/// outputs touch (exact for Conv, Gemm, MatMul, elementwise and norms; a
+/// bias add counts with its node). When the budget cannot be met, the pass
+/// removes what it can and warns on stderr with how much was possible.
+///
+/// Prints one summary line to the log (stderr): units removed, params and
+/// FLOPs before -> after. Returns PreservedAnalyses::all() when it removed
+/// nothing.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_PASSES_TRANSFORMS_PRUNEWIDTHPASS_H
+#define ONNXPRUNE_PASSES_TRANSFORMS_PRUNEWIDTHPASS_H
+
+#include "passes/Analysis/DepGraph.h"
+#include "passes/Criteria/Criterion.h"
+#include "passes/PassManager.h"
+#include "passes/Transforms/PrunePlan.h"
+
+#include <string>
+
+namespace onnxprune {
+
+enum class PruneBudget { None, Ratio, Flops, PerGroup, Threshold };
+
+/// The parameters of prune-width (see the file comment).
+struct PruneWidthOptions {
+  std::string criterion = "magnitude";
+  CriterionOptions criterionOptions;
+  PruneBudget budget = PruneBudget::None;
+  double amount = 0; ///< R or T of the budget.
+  bool uniform = false;
+  unsigned roundTo = 1;
+  double maxPerGroup = 0.9;
+  std::string protect;
+  std::string planOut;
+  std::string planIn;
+
+  /// Parses the text between `prune-width<` and `>`.
+  static llvm::Expected<PruneWidthOptions> parse(llvm::StringRef params);
+  /// The budget as parameter text: "ratio=0.3;global;round-to=8".
+  std::string budgetText() const;
+};
+
+/// The registry's PARSE_FN (passes/PassRegistry.def).
+inline llvm::Expected<PruneWidthOptions>
+parsePruneWidthOptions(llvm::StringRef params) {
+  return PruneWidthOptions::parse(params);
+}
+
+/// Chooses the units to remove from \p m (groups \p dg) as \p opts asks,
+/// without changing \p m. Warnings (budget not reachable) go to \p log.
+llvm::Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
+                                           const PruneWidthOptions &opts,
+                                           llvm::raw_ostream &log);
+
+class PruneWidthPass {
+public:
+  using Options = PruneWidthOptions;
+
+  /// \p log receives the summary and warnings (not owned; null means
+  /// llvm::errs()).
+  explicit PruneWidthPass(Options opts, llvm::raw_ostream *log = nullptr)
+      : opts(std::move(opts)), log(log) {}
+
+  static llvm::StringRef name() { return "prune-width"; }
+  llvm::Expected<PreservedAnalyses> run(Model &m, ModelAnalysisManager &am);
+  /// Every parameter spelled out; protect and the plan paths only when set.
+  void printPipeline(llvm::raw_ostream &os) const;
+
+  const Options &getOptions() const { return opts; }
+
+private:
+  Options opts;
+  llvm::raw_ostream *log = nullptr;
+};
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_PASSES_TRANSFORMS_PRUNEWIDTHPASS_H
