@@ -102,8 +102,20 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
       done = !err && report.skipped.empty();
       consumeError(std::move(err));
     }
-    if (!done)
+    if (!done) {
+      // Types the file declares (graph inputs and outputs, value_info, of
+      // every graph) are written back as declared: inference only fills
+      // in the values the file left open.
+      std::vector<std::pair<Value *, Type>> declared;
+      model->forEachGraph([&](Graph &g) {
+        for (Value *v : g.getValues())
+          if (v->inValueInfo || v->isGraphInput() || v->isGraphOutput())
+            declared.emplace_back(v, v->getType());
+      });
       consumeError(inferShapes(*model));
+      for (auto &[v, t] : declared)
+        v->setType(std::move(t));
+    }
   }
   return std::move(model);
 }

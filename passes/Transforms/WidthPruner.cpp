@@ -160,20 +160,22 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
   return Error::success();
 }
 
-/// Weights of multiply-accumulate ops: zeroing their slices cuts a channel
-/// off (its producer's rows, its consumers' columns). Elementwise constants
-/// (biases, scales, divisors) are left alone: a masked channel then carries
-/// some finite value that every consumer multiplies by zero, where zeroing
-/// a divisor would make it NaN.
-static bool feedsMacOp(const Value *v) {
+/// Whether zeroing a weight's slices is a faithful stand-in for removing
+/// them. Zeroing makes the masked channel exactly zero, so every consumer,
+/// a MAC weight or an activation-activation product (Q·Kᵀ, where a bias
+/// left alone would survive as a bq·bk term), sees nothing of it. The
+/// exceptions are weights where zero is not neutral but poison: divisors,
+/// exponents and moduli would turn the channel into inf or NaN, which even
+/// a zero consumer column cannot cancel.
+static bool zeroingIsSafe(const Value *v) {
   for (const Use &u : v->getUses()) {
     StringRef op = u.user->getOpType();
-    if (op == "Conv" || op == "ConvTranspose" || op == "Gemm" ||
-        op == "MatMul" || op == "Gather" || op == "Attention" ||
-        op == "FusedMatMul")
-      return true;
+    if ((op == "Div" || op == "Mod") && u.operandIndex == 1)
+      return false;
+    if (op == "Pow")
+      return false;
   }
-  return false;
+  return true;
 }
 
 Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
@@ -189,7 +191,7 @@ Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
     for (auto &[s, i] : allUnits[u].elements)
       for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
         const AxisRef &a = spaces[s].members[k];
-        if (!feedsMacOp(a.value))
+        if (!zeroingIsSafe(a.value))
           continue;
         auto &axes = cut[a.value];
         auto it = llvm::find_if(axes, [&](auto &p) { return p.first == a.axis; });
