@@ -120,6 +120,59 @@ std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
   return out;
 }
 
+/// Evaluates the shape operand \p s of a Reshape whose data input is \p x
+/// with every unknown dim of \p x, and of the values whose shapes the chain
+/// reads, given a unique name for the evaluation. Exports compute targets
+/// like `[Shape(x)[0], Shape(x)[1], 12, 64]`, and a sequence length that
+/// inference could not name would otherwise leave the axes unmatched; with
+/// names, "element 1 of the target is dim 1 of x" is known exactly.
+/// \p namedIn receives x's dims with those names.
+std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
+                                                Shape &namedIn) {
+  SmallVector<std::pair<Value *, Type>, 8> saved;
+  DenseSet<Value *> seen;
+  unsigned counter = 0;
+  auto name = [&](Value *v) {
+    if (!seen.insert(v).second || !v->getType().hasRank())
+      return;
+    Type t = v->getType();
+    bool any = false;
+    for (Dim &d : *t.shape)
+      if (d.isUnknown()) {
+        d = Dim::symbol("__onnxprune_unknown_" + std::to_string(counter++));
+        any = true;
+      }
+    if (!any)
+      return;
+    saved.push_back({v, v->getType()});
+    v->setType(std::move(t));
+  };
+  name(x);
+  namedIn = *x->getType().shape;
+  SmallVector<Value *, 8> work{s};
+  DenseSet<Value *> walked;
+  while (!work.empty()) {
+    Value *cur = work.pop_back_val();
+    Node *p = cur ? cur->getProducer() : nullptr;
+    if (!p || !walked.insert(cur).second)
+      continue;
+    for (Value *in : p->getInputs())
+      if (in && isShapeData(in))
+        work.push_back(in);
+      else if (in && p->getOpType() == "Shape")
+        name(in);
+  }
+  std::optional<shapeinf::ValueVec> out;
+  {
+    ShapeValueEvaluator ev;
+    if (const shapeinf::ValueVec *v = ev.evaluate(s))
+      out = *v;
+  }
+  for (auto it = saved.rbegin(); it != saved.rend(); ++it)
+    it->first->setType(std::move(it->second));
+  return out;
+}
+
 /// Where element \p idx of a 1-D shape tensor \p s comes from when it is a
 /// literal: the shape itself is a constant, or \p s is a Concat (axis 0)
 /// and the element sits in one of its constant pieces.
@@ -241,9 +294,35 @@ struct Run {
 /// skipped (they carry nothing to prune), symbolic dims match by name, and
 /// static runs close when their products agree. Whatever cannot be matched
 /// ends up in one Unmatched run.
-void factorShapes(const Shape &in, unsigned inLo, unsigned inHi,
-                  const Shape &out, unsigned outLo, unsigned outHi,
+void factorShapes(const Shape &inShape, unsigned inLo, unsigned inHi,
+                  const Shape &outShape, unsigned outLo, unsigned outHi,
                   std::vector<Run> &runs) {
+  // Non-static dims pair up in order. Pairs with the same name are equal;
+  // one pair without a name is equal too when every other pair is, since a
+  // reshape keeps the element count and the static runs around it must
+  // then have equal products (the normal matching below checks that). Two
+  // unnamed pairs could trade factors: left unmatched.
+  Shape in = inShape, out = outShape;
+  {
+    SmallVector<unsigned, 4> ni, no;
+    for (unsigned k = inLo; k < inHi; ++k)
+      if (!in[k].isStatic())
+        ni.push_back(k);
+    for (unsigned k = outLo; k < outHi; ++k)
+      if (!out[k].isStatic())
+        no.push_back(k);
+    if (ni.size() == no.size()) {
+      SmallVector<unsigned, 2> unproven;
+      for (unsigned k = 0; k < ni.size(); ++k)
+        if (!(in[ni[k]].isSymbolic() && in[ni[k]] == out[no[k]]))
+          unproven.push_back(k);
+      if (unproven.size() == 1) {
+        Dim d = Dim::symbol("__onnxprune_by_count");
+        in[ni[unproven[0]]] = d;
+        out[no[unproven[0]]] = d;
+      }
+    }
+  }
   unsigned i = inLo, j = outLo;
   auto isOne = [](const Dim &d) { return d.isStatic() && d.value == 1; };
   auto rest = [&]() {
@@ -306,6 +385,26 @@ int64_t productOf(const Shape &s, ArrayRef<unsigned> axes) {
   return p;
 }
 
+/// True when a split of one axis into [g, C/g] starts a channel shuffle:
+/// its output's one reader is a Transpose swapping those two axes, read by
+/// a Reshape (which merges them back).
+bool isShuffleSplit(const Run &r, Value *y) {
+  if (r.out.size() != 2 || r.out[1] != r.out[0] + 1 ||
+      y->getUses().size() != 1 || y->isGraphOutput())
+    return false;
+  Node *t = y->getUses().front().user;
+  if (t->getOpType() != "Transpose" || !t->getDomain().empty())
+    return false;
+  auto perm = t->getIntsAttr("perm");
+  if (!perm || (int64_t)perm->size() <= (int64_t)r.out[1] ||
+      (*perm)[r.out[0]] != (int64_t)r.out[1] ||
+      (*perm)[r.out[1]] != (int64_t)r.out[0])
+    return false;
+  Value *to = t->getOutput(0);
+  return to && to->getUses().size() == 1 &&
+         to->getUses().front().user->getOpType() == "Reshape";
+}
+
 /// States the couplings of factored runs between \p x and \p y. Returns,
 /// for each output axis, the input axes it is coupled with (empty: none),
 /// for the target checks of Reshape.
@@ -321,6 +420,20 @@ coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
       coupled[r.out[0]].push_back(r.in[0]);
       break;
     case Run::Split: {
+      if (isShuffleSplit(r, y)) {
+        // Channel shuffle: [C] -> [g, C/g] -> Transpose -> [C/g, g] -> [C].
+        // Removing position j of every group keeps the structure: channel
+        // c is position c mod C/g, and the merge after the Transpose
+        // couples position j with its g output channels. Groups stay.
+        int64_t inner = out[r.out[1]].value;
+        std::vector<int64_t> map;
+        for (int64_t c = 0; c < in[r.in[0]].value; ++c)
+          map.push_back(c % inner);
+        b.joinMap({x, r.in[0]}, {y, r.out[1]}, map, n);
+        coupled[r.out[1]].push_back(r.in[0]);
+        b.freeze({y, r.out[0]}, &n, "groups of a channel shuffle");
+        break;
+      }
       // [.., h·d] -> [.., h, d]: output element i (a head) is the block
       // [i·d, (i+1)·d) of the input; the inner axes are positions inside a
       // block, not channels: frozen, so a head is pruned whole.
@@ -387,13 +500,27 @@ public:
       b.freezeNode(n, "rank unknown");
       return;
     }
+    // Dims as the target states them: a dim inference left unknown may be
+    // named by the target (it reads the same dim of the input).
+    Shape inDims = *in, outDims = *out;
+    std::optional<shapeinf::ValueVec> named =
+        s ? evaluateNamed(s, x, inDims) : std::nullopt;
+    const shapeinf::ValueVec *target = named ? &*named : nullptr;
+    bool allowZero = n.getIntAttr("allowzero", 0) != 0;
+    if (target && target->size() == outDims.size())
+      for (unsigned j = 0; j < outDims.size(); ++j) {
+        const shapeinf::SymInt &t = (*target)[j];
+        if (outDims[j].isStatic())
+          continue;
+        if (t.isSymbolic())
+          outDims[j] = Dim::symbol(t.param);
+        else if (t.value && *t.value == 0 && !allowZero && j < inDims.size())
+          outDims[j] = inDims[j];
+      }
     std::vector<Run> runs;
-    factorShapes(*in, 0, in->size(), *out, 0, out->size(), runs);
+    factorShapes(inDims, 0, inDims.size(), outDims, 0, outDims.size(), runs);
     auto coupled = coupleRuns(runs, x, y, n, b);
     // The target must be rewritable wherever a coupled axis could shrink.
-    ShapeValueEvaluator ev;
-    const shapeinf::ValueVec *target = s ? ev.evaluate(s) : nullptr;
-    bool allowZero = n.getIntAttr("allowzero", 0) != 0;
     for (unsigned j = 0; j < out->size(); ++j) {
       if (coupled[j].empty() || !(*out)[j].isStatic())
         continue;

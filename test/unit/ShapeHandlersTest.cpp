@@ -1,0 +1,408 @@
+//===- ShapeHandlersTest.cpp - Tests of the shape and attention handlers --===//
+///
+/// \file
+/// Reshape/Flatten/Transpose/Concat/Split/Slice/Gather/Expand handlers and
+/// the fold-shapes pass on tiny text models: the exact group and unit
+/// structure (heads as units, a KV head with its query heads, groups of a
+/// channel shuffle, ranges of a Concat), the exact shapes and shape
+/// constants after pruning chosen units, and masked == pruned in ONNX
+/// Runtime with the pruned model passing the checker (PruneTestUtil.h).
+///
+//===----------------------------------------------------------------------===//
+
+#include "test/unit/PruneTestUtil.h"
+
+#include "passes/OpHandlers/OpHandler.h"
+#include "passes/PassManager.h"
+#include "passes/Transforms/FoldShapesPass.h"
+
+#include "gtest/gtest.h"
+
+#include <cstdint>
+#include <sstream>
+
+using namespace onnxprune;
+using namespace onnxprune::test;
+
+namespace {
+
+using Ints = std::vector<int64_t>;
+
+/// "float[d0,d1] name = {...}" with deterministic values in [-0.5, 0.5).
+std::string T(const std::string &name, const Ints &dims) {
+  uint64_t s = 1469598103934665603ull;
+  for (char c : name)
+    s = (s ^ (unsigned char)c) * 1099511628211ull;
+  int64_t n = 1;
+  std::ostringstream os;
+  os << "float[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    os << (i ? "," : "") << dims[i];
+    n *= dims[i];
+  }
+  os << "] " << name << " = {";
+  for (int64_t i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    os << (i ? ", " : "") << (float)((double)(s >> 40) / (1 << 24) - 0.5);
+  }
+  return os.str() + "}";
+}
+
+std::string I64(const std::string &name, const Ints &vals) {
+  std::ostringstream os;
+  os << "int64[" << vals.size() << "] " << name << " = {";
+  for (size_t i = 0; i < vals.size(); ++i)
+    os << (i ? ", " : "") << vals[i];
+  return os.str() + "}";
+}
+
+std::string model(const std::string &sig, const std::vector<std::string> &inits,
+                  const std::string &body) {
+  std::string s = "<\n  ir_version: 8,\n  opset_import: [\"\" : 17]\n>\n" +
+                  sig + "\n<";
+  for (size_t i = 0; i < inits.size(); ++i)
+    s += (i ? ",\n " : "") + inits[i];
+  return s + ">\n{\n" + body + "}\n";
+}
+
+#define ASSERT_OK(x) ASSERT_TRUE(!!(x)) << llvm::toString((x).takeError())
+#define CHECK_PROPERTY(r, text, selector)                                      \
+  auto r = checkMaskedEqualsPruned(text, selector);                            \
+  ASSERT_OK(r);                                                                \
+  EXPECT_TRUE(r->compare.match);                                               \
+  EXPECT_LT(r->paramsAfter, r->paramsBefore)
+
+/// The int64 values of the weight feeding input \p idx of the first node of
+/// \p op in \p m (empty when it is not a constant).
+Ints constInput(const AnalyzedModel &m, llvm::StringRef op, unsigned idx) {
+  for (const Node &n : m.model->getGraph().getNodes())
+    if (n.getOpType() == op)
+      if (auto v = constantInts(n.getInput(idx)))
+        return *v;
+  return {};
+}
+
+// ---- Concat into conv --------------------------------------------------------
+
+const std::string kConcatConv = model(
+    "g (float[1,3,5,5] X) => (float[1,5,5,5] Y)",
+    {T("W1", {4, 3, 3, 3}), T("W2", {2, 3, 3, 3}), T("W3", {5, 6, 1, 1})},
+    "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
+    "  B = Conv<pads = [1, 1, 1, 1]>(X, W2)\n"
+    "  C = Concat<axis = 1>(A, B)\n"
+    "  R = Relu(C)\n"
+    "  Y = Conv(R, W3)\n");
+
+TEST(ConcatHandler, RangesIntoConv) {
+  auto am = analyzeText(kConcatConv);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->group("W1", 0), am->group("W2", 0));
+  EXPECT_EQ(am->numPrunable("W1", 0), 6u);
+  // W2's channel 1 is the consumer's input channel 4 + 1.
+  int u = am->unit("W2", 0, 1);
+  EXPECT_EQ(am->elementsOf(u, "R", 1), (Ints{5}));
+  EXPECT_EQ(am->unit("W1", 0, 3), am->unit("C", 1, 3));
+  CHECK_PROPERTY(r, kConcatConv, unitsOf("C", 1, {1, 4}));
+  EXPECT_EQ(r->pruned.weightDims("W1"), (Ints{3, 3, 3, 3}));
+  EXPECT_EQ(r->pruned.weightDims("W2"), (Ints{1, 3, 3, 3}));
+  EXPECT_EQ(r->pruned.weightDims("W3"), (Ints{5, 4, 1, 1}));
+  EXPECT_EQ(r->pruned.valueDims("C"), (Ints{1, 4, 5, 5}));
+}
+
+// ---- Flatten into Gemm -------------------------------------------------------
+
+const std::string kFlattenGemm = model(
+    "g (float[1,3,4,4] X) => (float[1,5] Y)",
+    {T("W1", {4, 3, 3, 3}), T("B", {5, 64})},
+    "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
+    "  R = Relu(A)\n"
+    "  F = Flatten<axis = 1>(R)\n"
+    "  Y = Gemm<transB = 1>(F, B)\n");
+
+TEST(FlattenHandler, ChannelIsABlockOfFeatures) {
+  auto am = analyzeText(kFlattenGemm);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("W1", 0), 4u);
+  int u = am->unit("W1", 0, 1);
+  Ints want;
+  for (int64_t i = 16; i < 32; ++i)
+    want.push_back(i);
+  EXPECT_EQ(am->elementsOf(u, "F", 1), want);
+  EXPECT_EQ(am->frozenRule("R", 2), "inner axis of a reshape merge");
+  CHECK_PROPERTY(r, kFlattenGemm, unitsOf("W1", 0, {1}));
+  EXPECT_EQ(r->pruned.weightDims("B"), (Ints{5, 48}));
+  EXPECT_EQ(r->pruned.valueDims("F"), (Ints{1, 48}));
+}
+
+// ---- Channel shuffle ---------------------------------------------------------
+
+const std::string kShuffle = model(
+    "g (float[1,2,4,4] X) => (float[1,3,4,4] Y)",
+    {T("W1", {4, 2, 1, 1}), T("W2", {3, 4, 1, 1}), I64("s1", {1, 2, 2, 4, 4}),
+     I64("s2", {1, 4, 4, 4})},
+    "  A = Conv(X, W1)\n"
+    "  S = Reshape(A, s1)\n"
+    "  P = Transpose<perm = [0, 2, 1, 3, 4]>(S)\n"
+    "  Z = Reshape(P, s2)\n"
+    "  Y = Conv(Z, W2)\n");
+
+TEST(ReshapeHandler, ChannelShuffleIsAPermutation) {
+  auto am = analyzeText(kShuffle);
+  ASSERT_OK(am);
+  // A unit is one position in every group: A channels {0,2} (position 0
+  // of groups 0 and 1) are Z channels {0,1}. The groups stay.
+  EXPECT_EQ(am->numPrunable("W1", 0), 2u);
+  int u = am->unit("A", 1, 0);
+  EXPECT_EQ(am->elementsOf(u, "A", 1), (Ints{0, 2}));
+  EXPECT_EQ(am->elementsOf(u, "Z", 1), (Ints{0, 1}));
+  EXPECT_EQ(am->frozenRule("S", 1), "groups of a channel shuffle");
+  CHECK_PROPERTY(r, kShuffle, unitsOf("A", 1, {2}));
+  EXPECT_EQ(r->pruned.weightDims("W1"), (Ints{2, 2, 1, 1}));
+  EXPECT_EQ(r->pruned.weightDims("W2"), (Ints{3, 2, 1, 1}));
+  EXPECT_EQ(constInput(r->pruned, "Reshape", 1), (Ints{1, 2, 1, 4, 4}));
+  EXPECT_EQ(r->pruned.valueDims("Z"), (Ints{1, 2, 4, 4}));
+}
+
+// ---- Heads -------------------------------------------------------------------
+
+/// Self-attention over X[N,3,8] with \p heads query heads of 2 channels and
+/// \p kvHeads KV heads; \p qkv are the lines making Q, K, V [N,3,C];
+/// \p split makes [N,3,h,2] from them; \p merge the [N,3,8] output.
+std::string attention(const std::vector<std::string> &inits,
+                      const std::string &qkv, const std::string &kvRepeat,
+                      const std::string &mergeShape) {
+  return model(
+      "g (float[N,3,8] X) => (float[N,3,8] Y)", inits,
+      qkv +
+          "  Q4 = Reshape(Q, sq)\n"
+          "  K4 = Reshape(K, skv)\n"
+          "  V4 = Reshape(V, skv)\n"
+          "  Qh = Transpose<perm = [0, 2, 1, 3]>(Q4)\n"
+          "  Kh0 = Transpose<perm = [0, 2, 3, 1]>(K4)\n"
+          "  Vh0 = Transpose<perm = [0, 2, 1, 3]>(V4)\n" +
+          kvRepeat +
+          "  S = MatMul(Qh, Kh)\n"
+          "  P = Softmax<axis = -1>(S)\n"
+          "  O = MatMul(P, Vh)\n"
+          "  Ot = Transpose<perm = [0, 2, 1, 3]>(O)\n"
+          "  M = Reshape(Ot, " +
+          mergeShape +
+          ")\n"
+          "  Y = MatMul(M, Wo)\n");
+}
+
+const std::string kHeads = attention(
+    {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("Wo", {8, 8}),
+     I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
+    "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n",
+    "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
+
+TEST(ReshapeHandler, HeadsAreUnits) {
+  auto am = analyzeText(kHeads);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("Wq", 1), 4u);
+  int u = am->unit("Wq", 1, 2);
+  EXPECT_EQ(am->elementsOf(u, "Wq", 1), (Ints{2, 3}));
+  EXPECT_EQ(am->elementsOf(u, "Wk", 1), (Ints{2, 3}));
+  EXPECT_EQ(am->elementsOf(u, "Wv", 1), (Ints{2, 3}));
+  EXPECT_EQ(am->elementsOf(u, "Wo", 0), (Ints{2, 3}));
+  // Head dims are positions inside a head: never channels.
+  EXPECT_EQ(am->frozenRule("Q4", 3), "inner axis of a reshape split");
+  CHECK_PROPERTY(r, kHeads, unitsOf("Wq", 1, {0, 6}));
+  EXPECT_EQ(r->pruned.weightDims("Wq"), (Ints{8, 4}));
+  EXPECT_EQ(r->pruned.weightDims("Wo"), (Ints{4, 8}));
+  EXPECT_EQ(constInput(r->pruned, "Reshape", 1), (Ints{0, 3, 2, 2}));
+  EXPECT_EQ(r->pruned.valueDims("M"), (Ints{-1, 3, 4}));
+}
+
+// The PyTorch form: x.view(b, s, 4, 2) computes the target at run time;
+// the head count 4 is a constant piece of the Concat, shared by q and k.
+const std::string kHeadsChain = attention(
+    {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("Wo", {8, 8}),
+     I64("i0", {0}), I64("i1", {1}), I64("ax", {0}), I64("h", {4}),
+     I64("d", {2}), I64("c8", {8})},
+    "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n"
+    "  sh = Shape(Q)\n"
+    "  b = Gather<axis = 0>(sh, i0)\n"
+    "  s = Gather<axis = 0>(sh, i1)\n"
+    "  sq = Concat<axis = 0>(b, s, h, d)\n"
+    "  skv = Identity(sq)\n"
+    "  sm = Concat<axis = 0>(b, s, c8)\n",
+    "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
+
+TEST(ReshapeHandler, ComputedTargetRewritesItsConstantPiece) {
+  auto am = analyzeText(kHeadsChain);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("Wq", 1), 4u);
+  CHECK_PROPERTY(r, kHeadsChain, unitsOf("Wq", 1, {2}));
+  EXPECT_EQ(r->pruned.weightDims("Wq"), (Ints{8, 6}));
+  EXPECT_EQ(r->pruned.valueDims("Q4"), (Ints{-1, 3, 3, 2}));
+  EXPECT_EQ(r->pruned.valueDims("M"), (Ints{-1, 3, 6}));
+  EXPECT_EQ(r->pruned.valueDims("K4"), (Ints{-1, 3, 3, 2}));
+  // Q's Reshape reads its own copy of the shared Concat with the piece 4
+  // now 3; K and V read it through an Identity, so their targets are
+  // patched (shape * keep + new). The batch stays computed everywhere.
+  const Node *qReshape = nullptr;
+  for (const Node &n : r->pruned.model->getGraph().getNodes())
+    if (n.getOpType() == "Reshape" && n.getOutput(0)->getName() == "Q4")
+      qReshape = &n;
+  ASSERT_TRUE(qReshape);
+  const Node *qShape = qReshape->getInput(1)->getProducer();
+  ASSERT_TRUE(qShape && qShape->getOpType() == "Concat");
+  EXPECT_EQ(constantInts(qShape->getInput(2)), (Ints{3}));
+  EXPECT_FALSE(constantInts(qShape->getInput(0)));
+  Ints width;
+  for (const Node &n : r->pruned.model->getGraph().getNodes())
+    if (n.getOpType() == "Concat" && n.getNumInputs() == 3)
+      if (auto last = constantInts(n.getInput(2)))
+        width = *last;
+  EXPECT_EQ(width, (Ints{6}));
+}
+
+// ---- GQA repeat_kv -----------------------------------------------------------
+
+// 4 query heads, 2 KV heads of 2 channels: Unsqueeze -> Expand -> Reshape
+// makes KV head g serve query heads 2g, 2g+1.
+const std::string kGqa = attention(
+    {T("Wq", {8, 8}), T("Wk", {8, 4}), T("Wv", {8, 4}), T("Wo", {8, 8}),
+     I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 2, 2}), I64("sm", {0, 3, 8}),
+     I64("u2", {2}), I64("ek", {1, 2, 2, 2, 3}), I64("ev", {1, 2, 2, 3, 2}),
+     I64("rk", {1, 4, 2, 3}), I64("rv", {1, 4, 3, 2})},
+    "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n",
+    "  Ku = Unsqueeze(Kh0, u2)\n"
+    "  Ke = Expand(Ku, ek)\n"
+    "  Kh = Reshape(Ke, rk)\n"
+    "  Vu = Unsqueeze(Vh0, u2)\n"
+    "  Ve = Expand(Vu, ev)\n"
+    "  Vh = Reshape(Ve, rv)\n",
+    "sm");
+
+TEST(ExpandHandler, RepeatKvUnitsAreKvGroups) {
+  // The batch is 1 here (Expand to a constant shape).
+  std::string text = kGqa;
+  text.replace(text.find("float[N,3,8] X"), 14, "float[1,3,8] X");
+  text.replace(text.find("float[N,3,8] Y"), 14, "float[1,3,8] Y");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("Wk", 1), 2u);
+  int u = am->unit("Wk", 1, 1);
+  EXPECT_EQ(am->elementsOf(u, "Wk", 1), (Ints{0, 1}));
+  EXPECT_EQ(am->elementsOf(u, "Wv", 1), (Ints{0, 1}));
+  EXPECT_EQ(am->elementsOf(u, "Wq", 1), (Ints{0, 1, 2, 3}));
+  EXPECT_EQ(am->elementsOf(u, "Wo", 0), (Ints{0, 1, 2, 3}));
+  CHECK_PROPERTY(r, text, unitsOf("Wk", 1, {2}));
+  EXPECT_EQ(r->pruned.weightDims("Wq"), (Ints{8, 4}));
+  EXPECT_EQ(r->pruned.weightDims("Wk"), (Ints{8, 2}));
+  EXPECT_EQ(r->pruned.valueDims("Ke"), (Ints{1, 1, 2, 2, 3}));
+  EXPECT_EQ(r->pruned.valueDims("Kh"), (Ints{1, 2, 2, 3}));
+  EXPECT_EQ(r->pruned.valueDims("M"), (Ints{1, 3, 4}));
+}
+
+// ---- Packed qkv --------------------------------------------------------------
+
+const std::string kPacked = attention(
+    {T("Wqkv", {8, 24}), T("Wo", {8, 8}), I64("sp", {8, 8, 8}),
+     I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
+    "  QKV = MatMul(X, Wqkv)\n"
+    "  Q, K, V = Split<axis = 2>(QKV, sp)\n",
+    "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
+
+TEST(SplitHandler, PackedQkvHeads) {
+  auto am = analyzeText(kPacked);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("Wqkv", 1), 4u);
+  int u = am->unit("Wqkv", 1, 2);
+  EXPECT_EQ(am->elementsOf(u, "Wqkv", 1), (Ints{2, 3, 10, 11, 18, 19}));
+  CHECK_PROPERTY(r, kPacked, unitsOf("Wqkv", 1, {2}));
+  EXPECT_EQ(r->pruned.weightDims("Wqkv"), (Ints{8, 18}));
+  EXPECT_EQ(constInput(r->pruned, "Split", 1), (Ints{6, 6, 6}));
+}
+
+// The same packed projection cut by Slice (nn.MultiheadAttention's export).
+TEST(SliceHandler, PackedQkvSlices) {
+  std::string text = attention(
+      {T("Wqkv", {8, 24}), T("Wo", {8, 8}), I64("z", {0}), I64("e8", {8}),
+       I64("e16", {16}), I64("e24", {24}), I64("a2", {2}),
+       I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}),
+       I64("sm", {0, 3, 8})},
+      "  QKV = MatMul(X, Wqkv)\n"
+      "  Q = Slice(QKV, z, e8, a2)\n"
+      "  K = Slice(QKV, e8, e16, a2)\n"
+      "  V = Slice(QKV, e16, e24, a2)\n",
+      "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  int u = am->unit("Wqkv", 1, 0);
+  EXPECT_EQ(am->elementsOf(u, "Wqkv", 1), (Ints{0, 1, 8, 9, 16, 17}));
+  CHECK_PROPERTY(r, text, unitsOf("Wqkv", 1, {0, 6}));
+  EXPECT_EQ(r->pruned.weightDims("Wqkv"), (Ints{8, 12}));
+  EXPECT_EQ(r->pruned.valueDims("K"), (Ints{-1, 3, 4}));
+}
+
+// ---- Frozen forms --------------------------------------------------------------
+
+TEST(ReshapeHandler, ManyToManyFreezes) {
+  // [6,6] -> [4,9]: no run of axes with equal products.
+  std::string text = model("g (float[6,6] X) => (float[4,9] Y)",
+                           {T("W1", {6, 6}), I64("s", {4, 9})},
+                           "  A = MatMul(X, W1)\n"
+                           "  Y = Reshape(A, s)\n");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("W1", 1), 0u);
+  EXPECT_EQ(am->frozenRule("A", 1),
+            "reshape regroups several axes into several");
+}
+
+// ---- fold-shapes ---------------------------------------------------------------
+
+TEST(FoldShapesPass, FoldsStaticChainsKeepsDynamicOnes) {
+  auto run = [](const std::string &sig) -> std::unique_ptr<Model> {
+    std::string text = model(
+        sig, {I64("i0", {0}), I64("h", {4}), I64("d", {2})},
+        "  sh = Shape(X)\n"
+        "  b = Gather<axis = 0>(sh, i0)\n"
+        "  c = Concat<axis = 0>(b, h, d)\n"
+        "  Y = Reshape(X, c)\n");
+    auto m = parseTextModel(text);
+    EXPECT_TRUE(!!m);
+    if (!m)
+      return nullptr;
+    ModelAnalysisManager am;
+    auto pa = FoldShapesPass().run(**m, am);
+    EXPECT_TRUE(!!pa);
+    return std::move(*m);
+  };
+  auto fixed = run("g (float[2,8] X) => (float[2,4,2] Y)");
+  ASSERT_TRUE(fixed);
+  for (const Node &n : fixed->getGraph().getNodes())
+    if (n.getOpType() == "Reshape")
+      EXPECT_EQ(constantInts(n.getInput(1)), (Ints{2, 4, 2}));
+  auto dyn = run("g (float[N,8] X) => (float[N,4,2] Y)");
+  ASSERT_TRUE(dyn);
+  for (const Node &n : dyn->getGraph().getNodes())
+    if (n.getOpType() == "Reshape")
+      EXPECT_FALSE(n.getInput(1)->isWeight());
+}
+
+} // namespace
+
+// ---- Zoo: heads and shuffles of real exports -------------------------------
+
+#ifdef ONNXPRUNE_SOURCE_DIR
+class ShapeHandlersZoo : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(ShapeHandlersZoo, MaskedEqualsPruned) {
+  std::string path = std::string(ONNXPRUNE_SOURCE_DIR) +
+                     "/test/models/zoo/" + GetParam() + "_op17.onnx";
+  auto r = checkMaskedEqualsPruned(fileLoader(path), everyNthPrunable(3, 1));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->compare.match);
+  EXPECT_LT(r->paramsAfter, r->paramsBefore);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ShapeHandlersZoo,
+                         ::testing::Values("bert_encoder", "gpt2_decoder",
+                                           "llama_decoder", "vit",
+                                           "shufflenet_v2"));
+#endif
