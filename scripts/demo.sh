@@ -12,7 +12,7 @@ export ONNXPRUNE_BUILD_DIR=$BUILD_DIR
 MODEL=${1:-$ROOT/examples/mobilenet_v2_tiny.onnx}
 OUT_DIR=/tmp/onnx-prune-demo
 OUT=$OUT_DIR/out.onnx
-PIPELINE='verify,print<stats>,dce,check-numerics<samples=2>'
+PIPELINE='verify,prune-width<criterion=magnitude;ratio=0.3>,verify,check-numerics<samples=2;report>'
 
 [[ -f $MODEL ]] || { echo "demo: error: model '$MODEL' not found" >&2; exit 1; }
 

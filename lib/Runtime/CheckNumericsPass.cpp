@@ -159,6 +159,8 @@ CheckNumericsOptions::parse(llvm::StringRef text) {
     return std::move(e);
   if (llvm::Error e = params->getString("inputs", o.inputsPath))
     return std::move(e);
+  if (llvm::Error e = params->getBool("report", o.report))
+    return std::move(e);
   if (llvm::Error e = params->finish())
     return std::move(e);
   if (o.samples == 0)
@@ -180,6 +182,8 @@ void CheckNumericsPass::printPipeline(llvm::raw_ostream &os) const {
   p.add("seed", opts.seed);
   if (!opts.inputsPath.empty())
     p.add("inputs", opts.inputsPath);
+  if (opts.report)
+    p.addFlag("report");
 }
 
 llvm::Expected<PreservedAnalyses>
@@ -253,6 +257,7 @@ CheckNumericsPass::run(Model &m, ModelAnalysisManager &) {
 
   // 3. Compare.
   double maxAbs = 0, maxRel = 0;
+  bool differs = false;
   auto printErrors = [&] {
     out << "check-numerics: max abs err " << formatErr(maxAbs)
         << ", max rel err " << formatErr(maxRel)
@@ -267,6 +272,10 @@ CheckNumericsPass::run(Model &m, ModelAnalysisManager &) {
     CompareResult r = compareOutputs(expected[s], *outs, opts.rtol, opts.atol);
     maxAbs = std::max(maxAbs, r.maxAbsErr);
     maxRel = std::max(maxRel, r.maxRelErr);
+    if (!r.match && opts.report) {
+      differs = true;
+      continue;
+    }
     if (!r.match) {
       out << "check-numerics: FAIL: output '" << r.outputName << "', sample "
           << s << "\n";
@@ -283,7 +292,8 @@ CheckNumericsPass::run(Model &m, ModelAnalysisManager &) {
     }
   }
   size_t numOutputs = outputNames.size();
-  out << "check-numerics: PASS: " << opts.samples
+  out << "check-numerics: " << (differs ? "REPORT (outputs moved)" : "PASS")
+      << ": " << opts.samples
       << (opts.samples == 1 ? " sample, " : " samples, ") << numOutputs
       << (numOutputs == 1 ? " output\n" : " outputs\n");
   printErrors();

@@ -57,6 +57,10 @@ struct CheckNumericsOptions {
   double atol = 1e-5;
   uint64_t seed = 0;
   std::string inputsPath;
+  /// Report how far the outputs moved instead of failing (after pruning,
+  /// outputs are expected to move; the model must still load and run with
+  /// the same inputs and outputs).
+  bool report = false;
 
   /// Parses the text between `check-numerics<` and `>` ("" for defaults).
   static llvm::Expected<CheckNumericsOptions> parse(llvm::StringRef params);
