@@ -3,7 +3,11 @@
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Process.h"
+
+#include <sys/mman.h>
 
 #include <cstring>
 
@@ -39,6 +43,19 @@ Expected<ArrayRef<char>> ExternalFile::read(uint64_t offset, uint64_t length) {
   return ArrayRef<char>(region->const_data() + offset, length);
 }
 
+void ExternalFile::release(uint64_t offset, uint64_t length) {
+  std::lock_guard<std::mutex> lock(mu);
+  if (!region || length == 0)
+    return;
+  // Whole pages inside the range only: neighbours may still be in use.
+  const uint64_t page = sys::Process::getPageSizeEstimate();
+  uint64_t begin = (offset + page - 1) / page * page;
+  uint64_t end = std::min<uint64_t>(offset + length, size) / page * page;
+  if (end > begin)
+    ::madvise(const_cast<char *>(region->const_data()) + begin, end - begin,
+              MADV_DONTNEED);
+}
+
 uint64_t Tensor::getNumElements() const {
   uint64_t n = 1;
   for (int64_t d : dims)
@@ -46,7 +63,105 @@ uint64_t Tensor::getNumElements() const {
   return n;
 }
 
+void Tensor::releaseBytes() const {
+  if (isExternal && external.file)
+    external.file->release(external.offset, external.length);
+}
+
+/// Row-major gather of \p kept indices along \p axis.
+static std::string gather(StringRef src, ArrayRef<int64_t> dims, unsigned es,
+                          unsigned axis, ArrayRef<int64_t> kept) {
+  uint64_t outer = 1, inner = es;
+  for (unsigned i = 0; i < axis; ++i)
+    outer *= dims[i];
+  for (unsigned i = axis + 1; i < dims.size(); ++i)
+    inner *= dims[i];
+  std::string out(outer * kept.size() * inner, '\0');
+  char *dst = out.data();
+  for (uint64_t o = 0; o < outer; ++o)
+    for (int64_t k : kept) {
+      std::memcpy(dst, src.data() + (o * dims[axis] + k) * inner, inner);
+      dst += inner;
+    }
+  return out;
+}
+
+void Tensor::setLazySlice(ArrayRef<int64_t> newDims,
+                          std::vector<SliceAxis> axes) {
+  assert(isExternal && !lazy && "only unchanged external tensors");
+  auto l = std::make_unique<LazySlice>();
+  l->sourceDims = dims;
+  l->axes = std::move(axes);
+  llvm::sort(l->axes, [](const SliceAxis &a, const SliceAxis &b) {
+    return a.axis < b.axis;
+  });
+  lazy = std::move(l);
+  dims.assign(newDims.begin(), newDims.end());
+  modified = true;
+}
+
+Error Tensor::streamLazySlice(
+    function_ref<Error(StringRef)> sink) const {
+  assert(lazy && "not a lazy slice");
+  const LazySlice &l = *lazy;
+  unsigned es = elementSize(dtype);
+  // Walk the source's first axis: each of its rows is contiguous in the
+  // file, is gathered along the other sliced axes in memory (one row at a
+  // time), written, and its pages released.
+  ArrayRef<int64_t> src = l.sourceDims;
+  uint64_t rowElems = 1;
+  for (size_t i = 1; i < src.size(); ++i)
+    rowElems *= src[i];
+  uint64_t rowBytes = rowElems * es;
+  std::vector<int64_t> rows;
+  const SliceAxis *first =
+      !l.axes.empty() && l.axes[0].axis == 0 ? &l.axes[0] : nullptr;
+  if (src.empty()) {
+    rows.push_back(0);
+  } else if (first) {
+    rows = first->kept;
+  } else {
+    rows.resize(src[0]);
+    for (int64_t i = 0; i < src[0]; ++i)
+      rows[i] = i;
+  }
+  SmallVector<int64_t, 4> rowDims(src.begin() + (src.empty() ? 0 : 1),
+                                  src.end());
+  for (int64_t r : rows) {
+    uint64_t off = external.offset + (uint64_t)r * rowBytes;
+    auto bytesOr = external.file->read(off, rowBytes);
+    if (!bytesOr)
+      return bytesOr.takeError();
+    std::string row(bytesOr->data(), bytesOr->size());
+    SmallVector<int64_t, 4> d(rowDims);
+    for (const SliceAxis &a : l.axes) {
+      if (a.axis == 0)
+        continue;
+      row = gather(row, d, es, a.axis - 1, a.kept);
+      d[a.axis - 1] = a.kept.size();
+    }
+    if (Error e = sink(row))
+      return e;
+    external.file->release(off, rowBytes);
+  }
+  return Error::success();
+}
+
 Expected<ArrayRef<char>> Tensor::getBytes() const {
+  if (lazy) {
+    // Someone needs the values themselves: materialise the slice once.
+    std::string out;
+    out.reserve(getByteSize());
+    if (Error e = streamLazySlice([&](StringRef piece) {
+          out.append(piece.data(), piece.size());
+          return Error::success();
+        }))
+      return std::move(e);
+    bytes = std::move(out);
+    lazy.reset();
+    isExternal = false;
+    external.file.reset();
+  }
   if (!isExternal)
     return ArrayRef<char>(bytes.data(), bytes.size());
   if (!external.file)
@@ -55,6 +170,7 @@ Expected<ArrayRef<char>> Tensor::getBytes() const {
 }
 
 void Tensor::setData(ArrayRef<int64_t> newDims, std::string rawBytes) {
+  lazy.reset();
   dims.assign(newDims.begin(), newDims.end());
   assert(rawBytes.size() == getByteSize() && "byte size must match dims");
   bytes = std::move(rawBytes);

@@ -21,6 +21,7 @@
 #include "lib/IR/Type.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/FileSystem.h"
@@ -43,6 +44,9 @@ public:
   uint64_t getSize() const { return size; }
   /// Bytes [offset, offset+length) of the file; maps the file on first use.
   llvm::Expected<llvm::ArrayRef<char>> read(uint64_t offset, uint64_t length);
+  /// Drops the mapped pages of a range from memory (they are read again on
+  /// the next access): streaming over a model bigger than RAM.
+  void release(uint64_t offset, uint64_t length);
 
 private:
   std::string path;
@@ -78,8 +82,12 @@ public:
   /// Size of the values in bytes (raw layout); 0 for string tensors.
   uint64_t getByteSize() const { return storageBytes(dtype, getNumElements()); }
 
-  /// The raw little-endian bytes. Maps external data on first call.
+  /// The raw little-endian bytes. Maps external data on first call; a
+  /// lazily sliced tensor is materialised in memory here.
   llvm::Expected<llvm::ArrayRef<char>> getBytes() const;
+  /// Hint: the caller is done with the bytes of an external tensor; its
+  /// mapped pages may leave memory.
+  void releaseBytes() const;
   /// String values (dtype == String only).
   const std::vector<std::string> &getStrings() const { return strings; }
 
@@ -98,7 +106,25 @@ public:
     isExternal = true;
   }
 
-  bool hasExternalData() const { return isExternal; }
+  /// True when the bytes are exactly an unchanged range of an external file
+  /// (the writer copies them file to file).
+  bool hasExternalData() const { return isExternal && !lazy; }
+
+  /// One axis of a lazy slice: the kept indices along it.
+  struct SliceAxis {
+    unsigned axis;
+    std::vector<int64_t> kept;
+  };
+  /// Makes this external tensor a slice of its own bytes without reading
+  /// them: the writer streams the kept rows straight from the source file,
+  /// so a multi-GB model is pruned with little memory. \p axes in any order.
+  void setLazySlice(llvm::ArrayRef<int64_t> newDims,
+                    std::vector<SliceAxis> axes);
+  bool hasLazySlice() const { return lazy != nullptr; }
+  /// Streams the bytes of a lazily sliced tensor to \p sink in order, in
+  /// pieces of bounded size.
+  llvm::Error
+  streamLazySlice(llvm::function_ref<llvm::Error(llvm::StringRef)> sink) const;
   const ExternalLocation &getExternal() const { return external; }
   bool isModified() const { return modified; }
 
@@ -114,13 +140,20 @@ public:
   std::string unknownFields;
 
 private:
+  struct LazySlice {
+    llvm::SmallVector<int64_t, 4> sourceDims;
+    std::vector<SliceAxis> axes;
+  };
+
   std::string name;
   DataType dtype;
   llvm::SmallVector<int64_t, 4> dims;
-  std::string bytes; ///< In-memory raw bytes (when !isExternal).
+  /// In-memory raw bytes (when !isExternal, or a materialised lazy slice).
+  mutable std::string bytes;
+  mutable std::unique_ptr<LazySlice> lazy;
   std::vector<std::string> strings;
-  ExternalLocation external;
-  bool isExternal = false;
+  mutable ExternalLocation external;
+  mutable bool isExternal = false;
   bool modified = false;
 };
 

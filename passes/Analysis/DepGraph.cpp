@@ -204,13 +204,16 @@ void DepGraph::finalize(Model &m) {
       s.frozen = true;
       s.reason = vars[v].reason;
     }
-    if (vars[v].ref.value->isWeight()) {
-      s.members.insert(s.members.begin() + s.numWeightMembers, vars[v].ref);
-      ++s.numWeightMembers;
-    } else {
-      s.members.push_back(vars[v].ref);
-    }
+    s.members.push_back(vars[v].ref);
+    s.numWeightMembers += vars[v].ref.value->isWeight();
   }
+  // Weights first, each part in axis-variable order. (A stable partition
+  // once per space: inserting each weight in front was quadratic in the
+  // members of big spaces, e.g. a residual stream.)
+  for (Space &s : spaces)
+    if (s.numWeightMembers && s.numWeightMembers < s.members.size())
+      std::stable_partition(s.members.begin(), s.members.end(),
+                            [](const AxisRef &a) { return a.value->isWeight(); });
   // 2. Elements, and unions through the mapped joins.
   uint64_t total = 0;
   for (Space &s : spaces) {
@@ -262,20 +265,30 @@ void DepGraph::finalize(Model &m) {
   }
   // 3. Units: element classes. Frozen if any element's space is frozen;
   //    prunable if not frozen and some element's space holds a weight.
+  //    Two sweeps: number the classes (by element-class root, a dense id,
+  //    so a vector rather than a hash map) and count their elements, then
+  //    fill each unit's elements with one allocation.
   elemUnit.assign(total, 0);
-  DenseMap<uint32_t, unsigned> classUnit;
-  std::vector<char> unitFrozen, unitHasWeight;
+  std::vector<uint32_t> unitSize;
+  {
+    std::vector<int32_t> classUnit(total, -1);
+    for (uint32_t e = 0; e < total; ++e) {
+      int32_t &u = classUnit[elems.find(e)];
+      if (u < 0) {
+        u = unitSize.size();
+        unitSize.push_back(0);
+      }
+      elemUnit[e] = u;
+      ++unitSize[u];
+    }
+  }
+  units.resize(unitSize.size());
+  for (unsigned u = 0; u < units.size(); ++u)
+    units[u].elements.reserve(unitSize[u]);
+  std::vector<char> unitFrozen(units.size(), 0), unitHasWeight(units.size(), 0);
   for (unsigned s = 0; s < spaces.size(); ++s) {
     for (int64_t i = 0; i < spaces[s].size; ++i) {
-      uint32_t e = spaces[s].elemBase + i;
-      auto [it, inserted] = classUnit.try_emplace(elems.find(e), units.size());
-      if (inserted) {
-        units.emplace_back();
-        unitFrozen.push_back(0);
-        unitHasWeight.push_back(0);
-      }
-      unsigned u = it->second;
-      elemUnit[e] = u;
+      unsigned u = elemUnit[spaces[s].elemBase + i];
       units[u].elements.emplace_back(s, i);
       unitFrozen[u] |= spaces[s].frozen;
       unitHasWeight[u] |= spaces[s].numWeightMembers > 0;
@@ -304,13 +317,15 @@ void DepGraph::finalize(Model &m) {
     spaces[s].group = it->second;
     groups[it->second].spaces.push_back(s);
   }
-  DenseSet<unsigned> seenUnit;
+  std::vector<char> seenUnit(units.size(), 0);
   for (Group &g : groups) {
     for (unsigned s : g.spaces)
       for (int64_t i = 0; i < spaces[s].size; ++i) {
         unsigned u = elemUnit[spaces[s].elemBase + i];
-        if (seenUnit.insert(u).second)
+        if (!seenUnit[u]) {
+          seenUnit[u] = 1;
           g.units.push_back(u);
+        }
       }
     int64_t width = -1;
     for (unsigned u : g.units) {
@@ -323,14 +338,21 @@ void DepGraph::finalize(Model &m) {
     g.unitWidth = width < 0 ? 0 : width;
   }
   // 5. Coverage: parameters of weights with an axis in a prunable unit.
+  //    A space with a prunable element contributes all its weights: mark
+  //    spaces first, so a big space's weights are visited once, not once
+  //    per element.
   DenseSet<const Tensor *> counted, prunableW;
+  std::vector<char> spaceHasPrunable(spaces.size(), 0);
   for (unsigned u = 0; u < units.size(); ++u) {
     if (!units[u].prunable)
       continue;
     for (auto &[s, i] : units[u].elements)
+      spaceHasPrunable[s] = 1;
+  }
+  for (unsigned s = 0; s < spaces.size(); ++s)
+    if (spaceHasPrunable[s])
       for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k)
         prunableW.insert(spaces[s].members[k].value->getWeight());
-  }
   StringMap<unsigned> freezes;
   for (const Space &s : spaces)
     if (s.frozen && s.numWeightMembers && s.group >= 0)

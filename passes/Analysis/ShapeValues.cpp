@@ -95,7 +95,8 @@ const ValueVec *ShapeValueEvaluator::evaluate(Value *v) {
   return result;
 }
 
-std::optional<std::vector<int64_t>> ShapeValueEvaluator::evaluateInts(Value *v) {
+std::optional<std::vector<int64_t>>
+ShapeValueEvaluator::evaluateInts(Value *v) {
   const ValueVec *vals = evaluate(v);
   if (!vals)
     return std::nullopt;

@@ -77,14 +77,15 @@ public:
     for (unsigned i = 1; i < n.getNumOutputs(); ++i)
       extras |= n.getOutput(i) != nullptr;
     auto hidden = n.getIntsAttr("qkv_hidden_sizes");
-    bool unequal = hidden && (hidden->size() != 3 || (*hidden)[0] != (*hidden)[1] ||
-                              (*hidden)[1] != (*hidden)[2]);
+    bool unequal =
+        hidden && (hidden->size() != 3 || (*hidden)[0] != (*hidden)[1] ||
+                   (*hidden)[1] != (*hidden)[2]);
     int64_t din = b.size({w, 0}), packed = b.size({w, 1});
     int64_t dOut = b.size({y, 2});
     if (!x || !w || !y || !w->isWeight() || b.rank(x) != 3 || b.rank(y) != 3 ||
         extras || unequal || heads <= 0 || packed <= 0 || dOut <= 0 ||
-        packed != 3 * dOut || dOut % heads != 0 ||
-        b.size({x, 2}) != din || n.getIntAttr("unidirectional", 0) < 0) {
+        packed != 3 * dOut || dOut % heads != 0 || b.size({x, 2}) != din ||
+        n.getIntAttr("unidirectional", 0) < 0) {
       b.freezeNode(n, "attention form not supported");
       return;
     }
@@ -214,8 +215,8 @@ public:
     tieHeads(b, {k, 2}, hkv, d, n);
     joinHeads(b, {q, 2}, {k, 2}, hq, d, d, r, n);
     // Past and present caches hold KV heads on axis 1.
-    for (Value *cache : {n.getInput(3), n.getInput(4), n.getOutput(1),
-                         n.getOutput(2)}) {
+    for (Value *cache :
+         {n.getInput(3), n.getInput(4), n.getOutput(1), n.getOutput(2)}) {
       if (!cache)
         continue;
       if (b.rank(cache) != 4 || b.size({cache, 1}) != hkv ||

@@ -52,11 +52,10 @@ bool isShapeData(const Value *v) {
   if (!t.isTensor())
     return false;
   DataType d = t.elemType;
-  bool intType = d == DataType::Int64 || d == DataType::Int32 ||
-                 d == DataType::Bool || d == DataType::Int8 ||
-                 d == DataType::UInt8 || d == DataType::Int16 ||
-                 d == DataType::UInt16 || d == DataType::UInt32 ||
-                 d == DataType::UInt64;
+  bool intType =
+      d == DataType::Int64 || d == DataType::Int32 || d == DataType::Bool ||
+      d == DataType::Int8 || d == DataType::UInt8 || d == DataType::Int16 ||
+      d == DataType::UInt16 || d == DataType::UInt32 || d == DataType::UInt64;
   return intType && t.hasRank() && t.rank() <= 1;
 }
 
@@ -242,7 +241,7 @@ Error fixShapeOperand(Node &n, unsigned operand,
         SmallVector<Value *, 8> ins(concat->getInputs().begin(),
                                     concat->getInputs().end());
         Node *copy = rw.createNode(g, "Concat", ins, 1, concat, "",
-                                   concat->getName() + "_pruned");
+                                   s->getName() + "_pruned");
         rw.setAttr(copy, Attribute::ofInt("axis", 0));
         rw.setType(copy->getOutput(0), s->getType());
         rw.setInput(&n, operand, copy->getOutput(0));
@@ -265,18 +264,21 @@ Error fixShapeOperand(Node &n, unsigned operand,
     add[i] = v;
   }
   auto mk = [&](StringRef name, ArrayRef<int64_t> vals) {
-    auto t = std::make_unique<Tensor>((n.getName() + "_" + name).str(),
-                                      DataType::Int64,
-                                      ArrayRef<int64_t>{length});
-    t->setData({length}, std::string(reinterpret_cast<const char *>(vals.data()),
-                                     vals.size() * 8));
+    auto t =
+        std::make_unique<Tensor>((s->getName() + "_" + name).str(),
+                                 DataType::Int64, ArrayRef<int64_t>{length});
+    t->setData({length},
+               std::string(reinterpret_cast<const char *>(vals.data()),
+                           vals.size() * 8));
     return rw.createWeight(g, std::move(t));
   };
   Value *keepW = mk("shape_keep", keep), *addW = mk("shape_add", add);
   Type ty = Type::tensor(DataType::Int64, Shape{Dim::of(length)});
-  Node *mul = rw.createNode(g, "Mul", {s, keepW}, 1, &n);
+  Node *mul =
+      rw.createNode(g, "Mul", {s, keepW}, 1, &n, "", s->getName() + "_keep");
   rw.setType(mul->getOutput(0), ty);
-  Node *sum = rw.createNode(g, "Add", {mul->getOutput(0), addW}, 1, &n);
+  Node *sum = rw.createNode(g, "Add", {mul->getOutput(0), addW}, 1, &n, "",
+                            s->getName() + "_pruned");
   rw.setType(sum->getOutput(0), ty);
   rw.setInput(&n, operand, sum->getOutput(0));
   return Error::success();
@@ -408,9 +410,9 @@ bool isShuffleSplit(const Run &r, Value *y) {
 /// States the couplings of factored runs between \p x and \p y. Returns,
 /// for each output axis, the input axes it is coupled with (empty: none),
 /// for the target checks of Reshape.
-std::vector<SmallVector<unsigned, 2>>
-coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
-           DepGraphBuilder &b) {
+std::vector<SmallVector<unsigned, 2>> coupleRuns(ArrayRef<Run> runs, Value *x,
+                                                 Value *y, const Node &n,
+                                                 DepGraphBuilder &b) {
   const Shape &in = *dimsOf(x), &out = *dimsOf(y);
   std::vector<SmallVector<unsigned, 2>> coupled(out.size());
   for (const Run &r : runs) {
@@ -714,7 +716,8 @@ public:
     Value *y = n.getOutput(0);
     int64_t r = b.rank(y);
     if (!y || r < 0 || isShapeData(y)) {
-      b.freezeNode(n, r < 0 ? "rank unknown" : "shape arithmetic, not channels");
+      b.freezeNode(n,
+                   r < 0 ? "rank unknown" : "shape arithmetic, not channels");
       return;
     }
     int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
@@ -766,7 +769,8 @@ public:
     Value *x = n.getInput(0);
     int64_t r = b.rank(x);
     if (!x || r < 0 || isShapeData(x)) {
-      b.freezeNode(n, r < 0 ? "rank unknown" : "shape arithmetic, not channels");
+      b.freezeNode(n,
+                   r < 0 ? "rank unknown" : "shape arithmetic, not channels");
       return;
     }
     int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
@@ -817,9 +821,9 @@ public:
       ctx.rewriter().setAttr(&n, Attribute::ofInts("split", sizes));
       return Error::success();
     }
-    bool equal = llvm::all_of(sizes, [&](int64_t v) { return v == sizes[0]; }) &&
-                 ctx.newSize({x, (unsigned)axis}) ==
-                     sizes[0] * (int64_t)sizes.size();
+    bool equal =
+        llvm::all_of(sizes, [&](int64_t v) { return v == sizes[0]; }) &&
+        ctx.newSize({x, (unsigned)axis}) == sizes[0] * (int64_t)sizes.size();
     if (!n.getInput(1) && equal)
       return Error::success();
     if (n.getNumInputs() < 2)
@@ -908,8 +912,8 @@ public:
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0 || b.rank(y) != r || isShapeData(x)) {
-      b.freezeNode(n, r < 0 ? "rank unknown"
-                            : "shape arithmetic, not channels");
+      b.freezeNode(n,
+                   r < 0 ? "rank unknown" : "shape arithmetic, not channels");
       return;
     }
     ShapeValueEvaluator ev;
@@ -963,9 +967,8 @@ public:
     int64_t r = DepGraphBuilder::rank(x);
     // Bounds as the graph computed them before pruning (a chain may read
     // shapes that just shrank).
-    std::optional<SliceParams> p = sliceParams(n, r, [&](unsigned i) {
-      return evaluateBefore(n.getInput(i), ctx);
-    });
+    std::optional<SliceParams> p = sliceParams(
+        n, r, [&](unsigned i) { return evaluateBefore(n.getInput(i), ctx); });
     if (!p)
       return Error::success();
     bool changed = false;
@@ -1151,10 +1154,11 @@ public:
       if (k < 0)
         continue;
       int64_t want = ctx.newSize({y, (unsigned)j});
-      std::optional<int64_t> have = target ? (*target)[k].value : std::nullopt;
-      bool fromX = j >= ry - rx &&
-                   DepGraphBuilder::size({x, (unsigned)(j - (ry - rx))}) == want;
-      if (have && (*have == want || (*have == 1 && fromX)))
+      // Unknown elements read as 0, which never matches a size.
+      int64_t have = target ? (*target)[k].value.value_or(0) : 0;
+      bool fromX = j >= ry - rx && DepGraphBuilder::size(
+                                       {x, (unsigned)(j - (ry - rx))}) == want;
+      if (have == want || (have == 1 && fromX))
         continue;
       fixes.push_back({k, want});
     }

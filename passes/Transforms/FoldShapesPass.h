@@ -1,4 +1,5 @@
-//===- FoldShapesPass.h - Fold static shape computations ---------*- C++ -*-===//
+//===- FoldShapesPass.h - Fold static shape computations ---------*- C++
+//-*-===//
 ///
 /// \file
 /// `fold-shapes`: replaces a shape operand computed at run time (Shape ->

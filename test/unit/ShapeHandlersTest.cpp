@@ -58,8 +58,8 @@ std::string I64(const std::string &name, const Ints &vals) {
 
 std::string model(const std::string &sig, const std::vector<std::string> &inits,
                   const std::string &body) {
-  std::string s = "<\n  ir_version: 8,\n  opset_import: [\"\" : 17]\n>\n" +
-                  sig + "\n<";
+  std::string s =
+      "<\n  ir_version: 8,\n  opset_import: [\"\" : 17]\n>\n" + sig + "\n<";
   for (size_t i = 0; i < inits.size(); ++i)
     s += (i ? ",\n " : "") + inits[i];
   return s + ">\n{\n" + body + "}\n";
@@ -82,16 +82,17 @@ Ints constInput(const AnalyzedModel &m, llvm::StringRef op, unsigned idx) {
   return {};
 }
 
-// ---- Concat into conv --------------------------------------------------------
+// ---- Concat into conv
+// --------------------------------------------------------
 
-const std::string kConcatConv = model(
-    "g (float[1,3,5,5] X) => (float[1,5,5,5] Y)",
-    {T("W1", {4, 3, 3, 3}), T("W2", {2, 3, 3, 3}), T("W3", {5, 6, 1, 1})},
-    "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
-    "  B = Conv<pads = [1, 1, 1, 1]>(X, W2)\n"
-    "  C = Concat<axis = 1>(A, B)\n"
-    "  R = Relu(C)\n"
-    "  Y = Conv(R, W3)\n");
+const std::string kConcatConv =
+    model("g (float[1,3,5,5] X) => (float[1,5,5,5] Y)",
+          {T("W1", {4, 3, 3, 3}), T("W2", {2, 3, 3, 3}), T("W3", {5, 6, 1, 1})},
+          "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
+          "  B = Conv<pads = [1, 1, 1, 1]>(X, W2)\n"
+          "  C = Concat<axis = 1>(A, B)\n"
+          "  R = Relu(C)\n"
+          "  Y = Conv(R, W3)\n");
 
 TEST(ConcatHandler, RangesIntoConv) {
   auto am = analyzeText(kConcatConv);
@@ -109,15 +110,16 @@ TEST(ConcatHandler, RangesIntoConv) {
   EXPECT_EQ(r->pruned.valueDims("C"), (Ints{1, 4, 5, 5}));
 }
 
-// ---- Flatten into Gemm -------------------------------------------------------
+// ---- Flatten into Gemm
+// -------------------------------------------------------
 
-const std::string kFlattenGemm = model(
-    "g (float[1,3,4,4] X) => (float[1,5] Y)",
-    {T("W1", {4, 3, 3, 3}), T("B", {5, 64})},
-    "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
-    "  R = Relu(A)\n"
-    "  F = Flatten<axis = 1>(R)\n"
-    "  Y = Gemm<transB = 1>(F, B)\n");
+const std::string kFlattenGemm =
+    model("g (float[1,3,4,4] X) => (float[1,5] Y)",
+          {T("W1", {4, 3, 3, 3}), T("B", {5, 64})},
+          "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
+          "  R = Relu(A)\n"
+          "  F = Flatten<axis = 1>(R)\n"
+          "  Y = Gemm<transB = 1>(F, B)\n");
 
 TEST(FlattenHandler, ChannelIsABlockOfFeatures) {
   auto am = analyzeText(kFlattenGemm);
@@ -134,17 +136,18 @@ TEST(FlattenHandler, ChannelIsABlockOfFeatures) {
   EXPECT_EQ(r->pruned.valueDims("F"), (Ints{1, 48}));
 }
 
-// ---- Channel shuffle ---------------------------------------------------------
+// ---- Channel shuffle
+// ---------------------------------------------------------
 
-const std::string kShuffle = model(
-    "g (float[1,2,4,4] X) => (float[1,3,4,4] Y)",
-    {T("W1", {4, 2, 1, 1}), T("W2", {3, 4, 1, 1}), I64("s1", {1, 2, 2, 4, 4}),
-     I64("s2", {1, 4, 4, 4})},
-    "  A = Conv(X, W1)\n"
-    "  S = Reshape(A, s1)\n"
-    "  P = Transpose<perm = [0, 2, 1, 3, 4]>(S)\n"
-    "  Z = Reshape(P, s2)\n"
-    "  Y = Conv(Z, W2)\n");
+const std::string kShuffle =
+    model("g (float[1,2,4,4] X) => (float[1,3,4,4] Y)",
+          {T("W1", {4, 2, 1, 1}), T("W2", {3, 4, 1, 1}),
+           I64("s1", {1, 2, 2, 4, 4}), I64("s2", {1, 4, 4, 4})},
+          "  A = Conv(X, W1)\n"
+          "  S = Reshape(A, s1)\n"
+          "  P = Transpose<perm = [0, 2, 1, 3, 4]>(S)\n"
+          "  Z = Reshape(P, s2)\n"
+          "  Y = Conv(Z, W2)\n");
 
 TEST(ReshapeHandler, ChannelShuffleIsAPermutation) {
   auto am = analyzeText(kShuffle);
@@ -163,7 +166,8 @@ TEST(ReshapeHandler, ChannelShuffleIsAPermutation) {
   EXPECT_EQ(r->pruned.valueDims("Z"), (Ints{1, 2, 4, 4}));
 }
 
-// ---- Heads -------------------------------------------------------------------
+// ---- Heads
+// -------------------------------------------------------------------
 
 /// Self-attention over X[N,3,8] with \p heads query heads of 2 channels and
 /// \p kvHeads KV heads; \p qkv are the lines making Q, K, V [N,3,C];
@@ -171,24 +175,23 @@ TEST(ReshapeHandler, ChannelShuffleIsAPermutation) {
 std::string attention(const std::vector<std::string> &inits,
                       const std::string &qkv, const std::string &kvRepeat,
                       const std::string &mergeShape) {
-  return model(
-      "g (float[N,3,8] X) => (float[N,3,8] Y)", inits,
-      qkv +
-          "  Q4 = Reshape(Q, sq)\n"
-          "  K4 = Reshape(K, skv)\n"
-          "  V4 = Reshape(V, skv)\n"
-          "  Qh = Transpose<perm = [0, 2, 1, 3]>(Q4)\n"
-          "  Kh0 = Transpose<perm = [0, 2, 3, 1]>(K4)\n"
-          "  Vh0 = Transpose<perm = [0, 2, 1, 3]>(V4)\n" +
-          kvRepeat +
-          "  S = MatMul(Qh, Kh)\n"
-          "  P = Softmax<axis = -1>(S)\n"
-          "  O = MatMul(P, Vh)\n"
-          "  Ot = Transpose<perm = [0, 2, 1, 3]>(O)\n"
-          "  M = Reshape(Ot, " +
-          mergeShape +
-          ")\n"
-          "  Y = MatMul(M, Wo)\n");
+  return model("g (float[N,3,8] X) => (float[N,3,8] Y)", inits,
+               qkv +
+                   "  Q4 = Reshape(Q, sq)\n"
+                   "  K4 = Reshape(K, skv)\n"
+                   "  V4 = Reshape(V, skv)\n"
+                   "  Qh = Transpose<perm = [0, 2, 1, 3]>(Q4)\n"
+                   "  Kh0 = Transpose<perm = [0, 2, 3, 1]>(K4)\n"
+                   "  Vh0 = Transpose<perm = [0, 2, 1, 3]>(V4)\n" +
+                   kvRepeat +
+                   "  S = MatMul(Qh, Kh)\n"
+                   "  P = Softmax<axis = -1>(S)\n"
+                   "  O = MatMul(P, Vh)\n"
+                   "  Ot = Transpose<perm = [0, 2, 1, 3]>(O)\n"
+                   "  M = Reshape(Ot, " +
+                   mergeShape +
+                   ")\n"
+                   "  Y = MatMul(M, Wo)\n");
 }
 
 const std::string kHeads = attention(
@@ -217,18 +220,18 @@ TEST(ReshapeHandler, HeadsAreUnits) {
 
 // The PyTorch form: x.view(b, s, 4, 2) computes the target at run time;
 // the head count 4 is a constant piece of the Concat, shared by q and k.
-const std::string kHeadsChain = attention(
-    {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("Wo", {8, 8}),
-     I64("i0", {0}), I64("i1", {1}), I64("ax", {0}), I64("h", {4}),
-     I64("d", {2}), I64("c8", {8})},
-    "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n"
-    "  sh = Shape(Q)\n"
-    "  b = Gather<axis = 0>(sh, i0)\n"
-    "  s = Gather<axis = 0>(sh, i1)\n"
-    "  sq = Concat<axis = 0>(b, s, h, d)\n"
-    "  skv = Identity(sq)\n"
-    "  sm = Concat<axis = 0>(b, s, c8)\n",
-    "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
+const std::string kHeadsChain =
+    attention({T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}),
+               T("Wo", {8, 8}), I64("i0", {0}), I64("i1", {1}), I64("ax", {0}),
+               I64("h", {4}), I64("d", {2}), I64("c8", {8})},
+              "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n"
+              "  sh = Shape(Q)\n"
+              "  b = Gather<axis = 0>(sh, i0)\n"
+              "  s = Gather<axis = 0>(sh, i1)\n"
+              "  sq = Concat<axis = 0>(b, s, h, d)\n"
+              "  skv = Identity(sq)\n"
+              "  sm = Concat<axis = 0>(b, s, c8)\n",
+              "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
 
 TEST(ReshapeHandler, ComputedTargetRewritesItsConstantPiece) {
   auto am = analyzeText(kHeadsChain);
@@ -259,7 +262,8 @@ TEST(ReshapeHandler, ComputedTargetRewritesItsConstantPiece) {
   EXPECT_EQ(width, (Ints{6}));
 }
 
-// ---- GQA repeat_kv -----------------------------------------------------------
+// ---- GQA repeat_kv
+// -----------------------------------------------------------
 
 // 4 query heads, 2 KV heads of 2 channels: Unsqueeze -> Expand -> Reshape
 // makes KV head g serve query heads 2g, 2g+1.
@@ -298,7 +302,8 @@ TEST(ExpandHandler, RepeatKvUnitsAreKvGroups) {
   EXPECT_EQ(r->pruned.valueDims("M"), (Ints{1, 3, 4}));
 }
 
-// ---- Packed qkv --------------------------------------------------------------
+// ---- Packed qkv
+// --------------------------------------------------------------
 
 const std::string kPacked = attention(
     {T("Wqkv", {8, 24}), T("Wo", {8, 8}), I64("sp", {8, 8, 8}),
@@ -323,8 +328,7 @@ TEST(SliceHandler, PackedQkvSlices) {
   std::string text = attention(
       {T("Wqkv", {8, 24}), T("Wo", {8, 8}), I64("z", {0}), I64("e8", {8}),
        I64("e16", {16}), I64("e24", {24}), I64("a2", {2}),
-       I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}),
-       I64("sm", {0, 3, 8})},
+       I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
       "  QKV = MatMul(X, Wqkv)\n"
       "  Q = Slice(QKV, z, e8, a2)\n"
       "  K = Slice(QKV, e8, e16, a2)\n"
@@ -339,7 +343,30 @@ TEST(SliceHandler, PackedQkvSlices) {
   EXPECT_EQ(r->pruned.valueDims("K"), (Ints{-1, 3, 4}));
 }
 
-// ---- Frozen forms --------------------------------------------------------------
+// ---- com.microsoft Attention
+// -------------------------------------------------
+
+TEST(AttentionHandler, FusedAttentionHeads) {
+  std::string text =
+      "<\n  ir_version: 8,\n  opset_import: [\"\" : 17, \"com.microsoft\" : "
+      "1]\n>\ng (float[1,3,8] X) => (float[1,3,8] Y)\n<" +
+      T("W", {8, 24}) + ",\n " + T("B", {24}) + ",\n " + T("Wo", {8, 8}) +
+      ">\n{\n  O = com.microsoft.Attention<num_heads = 4>(X, W, B)\n"
+      "  Y = MatMul(O, Wo)\n}\n";
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("W", 1), 4u);
+  int u = am->unit("W", 1, 2);
+  EXPECT_EQ(am->elementsOf(u, "W", 1), (Ints{2, 3, 10, 11, 18, 19}));
+  EXPECT_EQ(am->elementsOf(u, "Wo", 0), (Ints{2, 3}));
+  CHECK_PROPERTY(r, text, unitsOf("W", 1, {2}));
+  EXPECT_EQ(r->pruned.weightDims("W"), (Ints{8, 18}));
+  EXPECT_EQ(r->pruned.weightDims("Wo"), (Ints{6, 8}));
+  EXPECT_EQ(r->pruned.nodeIntAttr("Attention", "num_heads", -1), 3);
+}
+
+// ---- Frozen forms
+// --------------------------------------------------------------
 
 TEST(ReshapeHandler, ManyToManyFreezes) {
   // [6,6] -> [4,9]: no run of axes with equal products.
@@ -354,16 +381,17 @@ TEST(ReshapeHandler, ManyToManyFreezes) {
             "reshape regroups several axes into several");
 }
 
-// ---- fold-shapes ---------------------------------------------------------------
+// ---- fold-shapes
+// ---------------------------------------------------------------
 
 TEST(FoldShapesPass, FoldsStaticChainsKeepsDynamicOnes) {
   auto run = [](const std::string &sig) -> std::unique_ptr<Model> {
-    std::string text = model(
-        sig, {I64("i0", {0}), I64("h", {4}), I64("d", {2})},
-        "  sh = Shape(X)\n"
-        "  b = Gather<axis = 0>(sh, i0)\n"
-        "  c = Concat<axis = 0>(b, h, d)\n"
-        "  Y = Reshape(X, c)\n");
+    std::string text =
+        model(sig, {I64("i0", {0}), I64("h", {4}), I64("d", {2})},
+              "  sh = Shape(X)\n"
+              "  b = Gather<axis = 0>(sh, i0)\n"
+              "  c = Concat<axis = 0>(b, h, d)\n"
+              "  Y = Reshape(X, c)\n");
     auto m = parseTextModel(text);
     EXPECT_TRUE(!!m);
     if (!m)
@@ -376,13 +404,15 @@ TEST(FoldShapesPass, FoldsStaticChainsKeepsDynamicOnes) {
   auto fixed = run("g (float[2,8] X) => (float[2,4,2] Y)");
   ASSERT_TRUE(fixed);
   for (const Node &n : fixed->getGraph().getNodes())
-    if (n.getOpType() == "Reshape")
+    if (n.getOpType() == "Reshape") {
       EXPECT_EQ(constantInts(n.getInput(1)), (Ints{2, 4, 2}));
+    }
   auto dyn = run("g (float[N,8] X) => (float[N,4,2] Y)");
   ASSERT_TRUE(dyn);
   for (const Node &n : dyn->getGraph().getNodes())
-    if (n.getOpType() == "Reshape")
+    if (n.getOpType() == "Reshape") {
       EXPECT_FALSE(n.getInput(1)->isWeight());
+    }
 }
 
 } // namespace
@@ -393,8 +423,8 @@ TEST(FoldShapesPass, FoldsStaticChainsKeepsDynamicOnes) {
 class ShapeHandlersZoo : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(ShapeHandlersZoo, MaskedEqualsPruned) {
-  std::string path = std::string(ONNXPRUNE_SOURCE_DIR) +
-                     "/test/models/zoo/" + GetParam() + "_op17.onnx";
+  std::string path = std::string(ONNXPRUNE_SOURCE_DIR) + "/test/models/zoo/" +
+                     GetParam() + "_op17.onnx";
   auto r = checkMaskedEqualsPruned(fileLoader(path), everyNthPrunable(3, 1));
   ASSERT_OK(r);
   EXPECT_TRUE(r->compare.match);
