@@ -103,6 +103,14 @@ public:
         i = j;
         continue;
       }
+      if (t.hasLazySlice()) {
+        // A pruned external weight: stream its kept rows from the source.
+        if (Error err = t.streamLazySlice(
+                [&](StringRef piece) { return out.write(piece); }))
+          return err;
+        ++i;
+        continue;
+      }
       auto bytes = t.getBytes();
       if (!bytes)
         return bytes.takeError();
@@ -192,8 +200,8 @@ Error writeModelFile(const Model &model, StringRef path,
     };
   } else {
     placement = [](const Tensor &t) {
-      return t.hasExternalData() ? TensorPlacement::External
-                                 : TensorPlacement::Inline;
+      return t.hasExternalData() || t.hasLazySlice() ? TensorPlacement::External
+                                                     : TensorPlacement::Inline;
     };
     if (inlineBytes(model, placement) >= kProtoLimit)
       placement = [prev = placement](const Tensor &t) {

@@ -68,6 +68,17 @@ void Rewriter::updateWeight(Value *v, llvm::ArrayRef<int64_t> dims,
   bump("weights-updated");
 }
 
+void Rewriter::sliceWeightLazily(Value *v, llvm::ArrayRef<int64_t> dims,
+                                 std::vector<Tensor::SliceAxis> axes) {
+  assert(v->isWeight() && v->getWeight()->hasExternalData());
+  v->getWeight()->setLazySlice(dims, std::move(axes));
+  Shape s;
+  for (int64_t d : dims)
+    s.push_back(Dim::of(d));
+  v->setType(Type::tensor(v->getWeight()->getDataType(), s));
+  bump("weights-updated");
+}
+
 void Rewriter::setInput(Node *n, unsigned i, Value *v) {
   n->getGraph()->setNodeInput(n, i, v);
   bump("operands-set");

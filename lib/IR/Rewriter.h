@@ -36,6 +36,10 @@ public:
   Value *createWeight(Graph &g, std::unique_ptr<Tensor> t);
   /// Replaces a weight's tensor contents (a slice, a rewrite).
   void updateWeight(Value *v, llvm::ArrayRef<int64_t> dims, std::string bytes);
+  /// Slices an unchanged external weight without reading it: the writer
+  /// streams the kept rows from the source file (Tensor::setLazySlice).
+  void sliceWeightLazily(Value *v, llvm::ArrayRef<int64_t> dims,
+                         std::vector<Tensor::SliceAxis> axes);
 
   void setInput(Node *n, unsigned i, Value *v);
   /// Points every use of \p from at \p to (graph outputs are left alone:

@@ -42,6 +42,9 @@ Expected<std::vector<double>> sliceNorms(const Tensor &t, unsigned axis,
   if (axis >= dims.size())
     return makeError("weight '" + t.getName() + "' has no axis " + Twine(axis));
   auto values = readAsDoubles(t);
+  // The values are copied: let an external weight's pages leave memory, so
+  // scoring a model bigger than RAM streams through it.
+  t.releaseBytes();
   if (!values)
     return values.takeError();
   uint64_t size = dims[axis], inner = 1;

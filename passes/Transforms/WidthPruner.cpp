@@ -117,10 +117,26 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
         t.getDataType() == DataType::Int4 || t.getDataType() == DataType::UInt4)
       return makeError("weight '" + v->getName() + "' of type " +
                        dataTypeName(t.getDataType()) + " cannot be sliced");
+    SmallVector<int64_t, 4> dims(t.getDims().begin(), t.getDims().end());
+    for (auto &[axis, kept] : axes)
+      if (axis >= dims.size())
+        return makeError("weight '" + v->getName() + "' has no axis " +
+                         Twine(axis));
+    if (t.hasExternalData()) {
+      // Leave the bytes in their file: the writer streams the kept rows,
+      // so pruning a model of many GB needs little memory and writes each
+      // kept weight once.
+      std::vector<Tensor::SliceAxis> lazy;
+      for (auto &[axis, kept] : axes) {
+        lazy.push_back({axis, *kept});
+        dims[axis] = kept->size();
+      }
+      rw.sliceWeightLazily(v, dims, std::move(lazy));
+      continue;
+    }
     auto bytesOr = t.getBytes();
     if (!bytesOr)
       return bytesOr.takeError();
-    SmallVector<int64_t, 4> dims(t.getDims().begin(), t.getDims().end());
     std::string data(bytesOr->data(), bytesOr->size());
     for (auto &[axis, kept] : axes) {
       if (axis >= dims.size())

@@ -76,8 +76,8 @@ public:
   /// A float scalar constant (one real value).
   Value *scalar(float x) {
     std::string name = "c" + std::to_string(counter++);
-    auto t = std::make_unique<Tensor>(name, DataType::Float,
-                                      std::vector<int64_t>{});
+    auto t =
+        std::make_unique<Tensor>(name, DataType::Float, std::vector<int64_t>{});
     std::string bytes(sizeof(float), '\0');
     std::memcpy(&bytes[0], &x, sizeof(float));
     t->setInlineBytes(std::move(bytes));
@@ -103,8 +103,7 @@ public:
 
   /// A node with one output of \p dims; attributes through \p attrs.
   Value *op(const char *opType, std::vector<Value *> ins,
-            const std::vector<int64_t> &dims,
-            std::vector<Attribute> attrs = {},
+            const std::vector<int64_t> &dims, std::vector<Attribute> attrs = {},
             DataType dt = DataType::Float) {
     std::string id = std::to_string(counter++);
     Node *n = g.createNode(opType, "", std::string(opType) + "_" + id);
@@ -132,8 +131,8 @@ private:
 // ---- Llama ------------------------------------------------------------------
 
 struct LlamaShape {
-  int64_t hidden = 4096, heads = 32, kvHeads = 8, headDim = 128,
-          mlp = 14336, vocab = 128256, seq = 8;
+  int64_t hidden = 4096, heads = 32, kvHeads = 8, headDim = 128, mlp = 14336,
+          vocab = 128256, seq = 8;
 };
 
 /// x * 1/sqrt(mean(x^2) + eps) * w, as exporters decompose it.
@@ -142,13 +141,12 @@ Value *rmsNorm(IRBuilder &b, Value *x, const std::string &w,
   std::vector<int64_t> red = dims;
   red.back() = 1;
   Value *p = b.op("Pow", {x, b.scalar(2)}, dims);
-  Value *r = b.op("ReduceMean", {p}, red,
-                  [] {
-                    std::vector<Attribute> a;
-                    a.push_back(Attribute::ofInts("axes", {-1}));
-                    a.push_back(Attribute::ofInt("keepdims", 1));
-                    return a;
-                  }());
+  Value *r = b.op("ReduceMean", {p}, red, [] {
+    std::vector<Attribute> a;
+    a.push_back(Attribute::ofInts("axes", {-1}));
+    a.push_back(Attribute::ofInt("keepdims", 1));
+    return a;
+  }());
   Value *e = b.op("Add", {r, b.scalar(1e-6f)}, red);
   Value *s = b.op("Sqrt", {e}, red);
   Value *d = b.op("Div", {b.scalar(1), s}, red);
@@ -169,14 +167,14 @@ Value *rope(IRBuilder &b, Value *q, Value *cos, Value *sin,
   std::vector<int64_t> half = dims;
   half.back() = d / 2;
   Value *qc = b.op("Mul", {q, cos}, dims);
-  Value *q1 = b.op("Slice", {q, b.ints({0}), b.ints({d / 2}), b.ints({3}),
-                             b.ints({1})},
-                   half);
-  Value *q2 = b.op("Slice",
-                   {q, b.ints({d / 2}),
-                    b.ints({std::numeric_limits<int64_t>::max()}),
-                    b.ints({3}), b.ints({1})},
-                   half);
+  Value *q1 =
+      b.op("Slice", {q, b.ints({0}), b.ints({d / 2}), b.ints({3}), b.ints({1})},
+           half);
+  Value *q2 =
+      b.op("Slice",
+           {q, b.ints({d / 2}), b.ints({std::numeric_limits<int64_t>::max()}),
+            b.ints({3}), b.ints({1})},
+           half);
   Value *nq2 = b.op("Neg", {q2}, half);
   Value *rot =
       b.op("Concat", {nq2, q1}, dims, attrs1(Attribute::ofInt("axis", -1)));
@@ -188,9 +186,9 @@ Value *rope(IRBuilder &b, Value *q, Value *cos, Value *sin,
 Value *repeatKV(IRBuilder &b, Value *k, int64_t kv, int64_t rep, int64_t S,
                 int64_t d) {
   Value *u = b.op("Unsqueeze", {k, b.ints({2})}, {1, kv, 1, S, d});
-  Value *e = b.op("Expand", {u, b.ints({1, kv, rep, S, d})}, {1, kv, rep, S, d});
-  return b.op("Reshape", {e, b.ints({1, kv * rep, S, d})},
-              {1, kv * rep, S, d});
+  Value *e =
+      b.op("Expand", {u, b.ints({1, kv, rep, S, d})}, {1, kv, rep, S, d});
+  return b.op("Reshape", {e, b.ints({1, kv * rep, S, d})}, {1, kv * rep, S, d});
 }
 
 /// Builds the decoder into \p m; returns the number of nodes.
@@ -200,8 +198,8 @@ unsigned buildLlama(Model &m, unsigned layers, const LlamaShape &sh = {}) {
                 KV = sh.kvHeads * sh.headDim, D = sh.headDim;
   const std::vector<int64_t> hid{1, S, H};
   Value *ids = b.input("input_ids", DataType::Int64, {1, S});
-  Value *x = b.op("Gather", {b.weight("embed_tokens", {sh.vocab, H}), ids},
-                  hid);
+  Value *x =
+      b.op("Gather", {b.weight("embed_tokens", {sh.vocab, H}), ids}, hid);
   Value *cos = b.weight("rope_cos", {1, 1, S, D});
   Value *sin = b.weight("rope_sin", {1, 1, S, D});
   Value *mask = b.weight("causal_mask", {1, 1, S, S});
@@ -224,7 +222,8 @@ unsigned buildLlama(Model &m, unsigned layers, const LlamaShape &sh = {}) {
     int64_t rep = sh.heads / sh.kvHeads;
     Value *kr = repeatKV(b, k4, sh.kvHeads, rep, S, D);
     Value *vr = repeatKV(b, v4, sh.kvHeads, rep, S, D);
-    Value *kt = b.op("Transpose", {kr}, {1, sh.heads, D, S}, perm({0, 1, 3, 2}));
+    Value *kt =
+        b.op("Transpose", {kr}, {1, sh.heads, D, S}, perm({0, 1, 3, 2}));
     Value *sc = b.op("MatMul", {q4, kt}, {1, sh.heads, S, S});
     Value *sc2 = b.op("Div", {sc, b.scalar(11.3137f)}, {1, sh.heads, S, S});
     Value *sc3 = b.op("Add", {sc2, mask}, {1, sh.heads, S, S});
@@ -237,12 +236,14 @@ unsigned buildLlama(Model &m, unsigned layers, const LlamaShape &sh = {}) {
     Value *h = b.op("Add", {x, op}, hid);
     Value *n2 = rmsNorm(b, h, p + "post_attention_layernorm", hid);
     const std::vector<int64_t> mid{1, S, sh.mlp};
-    Value *gt = b.op("MatMul", {n2, b.weight(p + "gate_proj", {H, sh.mlp})}, mid);
+    Value *gt =
+        b.op("MatMul", {n2, b.weight(p + "gate_proj", {H, sh.mlp})}, mid);
     Value *sg = b.op("Sigmoid", {gt}, mid);
     Value *silu = b.op("Mul", {gt, sg}, mid);
     Value *up = b.op("MatMul", {n2, b.weight(p + "up_proj", {H, sh.mlp})}, mid);
     Value *gu = b.op("Mul", {silu, up}, mid);
-    Value *dn = b.op("MatMul", {gu, b.weight(p + "down_proj", {sh.mlp, H})}, hid);
+    Value *dn =
+        b.op("MatMul", {gu, b.weight(p + "down_proj", {sh.mlp, H})}, hid);
     x = b.op("Add", {h, dn}, hid);
   }
   Value *nf = rmsNorm(b, x, "norm", hid);
@@ -265,10 +266,10 @@ unsigned buildResNet(Model &m, unsigned blocks) {
     a.push_back(Attribute::ofInts("kernel_shape", {k, k}));
     a.push_back(Attribute::ofInts("pads", {k / 2, k / 2, k / 2, k / 2}));
     std::string id = std::to_string(b.numNodes);
-    return b.op("Conv",
-                {in, b.weight("w" + id, {cout, cin, k, k}),
-                 b.weight("b" + id, {cout})},
-                {1, cout, HW, HW}, std::move(a));
+    return b.op(
+        "Conv",
+        {in, b.weight("w" + id, {cout, cin, k, k}), b.weight("b" + id, {cout})},
+        {1, cout, HW, HW}, std::move(a));
   };
   x = b.op("Relu", {conv(x, 3, widths[0], 3)}, {1, widths[0], HW, HW});
   int64_t c = widths[0];
@@ -283,7 +284,8 @@ unsigned buildResNet(Model &m, unsigned blocks) {
   }
   Value *gp = b.op("GlobalAveragePool", {x}, {1, c, 1, 1});
   Value *f = b.op("Flatten", {gp}, {1, c}, attrs1(Attribute::ofInt("axis", 1)));
-  b.output(b.op("Gemm", {f, b.weight("fc_w", {1000, c}), b.weight("fc_b", {1000})},
+  b.output(b.op("Gemm",
+                {f, b.weight("fc_w", {1000, c}), b.weight("fc_b", {1000})},
                 {1, 1000}, attrs1(Attribute::ofInt("transB", 1))));
   return b.numNodes;
 }
@@ -305,8 +307,8 @@ void runDepGroups(benchmark::State &state, Model &m, unsigned nodes) {
   state.counters["nodes"] = nodes;
   state.counters["groups"] = (double)groups;
   state.counters["prunable_params"] = (double)prunable;
-  state.counters["nodes/s"] = benchmark::Counter(
-      nodes, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["nodes/s"] =
+      benchmark::Counter(nodes, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_DepGroups_Llama(benchmark::State &state) {

@@ -7,7 +7,11 @@ only a marker at the start of each tensor is written, so a 2.7 GB model
 takes a few MB of disk until something copies it. Each tensor's marker is
 distinct, so a test can check every byte landed at the right offset.
 
-usage: make_big_model.py OUT_DIR [--gb 2.7] [--dim 4096]
+With --relu a Relu sits between the MatMuls, so every hidden width is a
+prunable group (the pruning tests use that); without it the chain is one
+linear map.
+
+usage: make_big_model.py OUT_DIR [--gb 2.7] [--dim 4096] [--relu]
 """
 import argparse
 import os
@@ -27,6 +31,7 @@ def main():
     ap.add_argument("out_dir")
     ap.add_argument("--gb", type=float, default=2.7)
     ap.add_argument("--dim", type=int, default=4096)
+    ap.add_argument("--relu", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     d = args.dim
@@ -56,6 +61,10 @@ def main():
         nodes.append(helper.make_node("MatMul", [prev, w.name], [out],
                                       name="matmul_%d" % i))
         prev = out
+        if args.relu and i != count - 1:
+            nodes.append(helper.make_node("Relu", [out], [out + "_relu"],
+                                          name="relu_%d" % i))
+            prev = out + "_relu"
     graph = helper.make_graph(
         nodes, "big",
         [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", d])],
