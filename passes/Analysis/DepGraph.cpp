@@ -15,6 +15,28 @@ namespace onnxprune {
 
 // ---- Builder -------------------------------------------------------------
 
+bool isShapeData(const Value *v) {
+  if (!v)
+    return false;
+  const Type &t = v->getType();
+  if (!t.isTensor() || !t.hasRank() || t.rank() > 1)
+    return false;
+  switch (t.elemType) {
+  case DataType::Int64:
+  case DataType::Int32:
+  case DataType::Int16:
+  case DataType::Int8:
+  case DataType::UInt64:
+  case DataType::UInt32:
+  case DataType::UInt16:
+  case DataType::UInt8:
+  case DataType::Bool:
+    return true;
+  default:
+    return false;
+  }
+}
+
 int64_t DepGraphBuilder::size(AxisRef a) {
   if (!a.value)
     return -1;
@@ -214,38 +236,11 @@ void DepGraph::finalize(Model &m) {
     if (s.numWeightMembers && s.numWeightMembers < s.members.size())
       std::stable_partition(s.members.begin(), s.members.end(),
                             [](const AxisRef &a) { return a.value->isWeight(); });
-  // 2. Elements, and unions through the mapped joins.
-  uint64_t total = 0;
-  for (Space &s : spaces) {
-    s.elemBase = total;
-    total += s.size;
-  }
-  UnionFind elems(total);
+  // 2. Groups: spaces connected by mapped joins.
   UnionFind groupsUF(spaces.size());
-  auto elem = [&](unsigned var, int64_t i) {
-    return (uint32_t)(spaces[varSpace[var]].elemBase + i);
-  };
-  for (const Edge &e : edges) {
-    if (varSpace[e.a] < 0 || varSpace[e.b] < 0)
-      continue;
-    groupsUF.unite(varSpace[e.a], varSpace[e.b]);
-    switch (e.kind) {
-    case EdgeKind::Blocks:
-      for (int64_t i = 0; i < vars[e.a].size; ++i)
-        for (int64_t j = 0; j < e.block; ++j)
-          elems.unite(elem(e.a, i), elem(e.b, e.offset + i * e.block + j));
-      break;
-    case EdgeKind::Map:
-      for (size_t i = 0; i < e.indices.size(); ++i)
-        if (e.indices[i] >= 0)
-          elems.unite(elem(e.a, i), elem(e.b, e.indices[i]));
-      break;
-    case EdgeKind::Tie:
-      for (int64_t t : e.indices)
-        elems.unite(elem(e.a, e.indices[0]), elem(e.a, t));
-      break;
-    }
-  }
+  for (const Edge &e : edges)
+    if (varSpace[e.a] >= 0 && varSpace[e.b] >= 0)
+      groupsUF.unite(varSpace[e.a], varSpace[e.b]);
   // A weight axis that no handler tied to an activation (a kernel's spatial
   // axes, a weight of an op that ignored it) is not a channel: it can
   // never be pruned, and it is not worth reporting. Tied means directly
@@ -263,7 +258,70 @@ void DepGraph::finalize(Model &m) {
         spaces[s].reason.rule = "weight axis not tied to any activation";
       }
   }
-  // 3. Units: element classes. Frozen if any element's space is frozen;
+  // Worth a group: holds a weight and some activation (a channel). Only
+  // those get elements and units below: spatial, batch and kernel axes are
+  // most of a CNN's axes and can never be pruned, so the per-element work
+  // stays proportional to the channels. A shape constant (an integer
+  // tensor of rank <= 1: `Concat(Gather(Shape(x)), [12], [64])`, Paddle's
+  // fill_constant) is not a weight in that sense: shape arithmetic joined
+  // through Cast/Concat would otherwise show as one-element groups that
+  // only ever freeze. Integer weights of real channels (QLinearConv's int8
+  // kernel) have rank >= 2 and still make their group, with the int32 bias
+  // and zero points it holds.
+  DenseMap<uint32_t, std::pair<bool, bool>> rootHas;
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    auto &h = rootHas[groupsUF.find(s)];
+    for (unsigned k = 0; k < spaces[s].numWeightMembers && !h.first; ++k)
+      h.first |= !isShapeData(spaces[s].members[k].value);
+    h.second |= spaces[s].numWeightMembers < spaces[s].members.size();
+  }
+  DenseMap<uint32_t, int> rootGroup;
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    uint32_t r = groupsUF.find(s);
+    auto [it, inserted] = rootGroup.try_emplace(r, -1);
+    if (inserted && rootHas[r].first && rootHas[r].second) {
+      it->second = groups.size();
+      groups.emplace_back();
+    }
+    if (it->second < 0)
+      continue;
+    spaces[s].group = it->second;
+    groups[it->second].spaces.push_back(s);
+  }
+
+  // 3. Elements of the grouped spaces, united through the mapped joins.
+  uint64_t total = 0;
+  for (Space &s : spaces) {
+    s.elemBase = total;
+    if (s.group >= 0)
+      total += s.size;
+  }
+  UnionFind elems(total);
+  auto elem = [&](unsigned var, int64_t i) {
+    return (uint32_t)(spaces[varSpace[var]].elemBase + i);
+  };
+  for (const Edge &e : edges) {
+    if (varSpace[e.a] < 0 || varSpace[e.b] < 0 ||
+        spaces[varSpace[e.a]].group < 0)
+      continue;
+    switch (e.kind) {
+    case EdgeKind::Blocks:
+      for (int64_t i = 0; i < vars[e.a].size; ++i)
+        for (int64_t j = 0; j < e.block; ++j)
+          elems.unite(elem(e.a, i), elem(e.b, e.offset + i * e.block + j));
+      break;
+    case EdgeKind::Map:
+      for (size_t i = 0; i < e.indices.size(); ++i)
+        if (e.indices[i] >= 0)
+          elems.unite(elem(e.a, i), elem(e.b, e.indices[i]));
+      break;
+    case EdgeKind::Tie:
+      for (int64_t t : e.indices)
+        elems.unite(elem(e.a, e.indices[0]), elem(e.a, t));
+      break;
+    }
+  }
+  // 4. Units: element classes. Frozen if any element's space is frozen;
   //    prunable if not frozen and some element's space holds a weight.
   //    Two sweeps: number the classes (by element-class root, a dense id,
   //    so a vector rather than a hash map) and count their elements, then
@@ -283,40 +341,36 @@ void DepGraph::finalize(Model &m) {
     }
   }
   units.resize(unitSize.size());
+  std::vector<uint64_t> fill(units.size() + 1, 0);
   for (unsigned u = 0; u < units.size(); ++u)
-    units[u].elements.reserve(unitSize[u]);
+    fill[u + 1] = fill[u] + unitSize[u];
+  unitElements.resize(total);
   std::vector<char> unitFrozen(units.size(), 0), unitHasWeight(units.size(), 0);
   for (unsigned s = 0; s < spaces.size(); ++s) {
+    if (spaces[s].group < 0)
+      continue;
     for (int64_t i = 0; i < spaces[s].size; ++i) {
       unsigned u = elemUnit[spaces[s].elemBase + i];
-      units[u].elements.emplace_back(s, i);
+      unitElements[fill[u] + --unitSize[u]] = {s, i};
       unitFrozen[u] |= spaces[s].frozen;
       unitHasWeight[u] |= spaces[s].numWeightMembers > 0;
     }
   }
+  // Filled back to front above; the element order within a unit is the
+  // space/index order, as before.
+  for (unsigned u = 0; u < units.size(); ++u) {
+    auto *begin = unitElements.data() + fill[u];
+    std::reverse(begin, unitElements.data() + fill[u + 1]);
+    units[u].elements = ArrayRef<std::pair<unsigned, int64_t>>(
+        begin, fill[u + 1] - fill[u]);
+  }
   for (unsigned u = 0; u < units.size(); ++u)
     units[u].prunable = !unitFrozen[u] && unitHasWeight[u];
-  // 4. Groups: spaces connected by mapped joins; only those with weights.
-  // Worth a group: holds a weight and some activation (a channel).
-  DenseMap<uint32_t, std::pair<bool, bool>> rootHas;
-  for (unsigned s = 0; s < spaces.size(); ++s) {
-    auto &h = rootHas[groupsUF.find(s)];
-    h.first |= spaces[s].numWeightMembers > 0;
-    h.second |= spaces[s].numWeightMembers < spaces[s].members.size();
-  }
-  DenseMap<uint32_t, int> rootGroup;
-  for (unsigned s = 0; s < spaces.size(); ++s) {
-    uint32_t r = groupsUF.find(s);
-    auto [it, inserted] = rootGroup.try_emplace(r, -1);
-    if (inserted && rootHas[r].first && rootHas[r].second) {
-      it->second = groups.size();
-      groups.emplace_back();
-    }
-    if (it->second < 0)
-      continue;
-    spaces[s].group = it->second;
-    groups[it->second].spaces.push_back(s);
-  }
+  // Every element of an ungrouped space belongs to one empty, unprunable
+  // unit, so unitOf() answers for any space.
+  ungroupedUnit = units.size();
+  units.emplace_back();
+
   std::vector<char> seenUnit(units.size(), 0);
   for (Group &g : groups) {
     for (unsigned s : g.spaces)

@@ -46,6 +46,11 @@
 
 namespace onnxprune {
 
+/// Integer (or bool) data of rank <= 1: shape arithmetic (`Shape -> Gather
+/// -> Concat -> Reshape`), shape constants, masks; never a channel space
+/// of its own.
+bool isShapeData(const Value *v);
+
 /// One axis of one value.
 struct AxisRef {
   Value *value = nullptr;
@@ -103,12 +108,15 @@ public:
     bool frozen = false;
     FreezeReason reason; ///< First reason, when frozen.
     int group = -1;
-    /// Element e of this space is element elemBase + e in the element table.
+    /// Element e of this space is element elemBase + e in the element table
+    /// (grouped spaces only).
     uint64_t elemBase = 0;
   };
   /// A unit: elements (space, index) removed together.
   struct Unit {
-    std::vector<std::pair<unsigned, int64_t>> elements; ///< (space, index)
+    /// (space, index) pairs; a view into one flat array owned by the
+    /// DepGraph (millions of units must not mean millions of allocations).
+    llvm::ArrayRef<std::pair<unsigned, int64_t>> elements;
     bool prunable = false;
   };
   struct Group {
@@ -120,6 +128,13 @@ public:
     int64_t unitWidth = 0;
   };
 
+  DepGraph() = default;
+  // Units view storage the graph owns: moving keeps it, copying would not.
+  DepGraph(DepGraph &&) = default;
+  DepGraph &operator=(DepGraph &&) = default;
+  DepGraph(const DepGraph &) = delete;
+  DepGraph &operator=(const DepGraph &) = delete;
+
   llvm::ArrayRef<Space> getSpaces() const { return spaces; }
   llvm::ArrayRef<Unit> getUnits() const { return units; }
   llvm::ArrayRef<Group> getGroups() const { return groups; }
@@ -127,9 +142,12 @@ public:
   /// The space an axis belongs to, or -1 when it is in none (unknown size,
   /// never mentioned).
   int spaceOf(AxisRef a) const;
-  /// The unit of element \p index of space \p space.
+  /// The unit of element \p index of space \p space (for a space in no
+  /// group: one shared, empty, unprunable unit).
   unsigned unitOf(unsigned space, int64_t index) const {
-    return elemUnit[spaces[space].elemBase + index];
+    return spaces[space].group < 0
+               ? ungroupedUnit
+               : elemUnit[spaces[space].elemBase + index];
   }
 
   /// Parameters (elements of floating-point weights) in total and in weights
@@ -173,7 +191,10 @@ private:
   // ---- Result ----
   std::vector<Space> spaces;
   std::vector<int> varSpace; ///< Axis var -> space.
-  std::vector<unsigned> elemUnit;
+  std::vector<unsigned> elemUnit; ///< Elements of grouped spaces only.
+  /// Storage of every Unit::elements, unit after unit.
+  std::vector<std::pair<unsigned, int64_t>> unitElements;
+  unsigned ungroupedUnit = 0;
   std::vector<Unit> units;
   std::vector<Group> groups;
 };

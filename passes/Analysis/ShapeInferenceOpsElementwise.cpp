@@ -164,6 +164,11 @@ Error inferCompare(NodeContext &ctx) {
         out.push_back(SymInt::of(*x.value == *y.value));
       else if (x.isSymbolic() && x == y)
         out.push_back(SymInt::of(1));
+      // A symbolic element is a dim read from a shape, never negative: it
+      // differs from the -1 of a "shape == -1" mask.
+      else if ((x.isSymbolic() && y.value && *y.value < 0) ||
+               (y.isSymbolic() && x.value && *x.value < 0))
+        out.push_back(SymInt::of(0));
       else
         out.push_back(SymInt::unknown());
     }

@@ -95,6 +95,24 @@ const ValueVec *ShapeValueEvaluator::evaluate(Value *v) {
   return result;
 }
 
+std::optional<std::vector<Type>> ShapeValueEvaluator::inferTypes(Node &n) {
+  if (n.hasSubgraphs())
+    return std::nullopt;
+  StringRef domain = n.getDomain() == "ai.onnx" ? "" : StringRef(n.getDomain());
+  auto h = valueHandlers().find((domain + ":" + n.getOpType()).str());
+  if (h == valueHandlers().end())
+    return std::nullopt;
+  for (Value *in : n.getInputs())
+    if (in && in->getProducer() && isSmallInt(in))
+      evaluate(in);
+  NodeContext ctx(state, n, n.getGraph()->getModel().getOpsetVersion(domain));
+  if (Error e = h->second(ctx)) {
+    consumeError(std::move(e));
+    return std::nullopt;
+  }
+  return ctx.getOutputTypes();
+}
+
 std::optional<std::vector<int64_t>>
 ShapeValueEvaluator::evaluateInts(Value *v) {
   const ValueVec *vals = evaluate(v);

@@ -40,6 +40,11 @@ public:
   const shapeinf::ValueVec *evaluate(Value *v);
   /// The elements of \p v when every one is a static int.
   std::optional<std::vector<int64_t>> evaluateInts(Value *v);
+  /// Runs the shape-inference handler of \p n on the types its inputs have
+  /// now and the known values of its small integer inputs (evaluated on
+  /// demand): the output types it infers, or std::nullopt when the op is
+  /// not known here or inference fails. Nothing in the graph changes.
+  std::optional<std::vector<Type>> inferTypes(Node &n);
 
 private:
   shapeinf::InferenceState state;

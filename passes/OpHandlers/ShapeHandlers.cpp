@@ -31,6 +31,7 @@
 
 #include <climits>
 #include <cstring>
+#include <functional>
 
 using namespace llvm;
 
@@ -42,21 +43,6 @@ namespace {
 
 int64_t opsetOf(const Node &n) {
   return n.getGraph()->getModel().getOpsetVersion(n.getDomain());
-}
-
-/// Integer data of rank <= 1: shape arithmetic, never a channel.
-bool isShapeData(const Value *v) {
-  if (!v)
-    return false;
-  const Type &t = v->getType();
-  if (!t.isTensor())
-    return false;
-  DataType d = t.elemType;
-  bool intType =
-      d == DataType::Int64 || d == DataType::Int32 || d == DataType::Bool ||
-      d == DataType::Int8 || d == DataType::UInt8 || d == DataType::Int16 ||
-      d == DataType::UInt16 || d == DataType::UInt32 || d == DataType::UInt64;
-  return intType && t.hasRank() && t.rank() <= 1;
 }
 
 /// Dims of a value, or null when its rank is unknown.
@@ -125,12 +111,26 @@ std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
 /// like `[Shape(x)[0], Shape(x)[1], 12, 64]`, and a sequence length that
 /// inference could not name would otherwise leave the axes unmatched; with
 /// names, "element 1 of the target is dim 1 of x" is known exactly.
+///
+/// The type of \p x itself is first inferred again from the few nodes
+/// before it (ReshapeConeDepth), with those names: repeat_kv computes
+/// `Expand(Unsqueeze(k), [Shape(k)[0], .., 2, Shape(k)[2], ..])`, and the
+/// sequence dim of k that inference left unknown becomes the same name in
+/// the Expand's output and in the Reshape target that reads Shape(k)[2].
+/// Each name stands for the one run-time size of one dim of one value, so
+/// everything inferred with names holds; nothing is assumed.
 /// \p namedIn receives x's dims with those names.
+constexpr unsigned ReshapeConeDepth = 4;
+
 std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
                                                 Shape &namedIn) {
   SmallVector<std::pair<Value *, Type>, 8> saved;
   DenseSet<Value *> seen;
   unsigned counter = 0;
+  auto setType = [&](Value *v, Type t) {
+    saved.push_back({v, v->getType()});
+    v->setType(std::move(t));
+  };
   auto name = [&](Value *v) {
     if (!seen.insert(v).second || !v->getType().hasRank())
       return;
@@ -141,26 +141,83 @@ std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
         d = Dim::symbol("__onnxprune_unknown_" + std::to_string(counter++));
         any = true;
       }
-    if (!any)
-      return;
-    saved.push_back({v, v->getType()});
-    v->setType(std::move(t));
+    if (any)
+      setType(v, std::move(t));
   };
+  // Names the values whose shapes the chain computing \p from reads.
+  auto nameChain = [&](Value *from) {
+    SmallVector<Value *, 8> work{from};
+    DenseSet<Value *> walked;
+    while (!work.empty()) {
+      Value *cur = work.pop_back_val();
+      Node *p = cur ? cur->getProducer() : nullptr;
+      if (!p || !walked.insert(cur).second)
+        continue;
+      for (Value *in : p->getInputs())
+        if (in && isShapeData(in))
+          work.push_back(in);
+        else if (in && p->getOpType() == "Shape")
+          name(in);
+    }
+  };
+  // The cone of x: producers reached through data (non-shape) inputs, in
+  // post-order; the values where it stops are named as they are.
+  SmallVector<Node *, 8> cone;
+  {
+    DenseSet<Node *> inCone;
+    std::function<void(Value *, unsigned)> walk = [&](Value *v,
+                                                      unsigned depth) {
+      Node *p = v->getProducer();
+      if (depth == 0 || seen.count(v) || !p || p->getGraph() != v->getGraph() ||
+          p->hasSubgraphs() || !v->getType().hasRank()) {
+        name(v);
+        return;
+      }
+      if (!inCone.insert(p).second)
+        return;
+      // Shapes read by this node's shape operands are named first, and the
+      // cone stops there (their names are what the operands are made of).
+      for (Value *in : p->getInputs())
+        if (in && isShapeData(in))
+          nameChain(in);
+      for (Value *in : p->getInputs())
+        if (in && !isShapeData(in))
+          walk(in, depth - 1);
+      cone.push_back(p);
+    };
+    walk(x, ReshapeConeDepth);
+  }
+  if (!cone.empty()) {
+    ShapeValueEvaluator ev;
+    for (Node *p : cone) {
+      std::optional<std::vector<Type>> types = ev.inferTypes(*p);
+      if (!types)
+        continue;
+      for (unsigned i = 0; i < p->getNumOutputs(); ++i) {
+        Value *out = p->getOutput(i);
+        if (!out || seen.count(out) || i >= types->size() ||
+            !out->getType().hasRank() || !(*types)[i].hasRank() ||
+            (*types)[i].rank() != out->getType().rank())
+          continue;
+        // Keep what the graph states; fill in what it left unknown.
+        Type t = out->getType();
+        bool any = false;
+        for (unsigned a = 0; a < t.shape->size(); ++a) {
+          Dim &d = (*t.shape)[a];
+          const Dim &r = (*(*types)[i].shape)[a];
+          if (d.isUnknown() && !r.isUnknown()) {
+            d = r;
+            any = true;
+          }
+        }
+        if (any)
+          setType(out, std::move(t));
+      }
+    }
+  }
   name(x);
   namedIn = *x->getType().shape;
-  SmallVector<Value *, 8> work{s};
-  DenseSet<Value *> walked;
-  while (!work.empty()) {
-    Value *cur = work.pop_back_val();
-    Node *p = cur ? cur->getProducer() : nullptr;
-    if (!p || !walked.insert(cur).second)
-      continue;
-    for (Value *in : p->getInputs())
-      if (in && isShapeData(in))
-        work.push_back(in);
-      else if (in && p->getOpType() == "Shape")
-        name(in);
-  }
+  nameChain(s);
   std::optional<shapeinf::ValueVec> out;
   {
     ShapeValueEvaluator ev;

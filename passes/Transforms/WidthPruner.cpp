@@ -73,6 +73,8 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
   std::vector<std::vector<int64_t>> keptOfSpace(spaces.size());
   std::vector<char> changed(spaces.size(), 0);
   for (unsigned s = 0; s < spaces.size(); ++s) {
+    if (spaces[s].group < 0)
+      continue; // no prunable unit: nothing there can change
     std::vector<int64_t> kept;
     for (int64_t i = 0; i < spaces[s].size; ++i)
       if (!pruned[dg.unitOf(s, i)])

@@ -302,6 +302,117 @@ TEST(ExpandHandler, RepeatKvUnitsAreKvGroups) {
   EXPECT_EQ(r->pruned.valueDims("M"), (Ints{1, 3, 4}));
 }
 
+// The same GQA as PyTorch exports a Llama decoder's repeat_kv with dynamic
+// batch and sequence: the Expand shape is `where(s == -1, 1, s)` of
+// `[Shape(k)[0], Shape(k)[1], 2, Shape(k)[2], Shape(k)[3]]` and the Reshape
+// target `[Shape(k)[0], Shape(k)[1] * 2, Shape(k)[2], Shape(k)[3]]`. The
+// sequence dim is unknown to inference (X is float[N,?,8]); the Reshape
+// handler names it once, for the Expand output and the target alike.
+std::string gqaDynamic() {
+  std::string body =
+      "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n"
+      "  sh = Shape(X)\n"
+      "  b = Gather<axis = 0>(sh, i0)\n"
+      "  s = Gather<axis = 0>(sh, i1)\n"
+      "  sq = Concat<axis = 0>(b, s, h4, d2)\n"
+      "  skv = Concat<axis = 0>(b, s, h2, d2)\n"
+      "  Q4 = Reshape(Q, sq)\n  K4 = Reshape(K, skv)\n  V4 = Reshape(V, skv)\n"
+      "  Qh = Transpose<perm = [0, 2, 1, 3]>(Q4)\n"
+      "  Kh0 = Transpose<perm = [0, 2, 1, 3]>(K4)\n"
+      "  Vh0 = Transpose<perm = [0, 2, 1, 3]>(V4)\n"
+      "  ks = Shape(Kh0)\n"
+      "  k0 = Gather<axis = 0>(ks, c0)\n  k1 = Gather<axis = 0>(ks, c1)\n"
+      "  k2 = Gather<axis = 0>(ks, c2)\n  k3 = Gather<axis = 0>(ks, c3)\n"
+      "  k0u = Unsqueeze(k0, z)\n  k1u = Unsqueeze(k1, z)\n"
+      "  k2u = Unsqueeze(k2, z)\n  k3u = Unsqueeze(k3, z)\n"
+      "  ecat = Concat<axis = 0>(k0u, k1u, r2, k2u, k3u)\n"
+      "  eshape = Reshape(ecat, m1)\n"
+      "  esh = Shape(eshape)\n"
+      "  ones = ConstantOfShape<value = int64[1] {1}>(esh)\n"
+      "  neg = Mul(ones, minus1)\n"
+      "  eq = Equal(eshape, neg)\n"
+      "  ew = Where(eq, ones, eshape)\n"
+      "  k1m = Mul(k1, two)\n  k1mu = Unsqueeze(k1m, z)\n"
+      "  rcat = Concat<axis = 0>(k0u, k1mu, k2u, k3u)\n"
+      "  Ku = Unsqueeze(Kh0, u2)\n  Ke = Expand(Ku, ew)\n"
+      "  Kh = Reshape(Ke, rcat)\n"
+      "  Vu = Unsqueeze(Vh0, u2)\n  Ve = Expand(Vu, ew)\n"
+      "  Vh = Reshape(Ve, rcat)\n"
+      "  KhT = Transpose<perm = [0, 1, 3, 2]>(Kh)\n"
+      "  S = MatMul(Qh, KhT)\n  P = Softmax<axis = -1>(S)\n"
+      "  O = MatMul(P, Vh)\n  Ot = Transpose<perm = [0, 2, 1, 3]>(O)\n"
+      "  sm = Concat<axis = 0>(b, s, c8)\n"
+      "  M = Reshape(Ot, sm)\n  Y = MatMul(M, Wo)\n";
+  auto scalar = [](const std::string &n, int64_t v) {
+    return "int64 " + n + " = {" + std::to_string(v) + "}";
+  };
+  return model("g (float[N,?,8] X) => (float[N,?,8] Y)",
+               {T("Wq", {8, 8}),      T("Wk", {8, 4}), T("Wv", {8, 4}),
+                T("Wo", {8, 8}),      I64("i0", {0}),  I64("i1", {1}),
+                scalar("c0", 0),      scalar("c1", 1), scalar("c2", 2),
+                scalar("c3", 3),      I64("z", {0}),   I64("u2", {2}),
+                I64("r2", {2}),       I64("h4", {4}),  I64("h2", {2}),
+                I64("d2", {2}),       I64("c8", {8}),  I64("m1", {-1}),
+                scalar("minus1", -1), scalar("two", 2)},
+               body);
+}
+
+TEST(ReshapeHandler, DynamicRepeatKvNamesUnknownDims) {
+  const std::string text = gqaDynamic();
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  // Inference alone leaves the sequence unknown in both.
+  EXPECT_EQ(am->valueDims("Ke"), (Ints{-1, 2, 2, -1, 2}));
+  EXPECT_EQ(am->valueDims("Kh"), (Ints{-1, 4, -1, 2}));
+  EXPECT_EQ(am->numPrunable("Wk", 1), 2u);
+  int u = am->unit("Wk", 1, 2);
+  EXPECT_EQ(am->elementsOf(u, "Wk", 1), (Ints{2, 3}));
+  EXPECT_EQ(am->elementsOf(u, "Wv", 1), (Ints{2, 3}));
+  EXPECT_EQ(am->elementsOf(u, "Wq", 1), (Ints{4, 5, 6, 7}));
+  EXPECT_EQ(am->elementsOf(u, "Wo", 0), (Ints{4, 5, 6, 7}));
+  EXPECT_EQ(am->frozenRule("Ke", 2), "inner axis of a reshape merge");
+  CHECK_PROPERTY(r, text, unitsOf("Wk", 1, {0}));
+  EXPECT_EQ(r->pruned.weightDims("Wq"), (Ints{8, 4}));
+  EXPECT_EQ(r->pruned.weightDims("Wk"), (Ints{8, 2}));
+  EXPECT_EQ(r->pruned.weightDims("Wv"), (Ints{8, 2}));
+  EXPECT_EQ(r->pruned.weightDims("Wo"), (Ints{4, 8}));
+}
+
+// Unknown dims that no shape chain relates stay unmatched: naming never
+// guesses. The target's batch and sequence come from graph inputs here
+// (one such pair alone would still be proven by the element count).
+TEST(ReshapeHandler, UnrelatedUnknownDimsStayFrozen) {
+  std::string text = gqaDynamic();
+  text.replace(text.find("(float[N,?,8] X)"), 16,
+               "(float[N,?,8] X, int64[1] B, int64[1] L)");
+  text.replace(text.find("rcat = Concat<axis = 0>(k0u, k1mu, k2u, k3u)"), 45,
+               "rcat = Concat<axis = 0>(B, k1mu, L, k3u)");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("Wk", 1), 0u);
+  EXPECT_EQ(am->frozenRule("Kh", 1), "reshape dims could not be matched");
+}
+
+// Shape constants joined through Cast and Concat are shape arithmetic, not
+// channel spaces: no groups of them (Paddle's fill_constant -> Cast ->
+// Concat -> Reshape).
+TEST(DepGraph, ShapeDataFormsNoGroups) {
+  std::string text = model(
+      "g (float[N,8] X) => (float[N,2,4] Y)",
+      {T("W", {8, 8}), "int32[1] a = {2}", "int32[1] c = {4}", I64("i0", {0})},
+      "  H = MatMul(X, W)\n"
+      "  sh = Shape(H)\n  n = Gather<axis = 0>(sh, i0)\n"
+      "  a64 = Cast<to = 7>(a)\n  c64 = Cast<to = 7>(c)\n"
+      "  tgt = Concat<axis = 0>(n, a64, c64)\n"
+      "  Y = Reshape(H, tgt)\n");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->group("a", 0), -1);
+  EXPECT_EQ(am->group("a64", 0), -1);
+  EXPECT_EQ(am->group("tgt", 0), -1);
+  EXPECT_EQ(am->dg.getGroups().size(), 2u) << am->print(); // X, H.
+}
+
 // ---- Packed qkv
 // --------------------------------------------------------------
 

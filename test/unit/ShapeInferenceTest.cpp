@@ -14,6 +14,8 @@
 
 #include "frontends/onnx/ModelReader.h"
 
+#include "passes/Analysis/ShapeValues.h"
+
 #include "gtest/gtest.h"
 
 using namespace onnxprune;
@@ -315,6 +317,45 @@ TEST(ShapeInferenceTest, ShapeArithmeticKeepsSymbols) {
     })"),
             "node producing 'y' (Expand): shapes [N,8,4,4] and [2,3] do not "
             "broadcast");
+}
+
+TEST(ShapeInferenceTest, ExpandShapeThroughEqualWhereMask) {
+  // repeat_kv's Expand shape as PyTorch exports it: where(s == -1, 1, s).
+  // A symbolic element is a dim (>= 0), so it is never -1: the mask is
+  // known and the symbols reach the Expand. Unknown against -1 stays
+  // unknown; a symbol against another constant is not decided.
+  auto m = infer(17, R"(
+    g (float[N,2,1,S,8] x, int64[2] u) => (y)
+      <int64[1] i0 = {0}, int64[1] i3 = {3}, int64[1] r2 = {2},
+       int64[1] i1 = {1}, int64[1] c8 = {8}, int64 minus1 = {-1},
+       int64 five = {5}> {
+      s = Shape(x)
+      n = Gather(s, i0)
+      q = Gather(s, i3)
+      shp = Concat<axis = 0>(n, r2, r2, q, c8)
+      ss = Shape(shp)
+      ones = ConstantOfShape<value = int64[1] {1}>(ss)
+      neg = Mul(ones, minus1)
+      eq = Equal(shp, neg)
+      w = Where(eq, ones, shp)
+      y = Expand(x, w)
+      uq = Equal(u, minus1)
+      e5 = Equal(shp, five)
+    })");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(typeOf(*m, "y"), "float[N,2,2,S,8]");
+  ShapeValueEvaluator ev;
+  Graph &g = m->getGraph();
+  const shapeinf::ValueVec *eq = ev.evaluate(g.lookup("eq"));
+  ASSERT_TRUE(eq);
+  ASSERT_EQ(eq->size(), 5u);
+  for (const shapeinf::SymInt &x : *eq)
+    EXPECT_EQ(x.value, std::optional<int64_t>(0));
+  EXPECT_FALSE(ev.evaluate(g.lookup("uq")));
+  const shapeinf::ValueVec *e5 = ev.evaluate(g.lookup("e5"));
+  ASSERT_TRUE(e5);
+  EXPECT_FALSE((*e5)[0].value); // N == 5: not known.
+  EXPECT_EQ((*e5)[1].value, std::optional<int64_t>(0));
 }
 
 TEST(ShapeInferenceTest, ReduceAxesByOpset) {
