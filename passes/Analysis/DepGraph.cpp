@@ -88,9 +88,9 @@ void DepGraphBuilder::freeze(AxisRef a, const Node *n, StringRef rule) {
   if (size(a) <= 0)
     return;
   DepGraph::AxisVar &v = g.vars[g.axisVar(a)];
-  if (!v.frozen) {
-    v.frozen = true;
-    v.reason = reasonFor(n, rule);
+  if (v.reason < 0) {
+    v.reason = g.reasons.size();
+    g.reasons.push_back(reasonFor(n, rule));
   }
 }
 
@@ -222,9 +222,9 @@ void DepGraph::finalize(Model &m) {
     }
     Space &s = spaces[rootSpace[r]];
     varSpace[v] = rootSpace[r];
-    if (vars[v].frozen && !s.frozen) {
+    if (vars[v].reason >= 0 && !s.frozen) {
       s.frozen = true;
-      s.reason = vars[v].reason;
+      s.reason = reasons[vars[v].reason];
     }
     s.members.push_back(vars[v].ref);
     s.numWeightMembers += vars[v].ref.value->isWeight();
@@ -289,16 +289,28 @@ void DepGraph::finalize(Model &m) {
     groups[it->second].spaces.push_back(s);
   }
 
-  // 3. Elements of the grouped spaces, united through the mapped joins.
-  uint64_t total = 0;
-  for (Space &s : spaces) {
-    s.elemBase = total;
-    if (s.group >= 0)
-      total += s.size;
+  // 3. Elements of the grouped spaces. Only spaces that a mapped join
+  //    touches need per-element union-find; in the others (most channel
+  //    spaces of a CNN) every element is its own unit, numbered directly.
+  std::vector<char> mapped(spaces.size(), 0);
+  for (const Edge &e : edges)
+    if (varSpace[e.a] >= 0 && varSpace[e.b] >= 0)
+      mapped[varSpace[e.a]] = mapped[varSpace[e.b]] = 1;
+  uint64_t total = 0, mappedTotal = 0;
+  std::vector<uint64_t> mappedBase(spaces.size(), 0);
+  for (unsigned s = 0; s < spaces.size(); ++s) {
+    spaces[s].elemBase = total;
+    if (spaces[s].group < 0)
+      continue;
+    total += spaces[s].size;
+    if (mapped[s]) {
+      mappedBase[s] = mappedTotal;
+      mappedTotal += spaces[s].size;
+    }
   }
-  UnionFind elems(total);
+  UnionFind elems(mappedTotal);
   auto elem = [&](unsigned var, int64_t i) {
-    return (uint32_t)(spaces[varSpace[var]].elemBase + i);
+    return (uint32_t)(mappedBase[varSpace[var]] + i);
   };
   for (const Edge &e : edges) {
     if (varSpace[e.a] < 0 || varSpace[e.b] < 0 ||
@@ -321,23 +333,40 @@ void DepGraph::finalize(Model &m) {
       break;
     }
   }
-  // 4. Units: element classes. Frozen if any element's space is frozen;
-  //    prunable if not frozen and some element's space holds a weight.
-  //    Two sweeps: number the classes (by element-class root, a dense id,
-  //    so a vector rather than a hash map) and count their elements, then
-  //    fill each unit's elements with one allocation.
+  // 4. Units, numbered by their first element in (space, index) order.
+  //    Frozen if any element's space is frozen; prunable if not frozen and
+  //    some element's space holds a weight. Elements of all units live in
+  //    one array, unit after unit.
   elemUnit.assign(total, 0);
   std::vector<uint32_t> unitSize;
+  std::vector<char> unitFrozen, unitHasWeight;
   {
-    std::vector<int32_t> classUnit(total, -1);
-    for (uint32_t e = 0; e < total; ++e) {
-      int32_t &u = classUnit[elems.find(e)];
-      if (u < 0) {
-        u = unitSize.size();
-        unitSize.push_back(0);
+    std::vector<int32_t> classUnit(mappedTotal, -1);
+    for (unsigned s = 0; s < spaces.size(); ++s) {
+      const Space &sp = spaces[s];
+      if (sp.group < 0)
+        continue;
+      bool hasWeight = sp.numWeightMembers > 0;
+      for (int64_t i = 0; i < sp.size; ++i) {
+        int32_t u;
+        if (!mapped[s]) {
+          u = unitSize.size();
+        } else {
+          int32_t &cu = classUnit[elems.find(mappedBase[s] + i)];
+          if (cu < 0)
+            cu = unitSize.size();
+          u = cu;
+        }
+        if ((size_t)u == unitSize.size()) {
+          unitSize.push_back(0);
+          unitFrozen.push_back(0);
+          unitHasWeight.push_back(0);
+        }
+        elemUnit[sp.elemBase + i] = u;
+        ++unitSize[u];
+        unitFrozen[u] |= sp.frozen;
+        unitHasWeight[u] |= hasWeight;
       }
-      elemUnit[e] = u;
-      ++unitSize[u];
     }
   }
   units.resize(unitSize.size());
@@ -345,27 +374,18 @@ void DepGraph::finalize(Model &m) {
   for (unsigned u = 0; u < units.size(); ++u)
     fill[u + 1] = fill[u] + unitSize[u];
   unitElements.resize(total);
-  std::vector<char> unitFrozen(units.size(), 0), unitHasWeight(units.size(), 0);
-  for (unsigned s = 0; s < spaces.size(); ++s) {
-    if (spaces[s].group < 0)
-      continue;
-    for (int64_t i = 0; i < spaces[s].size; ++i) {
-      unsigned u = elemUnit[spaces[s].elemBase + i];
-      unitElements[fill[u] + --unitSize[u]] = {s, i};
-      unitFrozen[u] |= spaces[s].frozen;
-      unitHasWeight[u] |= spaces[s].numWeightMembers > 0;
-    }
+  {
+    std::vector<uint64_t> next(fill.begin(), fill.end() - 1);
+    for (unsigned s = 0; s < spaces.size(); ++s)
+      if (spaces[s].group >= 0)
+        for (int64_t i = 0; i < spaces[s].size; ++i)
+          unitElements[next[elemUnit[spaces[s].elemBase + i]]++] = {s, i};
   }
-  // Filled back to front above; the element order within a unit is the
-  // space/index order, as before.
   for (unsigned u = 0; u < units.size(); ++u) {
-    auto *begin = unitElements.data() + fill[u];
-    std::reverse(begin, unitElements.data() + fill[u + 1]);
     units[u].elements = ArrayRef<std::pair<unsigned, int64_t>>(
-        begin, fill[u + 1] - fill[u]);
-  }
-  for (unsigned u = 0; u < units.size(); ++u)
+        unitElements.data() + fill[u], fill[u + 1] - fill[u]);
     units[u].prunable = !unitFrozen[u] && unitHasWeight[u];
+  }
   // Every element of an ungrouped space belongs to one empty, unprunable
   // unit, so unitOf() answers for any space.
   ungroupedUnit = units.size();

@@ -170,13 +170,15 @@ private:
   unsigned findAxis(unsigned v);
   void finalize(Model &m);
 
+  /// Kept small (tens of thousands are made per model): the freeze reason
+  /// lives out of line, only for frozen variables.
   struct AxisVar {
     AxisRef ref;
     int64_t size;
     unsigned parent;
-    bool frozen = false;
-    FreezeReason reason;
+    int reason = -1; ///< Index into reasons; >= 0 when frozen.
   };
+  std::vector<FreezeReason> reasons;
   enum class EdgeKind { Blocks, Map, Tie };
   struct Edge {
     EdgeKind kind;
