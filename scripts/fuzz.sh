@@ -22,19 +22,32 @@ fi
 ninja -C "$build" -j2 reader-fuzzer >/dev/null
 fuzzer="$build/tools/fuzz/reader-fuzzer"
 
-echo "fuzz: replaying $(ls test/fuzz/regressions | wc -l) regression inputs"
-if [ -n "$(ls test/fuzz/regressions)" ]; then
-  "$fuzzer" -runs=0 test/fuzz/regressions/* 2>&1 | tail -1
-fi
+regressions=(test/fuzz/regressions/*.onnx)
+echo "fuzz: replaying ${#regressions[@]} regression inputs"
+for f in "${regressions[@]}"; do
+  [ -e "$f" ] || continue
+  "$fuzzer" "$f" >"$build/replay.log" 2>&1 || {
+    cat "$build/replay.log" >&2
+    echo "fuzz: $f crashes the reader again" >&2
+    exit 1
+  }
+done
 [ "$seconds" = 0 ] && exit 0
 
 corpus="$build/corpus"
 mkdir -p "$corpus" "$build/crashes"
 if [ -z "$(ls -A "$corpus")" ]; then
-  # Seeds: small models of every kind, and the text-format tests.
-  find /usr/share/libonnx-testdata/data -name model.onnx -size -16k 2>/dev/null |
-    head -300 | while read -r f; do cp "$f" "$corpus/$(echo "$f" | md5sum | cut -c1-16).onnx"; done
-  for f in test/lit/*.onnxtext; do [ -f "$f" ] && cp "$f" "$corpus/"; done
+  # Seeds: small models of every kind, and the text-format tests. (No
+  # `find | head`: under pipefail, head's early exit fails the script.)
+  n=0
+  while IFS= read -r -d '' f; do
+    [ "$n" -lt 300 ] || continue
+    cp "$f" "$corpus/$(printf '%s' "$f" | md5sum | cut -c1-16).onnx"
+    n=$((n + 1))
+  done < <(find /usr/share/libonnx-testdata/data -name model.onnx -size -16k -print0 2>/dev/null | sort -z)
+  for f in test/lit/*.onnxtext test/lit/handlers/*.onnxtext; do
+    if [ -f "$f" ]; then cp "$f" "$corpus/"; fi
+  done
 fi
 echo "fuzz: $seconds s from $(ls "$corpus" | wc -l) corpus files"
 "$fuzzer" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
