@@ -48,7 +48,6 @@ static VerifyPass makeVerifyPass() {
 #endif
 }
 
-
 namespace {
 
 /// Names of passes (and the analysis adaptors) for "did you mean".

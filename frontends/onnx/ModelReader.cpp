@@ -67,8 +67,8 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
         return makeError(displayName + ": cannot parse ONNX text: " +
                          shortParseError(status.ErrorMessage()));
     } catch (const std::exception &e) {
-      return makeError(displayName + ": cannot parse ONNX text: " +
-                       oneLine(e.what()));
+      return makeError(displayName +
+                       ": cannot parse ONNX text: " + oneLine(e.what()));
     }
   } else {
     google::protobuf::io::CodedInputStream in(

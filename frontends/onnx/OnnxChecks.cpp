@@ -21,13 +21,15 @@ using namespace llvm;
 namespace onnxprune {
 
 int64_t maxKnownOpset() {
-  const auto &map = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto &map =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   auto it = map.find(onnx::ONNX_DOMAIN);
   return it == map.end() ? 0 : it->second.second;
 }
 
 static int64_t maxKnownVersion(StringRef domain) {
-  const auto &map = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  const auto &map =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
   auto it = map.find(domain == "ai.onnx" ? std::string() : domain.str());
   return it == map.end() ? -1 : it->second.second;
 }
@@ -72,8 +74,8 @@ static Error exportSkeleton(const Model &model, onnx::ModelProto &proto) {
 /// a proto it already holds, then leaves with _exit.
 /// The first byte of the reply says whether \p fn threw (its message
 /// follows) or returned (its result follows).
-static Expected<std::string>
-runIsolated(StringRef what, llvm::function_ref<std::string()> fn) {
+static Expected<std::string> runIsolated(StringRef what,
+                                         llvm::function_ref<std::string()> fn) {
   int fds[2];
   if (::pipe(fds) != 0)
     return makeError(what + ": cannot create a pipe");
@@ -150,8 +152,8 @@ Error runOnnxChecker(const Model &model, CheckReport &report) {
   auto inferred = runIsolated("onnx shape inference", [&] {
     onnx::ShapeInferenceOptions opts{/*check_type=*/true, /*error_mode=*/1,
                                      /*enable_data_propagation=*/false};
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
-                                       opts);
+    onnx::shape_inference::InferShapes(
+        proto, onnx::OpSchemaRegistry::Instance(), opts);
     return std::string();
   });
   return inferred ? Error::success() : inferred.takeError();
@@ -187,8 +189,8 @@ Error inferShapesWithOnnx(Model &model, CheckReport &report) {
     onnx::checker::check_model(proto);
     onnx::ShapeInferenceOptions opts{/*check_type=*/false, /*error_mode=*/0,
                                      /*enable_data_propagation=*/true};
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
-                                       opts);
+    onnx::shape_inference::InferShapes(
+        proto, onnx::OpSchemaRegistry::Instance(), opts);
     return proto.SerializeAsString();
   });
   if (!bytes)

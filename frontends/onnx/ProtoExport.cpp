@@ -283,8 +283,8 @@ Error Exporter::exportNode(const Node &n, onnx::NodeProto &np) {
   if (!n.docString.empty())
     np.set_doc_string(n.docString);
   if (n.isLiftedConstant())
-    if (Error e = exportLifted(*n.getOutput(0)->getWeight(),
-                               *np.add_attribute()))
+    if (Error e =
+            exportLifted(*n.getOutput(0)->getWeight(), *np.add_attribute()))
       return e;
   for (const Attribute &a : n.getAttrs())
     if (Error e = exportAttribute(a, *np.add_attribute()))
@@ -309,8 +309,8 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
   for (const Value *v : g.getInputs())
     valueInfo(v, *gp.add_input());
   for (const Value *v : g.getInitializers())
-    if (Error e = exportTensor(*v->getWeight(), v->getName(),
-                               *gp.add_initializer()))
+    if (Error e =
+            exportTensor(*v->getWeight(), v->getName(), *gp.add_initializer()))
       return e;
   for (const std::string &s : g.sparseInitializers)
     gp.add_sparse_initializer()->ParseFromString(s);

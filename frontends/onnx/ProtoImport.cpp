@@ -34,9 +34,10 @@ std::string unknownFieldsOf(const google::protobuf::Message &m) {
 /// "node 'name' (Op): msg", or "node producing 'out' (Op): msg" for the
 /// unnamed nodes of the text format and of many exporters.
 Error nodeError(const onnx::NodeProto &np, const Twine &msg) {
-  std::string label = !np.name().empty()        ? "'" + np.name() + "'"
-                      : np.output_size() > 0 ? "producing '" + np.output(0) + "'"
-                                             : std::string("<unnamed>");
+  std::string label = !np.name().empty() ? "'" + np.name() + "'"
+                      : np.output_size() > 0
+                          ? "producing '" + np.output(0) + "'"
+                          : std::string("<unnamed>");
   return makeError("node " + label + " (" + np.op_type() + "): " + msg);
 }
 
@@ -118,9 +119,9 @@ void appendAs(const google::protobuf::RepeatedField<Src> &field,
 
 Type importType(const onnx::TypeProto &tp) { return importTypeImpl(tp); }
 
-Expected<ExternalLocation>
-Importer::importExternal(const onnx::TensorProto &tp, uint64_t expectedBytes,
-                         const Twine &where) {
+Expected<ExternalLocation> Importer::importExternal(const onnx::TensorProto &tp,
+                                                    uint64_t expectedBytes,
+                                                    const Twine &where) {
   ExternalLocation loc;
   bool hasLength = false;
   for (const auto &kv : tp.external_data()) {
@@ -164,8 +165,9 @@ Importer::importExternal(const onnx::TensorProto &tp, uint64_t expectedBytes,
     loc.length = loc.offset <= size ? size - loc.offset : 0;
   if (loc.offset > size || loc.length > size - loc.offset)
     return makeError(where + ": external data range [" + Twine(loc.offset) +
-                     ", " + Twine(loc.offset + loc.length) + ") is past the end of '" +
-                     loc.location + "' (" + Twine(size) + " bytes)");
+                     ", " + Twine(loc.offset + loc.length) +
+                     ") is past the end of '" + loc.location + "' (" +
+                     Twine(size) + " bytes)");
   if (loc.length != expectedBytes)
     return makeError(where + ": external data length " + Twine(loc.length) +
                      " does not match the tensor's " + Twine(expectedBytes) +
@@ -173,8 +175,8 @@ Importer::importExternal(const onnx::TensorProto &tp, uint64_t expectedBytes,
   return loc;
 }
 
-Expected<std::unique_ptr<Tensor>>
-Importer::importTensor(onnx::TensorProto &tp, const Twine &whereT) {
+Expected<std::unique_ptr<Tensor>> Importer::importTensor(onnx::TensorProto &tp,
+                                                         const Twine &whereT) {
   std::string where = whereT.str();
   SmallVector<int64_t, 4> dims;
   uint64_t n = 1;
@@ -220,10 +222,9 @@ Importer::importTensor(onnx::TensorProto &tp, const Twine &whereT) {
 
   if (tp.has_raw_data()) {
     if (tp.raw_data().size() != expected)
-      return makeError(where + ": raw data has " +
-                       Twine(tp.raw_data().size()) + " bytes, expected " +
-                       Twine(expected) + " for " + dataTypeName(dt) + " " +
-                       Twine(n) + " elements");
+      return makeError(where + ": raw data has " + Twine(tp.raw_data().size()) +
+                       " bytes, expected " + Twine(expected) + " for " +
+                       dataTypeName(dt) + " " + Twine(n) + " elements");
     std::string bytes;
     bytes.swap(*tp.mutable_raw_data()); // move, no copy
     t->setInlineBytes(std::move(bytes));
@@ -393,9 +394,8 @@ Error Importer::importAttribute(onnx::AttributeProto &ap, Node &n,
 
 Error Importer::liftConstant(Node &n) {
   // Only the forms that are weights: a tensor or float/int scalars and lists.
-  static const char *const liftable[] = {"value", "value_float",
-                                         "value_floats", "value_int",
-                                         "value_ints"};
+  static const char *const liftable[] = {"value", "value_float", "value_floats",
+                                         "value_int", "value_ints"};
   if (n.getNumOutputs() != 1 || !n.getOutput(0) || n.getAttrs().size() != 1)
     return Error::success();
   Attribute &a = n.getAttrs()[0];

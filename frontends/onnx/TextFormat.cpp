@@ -6,9 +6,9 @@
 
 #include <cctype>
 #include <cinttypes>
+#include <cstring>
 #include <map>
 #include <set>
-#include <cstring>
 #include <sstream>
 
 namespace onnxprune {
@@ -140,9 +140,9 @@ static llvm::Error printTensor(std::ostream &os, const onnx::TensorProto &t) {
   return llvm::Error::success();
 }
 
-static void printValueInfos(std::ostream &os,
-                            const google::protobuf::RepeatedPtrField<
-                                onnx::ValueInfoProto> &list) {
+static void printValueInfos(
+    std::ostream &os,
+    const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> &list) {
   os << "(";
   for (int i = 0; i < list.size(); ++i)
     os << (i ? ", " : "") << list.Get(i);

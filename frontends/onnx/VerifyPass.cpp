@@ -19,8 +19,7 @@ Expected<PreservedAnalyses> VerifyPass::run(Model &m,
   if (Error e = runOnnxChecker(m, report))
     return addContext(std::move(e), "verify");
   for (const std::string &s : report.skipped)
-    WithColor::remark(errs(), "onnx-prune") << "verify: skipped " << s
-                                            << "\n";
+    WithColor::remark(errs(), "onnx-prune") << "verify: skipped " << s << "\n";
   if (!report.skipped.empty()) {
     if (fallback) {
       if (Error e = fallback(m))

@@ -77,8 +77,8 @@ bool Node::isLiftedConstant() const {
 std::string Node::describe() const {
   if (!name.empty())
     return "'" + name + "' (" + opType + ")";
-  std::string out = outputs.empty() || !outputs[0] ? std::string("?")
-                                                   : outputs[0]->getName();
+  std::string out =
+      outputs.empty() || !outputs[0] ? std::string("?") : outputs[0]->getName();
   return "producing '" + out + "' (" + opType + ")";
 }
 

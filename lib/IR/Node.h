@@ -56,7 +56,8 @@ public:
   float getFloatAttr(llvm::StringRef attrName, float dflt) const;
   std::string getStringAttr(llvm::StringRef attrName,
                             llvm::StringRef dflt) const;
-  std::optional<std::vector<int64_t>> getIntsAttr(llvm::StringRef attrName) const;
+  std::optional<std::vector<int64_t>>
+  getIntsAttr(llvm::StringRef attrName) const;
   /// Adds or replaces an attribute.
   void setAttr(Attribute attr);
   bool removeAttr(llvm::StringRef attrName);

@@ -100,8 +100,7 @@ void Tensor::setLazySlice(ArrayRef<int64_t> newDims,
   modified = true;
 }
 
-Error Tensor::streamLazySlice(
-    function_ref<Error(StringRef)> sink) const {
+Error Tensor::streamLazySlice(function_ref<Error(StringRef)> sink) const {
   assert(lazy && "not a lazy slice");
   const LazySlice &l = *lazy;
   unsigned es = elementSize(dtype);
@@ -218,8 +217,7 @@ template <typename T> T load(const char *p) {
   return v;
 }
 
-template <typename OutT>
-Expected<std::vector<OutT>> readAs(const Tensor &t) {
+template <typename OutT> Expected<std::vector<OutT>> readAs(const Tensor &t) {
   auto bytesOr = t.getBytes();
   if (!bytesOr)
     return bytesOr.takeError();

@@ -33,13 +33,13 @@ openModelSession(const Model &m, const RuntimeOptions &ro) {
     return OrtSession::createFromBytes(*bytes, ro);
   }
   llvm::SmallString<128> dir;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
-          "onnx-prune-session", dir))
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("onnx-prune-session", dir))
     return makeError("cannot create a temporary folder: " + ec.message());
   // The session has read (or mapped) the files once it exists; on Linux a
   // mapped file stays valid after its name is removed.
-  auto removeDir = llvm::make_scope_exit(
-      [&] { llvm::sys::fs::remove_directories(dir); });
+  auto removeDir =
+      llvm::make_scope_exit([&] { llvm::sys::fs::remove_directories(dir); });
   llvm::SmallString<128> path(dir);
   llvm::sys::path::append(path, "model.onnx");
   WriteOptions wo;

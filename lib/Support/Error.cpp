@@ -28,8 +28,8 @@ std::string oneLine(StringRef msg) {
         out.pop_back();
       if (!out.empty() && i + 1 < msg.size())
         out += "; ";
-      while (i + 1 < msg.size() && (msg[i + 1] == '\n' || msg[i + 1] == '\r' ||
-                                    msg[i + 1] == ' '))
+      while (i + 1 < msg.size() &&
+             (msg[i + 1] == '\n' || msg[i + 1] == '\r' || msg[i + 1] == ' '))
         ++i;
       continue;
     }

@@ -78,7 +78,8 @@ static FreezeReason reasonFor(const Node *n, StringRef rule) {
   FreezeReason r;
   if (n) {
     r.node = n->describe();
-    r.op = (n->getDomain().empty() ? "" : n->getDomain() + ".") + n->getOpType();
+    r.op =
+        (n->getDomain().empty() ? "" : n->getDomain() + ".") + n->getOpType();
   }
   r.rule = rule.str();
   return r;
@@ -138,8 +139,12 @@ void DepGraphBuilder::joinBlocks(AxisRef coarse, AxisRef fine, int64_t block,
   }
   if (block == 1 && fineOffset == 0 && sc == sf)
     return join(coarse, fine, why);
-  DepGraph::Edge e{DepGraph::EdgeKind::Blocks, g.axisVar(coarse),
-                   g.axisVar(fine), block, fineOffset, {}};
+  DepGraph::Edge e{DepGraph::EdgeKind::Blocks,
+                   g.axisVar(coarse),
+                   g.axisVar(fine),
+                   block,
+                   fineOffset,
+                   {}};
   g.edges.push_back(std::move(e));
 }
 
@@ -154,7 +159,11 @@ void DepGraphBuilder::joinMap(AxisRef a, AxisRef b, ArrayRef<int64_t> map,
     freeze(b, &why, "axis mapping could not be resolved");
     return;
   }
-  DepGraph::Edge e{DepGraph::EdgeKind::Map, g.axisVar(a), g.axisVar(b), 1, 0,
+  DepGraph::Edge e{DepGraph::EdgeKind::Map,
+                   g.axisVar(a),
+                   g.axisVar(b),
+                   1,
+                   0,
                    std::vector<int64_t>(map.begin(), map.end())};
   g.edges.push_back(std::move(e));
 }
@@ -172,7 +181,11 @@ void DepGraphBuilder::tie(AxisRef a, ArrayRef<int64_t> elements,
   if (elements.size() < 2)
     return;
   unsigned v = g.axisVar(a);
-  DepGraph::Edge e{DepGraph::EdgeKind::Tie, v, v, 1, 0,
+  DepGraph::Edge e{DepGraph::EdgeKind::Tie,
+                   v,
+                   v,
+                   1,
+                   0,
                    std::vector<int64_t>(elements.begin(), elements.end())};
   g.edges.push_back(std::move(e));
 }
@@ -234,8 +247,9 @@ void DepGraph::finalize(Model &m) {
   // members of big spaces, e.g. a residual stream.)
   for (Space &s : spaces)
     if (s.numWeightMembers && s.numWeightMembers < s.members.size())
-      std::stable_partition(s.members.begin(), s.members.end(),
-                            [](const AxisRef &a) { return a.value->isWeight(); });
+      std::stable_partition(
+          s.members.begin(), s.members.end(),
+          [](const AxisRef &a) { return a.value->isWeight(); });
   // 2. Groups: spaces connected by mapped joins.
   UnionFind groupsUF(spaces.size());
   for (const Edge &e : edges)
@@ -340,6 +354,9 @@ void DepGraph::finalize(Model &m) {
   elemUnit.assign(total, 0);
   std::vector<uint32_t> unitSize;
   std::vector<char> unitFrozen, unitHasWeight;
+  unitSize.reserve(total);
+  unitFrozen.reserve(total);
+  unitHasWeight.reserve(total);
   {
     std::vector<int32_t> classUnit(mappedTotal, -1);
     for (unsigned s = 0; s < spaces.size(); ++s) {
@@ -434,8 +451,9 @@ void DepGraph::finalize(Model &m) {
                 ": " + s.reason.rule];
   for (auto &kv : freezes)
     freezeCounts.emplace_back(kv.getKey().str(), kv.getValue());
-  std::sort(freezeCounts.begin(), freezeCounts.end(),
-            [](auto &a, auto &b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  std::sort(freezeCounts.begin(), freezeCounts.end(), [](auto &a, auto &b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   m.forEachGraph([&](Graph &g) {
     for (Value *v : g.getValues()) {
       Tensor *t = v->getWeight();
@@ -457,7 +475,8 @@ static void collectCaptured(const Graph &g, const Graph &outer,
     for (Value *v : n.getInputs())
       if (v && v->getGraph() == &outer)
         out.push_back(v);
-    n.forEachSubgraph([&](const Graph &sg) { collectCaptured(sg, outer, out); });
+    n.forEachSubgraph(
+        [&](const Graph &sg) { collectCaptured(sg, outer, out); });
   }
 }
 
@@ -478,13 +497,15 @@ Expected<DepGraph> buildDepGraph(Model &m) {
     if (n.hasSubgraphs()) {
       b.freezeNode(n, "has subgraphs");
       SmallVector<Value *, 8> captured;
-      n.forEachSubgraph([&](const Graph &sg) { collectCaptured(sg, g, captured); });
+      n.forEachSubgraph(
+          [&](const Graph &sg) { collectCaptured(sg, g, captured); });
       for (Value *v : captured)
         b.freezeValue(v, &n, "read inside a subgraph");
       continue;
     }
     int64_t opset = m.getOpsetVersion(n.getDomain());
-    if (const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset))
+    if (const OpHandler *h =
+            lookupOpHandler(n.getDomain(), n.getOpType(), opset))
       h->build(n, b);
     else {
       b.freezeNode(n, "no handler for this op");

@@ -145,9 +145,8 @@ public:
   /// The unit of element \p index of space \p space (for a space in no
   /// group: one shared, empty, unprunable unit).
   unsigned unitOf(unsigned space, int64_t index) const {
-    return spaces[space].group < 0
-               ? ungroupedUnit
-               : elemUnit[spaces[space].elemBase + index];
+    return spaces[space].group < 0 ? ungroupedUnit
+                                   : elemUnit[spaces[space].elemBase + index];
   }
 
   /// Parameters (elements of floating-point weights) in total and in weights
@@ -192,7 +191,7 @@ private:
 
   // ---- Result ----
   std::vector<Space> spaces;
-  std::vector<int> varSpace; ///< Axis var -> space.
+  std::vector<int> varSpace;      ///< Axis var -> space.
   std::vector<unsigned> elemUnit; ///< Elements of grouped spaces only.
   /// Storage of every Unit::elements, unit after unit.
   std::vector<std::pair<unsigned, int64_t>> unitElements;

@@ -6,7 +6,6 @@
 
 #include <climits>
 
-
 #include <cstring>
 #include <mutex>
 

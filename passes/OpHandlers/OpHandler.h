@@ -76,8 +76,8 @@ void joinBroadcast(DepGraphBuilder &b, Value *x, Value *y, const Node &n);
 void joinAllAxes(DepGraphBuilder &b, Value *in, Value *out, const Node &n);
 /// Replaces input \p idx of \p n (a constant int64 tensor) by a new
 /// initializer holding \p values (never edits a constant others share).
-void replaceConstantInts(Node &n, unsigned idx,
-                         llvm::ArrayRef<int64_t> values, Rewriter &rw);
+void replaceConstantInts(Node &n, unsigned idx, llvm::ArrayRef<int64_t> values,
+                         Rewriter &rw);
 
 } // namespace onnxprune
 

@@ -93,7 +93,8 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
 
   Context ctx(rw);
   // Which axes of which weights change, weights in first-seen order.
-  MapVector<Value *, SmallVector<std::pair<unsigned, const std::vector<int64_t> *>, 2>>
+  MapVector<Value *,
+            SmallVector<std::pair<unsigned, const std::vector<int64_t> *>, 2>>
       weightAxes;
   DenseSet<Node *> touched;
   for (unsigned s = 0; s < spaces.size(); ++s) {
@@ -212,7 +213,8 @@ Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
         if (!zeroingIsSafe(a.value))
           continue;
         auto &axes = cut[a.value];
-        auto it = llvm::find_if(axes, [&](auto &p) { return p.first == a.axis; });
+        auto it =
+            llvm::find_if(axes, [&](auto &p) { return p.first == a.axis; });
         if (it == axes.end()) {
           axes.push_back({a.axis, {}});
           it = std::prev(axes.end());

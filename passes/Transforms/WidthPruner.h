@@ -28,8 +28,9 @@ llvm::Error applyPruning(Model &m, const DepGraph &dg,
 
 /// Zeroes, in place, the weight slices that removing \p units would cut
 /// away (all weight members, biases included, except divisors and
-/// exponents where zero would mean inf/NaN), leaving every shape as it is. Masking and pruning the same units
-/// must give the same outputs (to float tolerance): the core property test.
+/// exponents where zero would mean inf/NaN), leaving every shape as it is.
+/// Masking and pruning the same units must give the same outputs (to float
+/// tolerance): the core property test.
 llvm::Error applyMasking(Model &m, const DepGraph &dg,
                          llvm::ArrayRef<unsigned> units, Rewriter &rw);
 

@@ -98,7 +98,6 @@ TEST_P(TestData, RoundTripKeepsEverything) {
             << GetParam() << "\n";
 }
 
-
 /// The project's zoo and the PP-OCRv4 models must be there: a skipped run
 /// would hide a regression on the models users actually have.
 class RealModels : public ::testing::TestWithParam<std::string> {};

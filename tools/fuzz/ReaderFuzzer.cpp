@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   std::string bytes(reinterpret_cast<const char *>(data), size);
   // The first byte picks the format so both parsers get fuzzed.
-  ModelFormat fmt = size && (data[0] & 1) ? ModelFormat::Text
-                                          : ModelFormat::Binary;
+  ModelFormat fmt =
+      size && (data[0] & 1) ? ModelFormat::Text : ModelFormat::Binary;
   auto model = readModelFromBuffer(std::move(bytes), fmt, "", "fuzz");
   if (!model) {
     llvm::consumeError(model.takeError());
