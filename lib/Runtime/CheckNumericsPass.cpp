@@ -161,10 +161,14 @@ CheckNumericsOptions::parse(llvm::StringRef text) {
     return std::move(e);
   if (llvm::Error e = params->getBool("report", o.report))
     return std::move(e);
+  if (llvm::Error e = params->getUnsigned("dim", o.dim))
+    return std::move(e);
   if (llvm::Error e = params->finish())
     return std::move(e);
   if (o.samples == 0)
     return params->makeParamError("samples", "must be at least 1");
+  if (o.dim == 0)
+    return params->makeParamError("dim", "must be at least 1");
   if (o.rtol < 0)
     return params->makeParamError("rtol", "must not be negative");
   if (o.atol < 0)
@@ -184,6 +188,8 @@ void CheckNumericsPass::printPipeline(llvm::raw_ostream &os) const {
     p.add("inputs", opts.inputsPath);
   if (opts.report)
     p.addFlag("report");
+  if (opts.dim != 8)
+    p.add("dim", uint64_t(opts.dim));
 }
 
 llvm::Expected<PreservedAnalyses>
@@ -202,6 +208,7 @@ CheckNumericsPass::run(Model &m, ModelAnalysisManager &) {
 
   std::vector<NamedTensor> fixed;
   RandomInputOptions rio;
+  rio.otherDim = opts.dim;
   if (!opts.inputsPath.empty()) {
     auto f = loadFixedInputs(opts.inputsPath);
     if (!f)

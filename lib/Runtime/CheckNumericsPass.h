@@ -61,6 +61,9 @@ struct CheckNumericsOptions {
   /// outputs are expected to move; the model must still load and run with
   /// the same inputs and outputs).
   bool report = false;
+  /// Size given to dynamic dims other than the first (batch, which is 1):
+  /// e.g. 32 for detectors whose feature maps halve five times.
+  unsigned dim = 8;
 
   /// Parses the text between `check-numerics<` and `>` ("" for defaults).
   static llvm::Expected<CheckNumericsOptions> parse(llvm::StringRef params);

@@ -62,7 +62,9 @@ llvm::Expected<Ort::Env *> getEnv() {
   if (llvm::Error err = checkApi())
     return std::move(err);
   if (llvm::Error err = guard("cannot start ONNX Runtime", [&] {
-        env = new Ort::Env(ORT_LOGGING_LEVEL_WARNING, "onnx-prune");
+        // Fatal only: ORT's own error lines would break the one-line
+        // error promise; every failure comes back to us as a status.
+        env = new Ort::Env(ORT_LOGGING_LEVEL_FATAL, "onnx-prune");
       }))
     return std::move(err);
   return env;
@@ -88,7 +90,7 @@ Ort::SessionOptions makeSessionOptions(const RuntimeOptions &opts) {
   so.SetInterOpNumThreads(opts.interOpThreads);
   so.SetExecutionMode(ORT_SEQUENTIAL);
   so.SetGraphOptimizationLevel(toOrt(opts.optLevel));
-  so.SetLogSeverityLevel(ORT_LOGGING_LEVEL_WARNING);
+  so.SetLogSeverityLevel(ORT_LOGGING_LEVEL_FATAL);
   so.AddConfigEntry(kOrtSessionOptionsConfigAllowIntraOpSpinning, "0");
   so.AddConfigEntry(kOrtSessionOptionsConfigAllowInterOpSpinning, "0");
   if (opts.deterministicCompute)
