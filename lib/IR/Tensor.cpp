@@ -186,31 +186,6 @@ void Tensor::setStrings(ArrayRef<int64_t> newDims,
 }
 
 namespace {
-float halfToFloat(uint16_t h) {
-  uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0) {
-    if (man == 0) {
-      bits = sign;
-    } else { // subnormal: renormalise
-      exp = 127 - 15 + 1;
-      while (!(man & 0x400)) {
-        man <<= 1;
-        --exp;
-      }
-      man &= 0x3ff;
-      bits = sign | (exp << 23) | (man << 13);
-    }
-  } else if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (man << 13);
-  } else {
-    bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 template <typename T> T load(const char *p) {
   T v;
   std::memcpy(&v, p, sizeof(T));
@@ -241,13 +216,9 @@ template <typename OutT> Expected<std::vector<OutT>> readAs(const Tensor &t) {
     case DataType::Float16:
       out[i] = (OutT)halfToFloat(load<uint16_t>(p));
       break;
-    case DataType::BFloat16: {
-      uint32_t bits = (uint32_t)load<uint16_t>(p) << 16;
-      float f;
-      std::memcpy(&f, &bits, 4);
-      out[i] = (OutT)f;
+    case DataType::BFloat16:
+      out[i] = (OutT)bfloat16ToFloat(load<uint16_t>(p));
       break;
-    }
     case DataType::Int8:
       out[i] = (OutT)load<int8_t>(p);
       break;

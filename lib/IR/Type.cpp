@@ -2,6 +2,9 @@
 
 #include "lib/IR/Type.h"
 
+#include <cmath>
+#include <cstring>
+
 using namespace llvm;
 
 namespace onnxprune {
@@ -166,6 +169,76 @@ std::string typeToString(const Type &t) {
   raw_string_ostream os(s);
   printType(os, t);
   return os.str();
+}
+
+// ---- 16-bit floats ------------------------------------------------------
+
+static uint32_t floatBits(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof(x));
+  return x;
+}
+
+static float bitsFloat(uint32_t x) {
+  float f;
+  std::memcpy(&f, &x, sizeof(f));
+  return f;
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f;
+  uint32_t mant = h & 0x3ff;
+  if (exp == 0) {
+    // Zero or subnormal: mant * 2^-24.
+    float v = std::ldexp((float)mant, -24);
+    return sign ? -v : v;
+  }
+  if (exp == 31)
+    return bitsFloat(sign | 0x7f800000 | (mant << 13));
+  return bitsFloat(sign | ((exp + 112) << 23) | (mant << 13));
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t x = floatBits(f);
+  uint16_t sign = (x >> 16) & 0x8000;
+  uint32_t absx = x & 0x7fffffff;
+  if (absx >= 0x7f800000) // Inf, or NaN (kept quiet, payload truncated).
+    return sign | 0x7c00 |
+           (absx > 0x7f800000 ? 0x200 | ((absx >> 13) & 0x3ff) : 0);
+  if (absx < 0x38800000) {
+    // Below half's smallest normal (2^-14): a subnormal, mant * 2^-24.
+    if (absx < 0x33000000) // < 2^-25 rounds to zero (2^-25 ties to even 0).
+      return sign;
+    uint32_t e = absx >> 23;
+    uint32_t m = (absx & 0x7fffff) | 0x800000;
+    uint32_t shift = 126 - e; // 14..24
+    uint32_t r = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (r & 1)))
+      ++r;
+    return sign | r;
+  }
+  // Normal: rebias the exponent (127 -> 15), round the 13 dropped bits to
+  // nearest even; a carry past the largest finite value gives Inf.
+  uint32_t h = (absx - 0x38000000) >> 13;
+  uint32_t rem = absx & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+    ++h;
+  if (h >= 0x7c00)
+    h = 0x7c00;
+  return sign | h;
+}
+
+float bfloat16ToFloat(uint16_t b) { return bitsFloat(uint32_t(b) << 16); }
+
+uint16_t floatToBFloat16(float f) {
+  uint32_t x = floatBits(f);
+  if ((x & 0x7fffffff) > 0x7f800000) // NaN: keep it a quiet NaN.
+    return ((x >> 16) & 0x8000) | 0x7fc0;
+  x += 0x7fff + ((x >> 16) & 1);
+  return x >> 16;
 }
 
 } // namespace onnxprune

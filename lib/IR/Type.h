@@ -110,6 +110,13 @@ struct Type {
   bool operator!=(const Type &o) const { return !(*this == o); }
 };
 
+/// IEEE half and bfloat16 conversions (round to nearest even), for weights
+/// and runtime tensors alike.
+float halfToFloat(uint16_t h);
+uint16_t floatToHalf(float f);
+float bfloat16ToFloat(uint16_t b);
+uint16_t floatToBFloat16(float f);
+
 /// Prints "float[N,3,224,224]", "int64[?]", "float" (scalar), "?" (unknown).
 void printType(llvm::raw_ostream &os, const Type &t);
 std::string typeToString(const Type &t);

@@ -93,12 +93,6 @@ bool isSupportedHostType(DataType dtype);
 /// the bytes its shape needs.
 llvm::Error validateHostTensor(const HostTensor &t, const llvm::Twine &what);
 
-/// IEEE half and bfloat16 conversions (round to nearest even).
-float halfToFloat(uint16_t h);
-uint16_t floatToHalf(float f);
-float bfloat16ToFloat(uint16_t b);
-uint16_t floatToBFloat16(float f);
-
 } // namespace onnxprune
 
 #endif // ONNXPRUNE_RUNTIME_HOSTTENSOR_H

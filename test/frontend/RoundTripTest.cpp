@@ -13,6 +13,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
 #include "frontends/onnx/OnnxChecks.h"
+#include "test/frontend/TestModels.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -30,17 +31,6 @@
 using namespace onnxprune;
 
 namespace {
-
-std::vector<std::string> findModels(const std::string &root) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (llvm::sys::fs::recursive_directory_iterator it(root, ec), end;
-       it != end && !ec; it.increment(ec))
-    if (llvm::sys::path::extension(it->path()) == ".onnx")
-      out.push_back(it->path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);

@@ -15,6 +15,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/OnnxChecks.h"
 #include "passes/Analysis/ShapeInference.h"
+#include "test/frontend/TestModels.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -30,17 +31,6 @@
 using namespace onnxprune;
 
 namespace {
-
-std::vector<std::string> findModels(const std::string &root) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (llvm::sys::fs::recursive_directory_iterator it(root, ec), end;
-       it != end && !ec; it.increment(ec))
-    if (llvm::sys::path::extension(it->path()) == ".onnx")
-      out.push_back(it->path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 /// Every value of every graph of \p m by name.
 llvm::StringMap<Value *> valuesByName(Model &m) {

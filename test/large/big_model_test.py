@@ -23,12 +23,6 @@ sys.path.insert(0, HERE)
 import make_big_model  # noqa: E402
 
 
-def run_measured(cmd):
-    """Runs cmd; returns (exit code, peak RSS in bytes)."""
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024
-
 
 def main():
     tool = sys.argv[1]
@@ -39,7 +33,7 @@ def main():
         out_dir = os.path.join(tmp, "out")
         os.makedirs(out_dir)
         out = os.path.join(out_dir, "big.onnx")
-        rc, rss = run_measured([tool, os.path.join(src, "big.onnx"),
+        rc, rss = make_big_model.run_measured([tool, os.path.join(src, "big.onnx"),
                                 "-passes=verify,dce", "-o", out])
         assert rc == 0, "onnx-prune failed with exit code %d" % rc
         print("peak RSS %.0f MB" % (rss / 2**20))

@@ -24,11 +24,6 @@ sys.path.insert(0, HERE)
 import make_big_model  # noqa: E402
 
 
-def run_measured(cmd):
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024
-
 
 def main():
     tool = sys.argv[1]
@@ -41,7 +36,7 @@ def main():
         os.makedirs(out_dir)
         out = os.path.join(out_dir, "big.onnx")
         plan = os.path.join(tmp, "plan.json")
-        rc, rss = run_measured([tool, os.path.join(src, "big.onnx"), "-passes=" +
+        rc, rss = make_big_model.run_measured([tool, os.path.join(src, "big.onnx"), "-passes=" +
                                 "prune-width<criterion=magnitude;ratio=0.3;plan-out=%s>,verify" % plan,
                                 "-o", out])
         assert rc == 0, "onnx-prune failed with exit code %d" % rc

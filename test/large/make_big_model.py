@@ -16,9 +16,18 @@ usage: make_big_model.py OUT_DIR [--gb 2.7] [--dim 4096] [--relu]
 import argparse
 import os
 import struct
+import subprocess
 
 import onnx
 from onnx import TensorProto, helper
+
+
+def run_measured(cmd):
+    """Runs cmd; returns (exit code, peak RSS in bytes). Shared by the
+    large-model tests."""
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024
 
 
 def marker(i):
