@@ -7,6 +7,8 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
+#include <cassert>
+#include <functional>
 #include <numeric>
 
 using namespace llvm;
@@ -52,17 +54,32 @@ int64_t DepGraphBuilder::rank(const Value *v) {
 }
 
 unsigned DepGraph::axisVar(AxisRef a) {
-  auto key = std::make_pair(a.value, a.axis);
-  auto it = varOf.find(key);
-  if (it != varOf.end())
-    return it->second;
-  unsigned id = vars.size();
-  AxisVar var;
-  var.ref = a;
-  var.size = DepGraphBuilder::size(a);
-  var.parent = id;
-  vars.push_back(std::move(var));
-  varOf[key] = id;
+  unsigned base;
+  if (a.value == lastValue) {
+    base = lastFirstVar;
+  } else {
+    auto [it, inserted] = firstVar.try_emplace(a.value, (unsigned)vars.size());
+    if (inserted) {
+      // Callers know the size of axis a (>= 0), so a.axis < rank.
+      const Type &t = a.value->getType();
+      unsigned r = t.shape->size();
+      bool weight = a.value->isWeight();
+      for (unsigned i = 0; i < r; ++i) {
+        const Dim &d = (*t.shape)[i];
+        vars.push_back(
+            {a.value, d.isStatic() ? d.value : -1, i, ~0u, -1, weight});
+      }
+    }
+    base = it->second;
+    lastValue = a.value;
+    lastFirstVar = base;
+  }
+  unsigned id = base + a.axis;
+  assert(id < vars.size() && vars[id].axis == a.axis && "axis within rank");
+  if (vars[id].parent == ~0u) {
+    vars[id].parent = id;
+    varOrder.push_back(id);
+  }
   return id;
 }
 
@@ -216,15 +233,47 @@ struct UnionFind {
 } // namespace
 
 int DepGraph::spaceOf(AxisRef a) const {
-  auto it = varOf.find(std::make_pair(a.value, a.axis));
-  return it == varOf.end() ? -1 : varSpace[it->second];
+  auto it = firstVar.find(a.value);
+  if (it == firstVar.end())
+    return -1;
+  unsigned v = it->second + a.axis;
+  if (v >= vars.size() || vars[v].value != a.value || vars[v].axis != a.axis)
+    return -1;
+  return varSpace[v];
 }
 
-void DepGraph::finalize(Model &m) {
+DepGraph::Unit DepGraph::mappedUnit(unsigned m) const {
+  Unit r;
+  r.elements = Elements(ArrayRef<std::pair<unsigned, int64_t>>(
+      unitElements.data() + mappedFill[m], mappedFill[m + 1] - mappedFill[m]));
+  r.prunable = mappedPrunable[m];
+  return r;
+}
+
+DepGraph::Unit DepGraph::getUnit(unsigned u) const {
+  if (u >= ungroupedUnit)
+    return Unit(); // the shared unit of ungrouped spaces
+  auto it = std::upper_bound(
+      unitRuns.begin(), unitRuns.end(), u,
+      [](unsigned u, const UnitRun &r) { return u < r.firstUnit; });
+  assert(it != unitRuns.begin() && "unit runs start at 0");
+  --it;
+  if (it->space < 0)
+    return mappedUnit(it->mappedFirst + (u - it->firstUnit));
+  const Space &sp = spaces[it->space];
+  Unit r;
+  r.elements = Elements(
+      std::pair<unsigned, int64_t>(it->space, (int64_t)(u - it->firstUnit)));
+  r.prunable = isPrunableTrivial(sp);
+  return r;
+}
+
+void DepGraph::finalize(Model &) {
   // 1. Spaces: one per axis class with a known size.
   varSpace.assign(vars.size(), -1);
   std::vector<int> rootSpace(vars.size(), -1);
-  for (unsigned v = 0; v < vars.size(); ++v) {
+  std::vector<unsigned> numMembers;
+  for (unsigned v : varOrder) {
     if (vars[v].size <= 0)
       continue;
     unsigned r = findAxis(v);
@@ -232,6 +281,7 @@ void DepGraph::finalize(Model &m) {
       rootSpace[r] = spaces.size();
       spaces.emplace_back();
       spaces.back().size = vars[v].size;
+      numMembers.push_back(0);
     }
     Space &s = spaces[rootSpace[r]];
     varSpace[v] = rootSpace[r];
@@ -239,17 +289,18 @@ void DepGraph::finalize(Model &m) {
       s.frozen = true;
       s.reason = reasons[vars[v].reason];
     }
-    s.members.push_back(vars[v].ref);
-    s.numWeightMembers += vars[v].ref.value->isWeight();
+    ++numMembers[rootSpace[r]];
+    s.numWeightMembers += vars[v].weight;
   }
-  // Weights first, each part in axis-variable order. (A stable partition
-  // once per space: inserting each weight in front was quadratic in the
-  // members of big spaces, e.g. a residual stream.)
-  for (Space &s : spaces)
-    if (s.numWeightMembers && s.numWeightMembers < s.members.size())
-      std::stable_partition(
-          s.members.begin(), s.members.end(),
-          [](const AxisRef &a) { return a.value->isWeight(); });
+  // Members: weights first, each part in axis-variable order. (Two sweeps
+  // into exactly reserved vectors; inserting each weight in front was
+  // quadratic in the members of big spaces, e.g. a residual stream.)
+  for (unsigned s = 0; s < spaces.size(); ++s)
+    spaces[s].members.reserve(numMembers[s]);
+  for (int weights = 1; weights >= 0; --weights)
+    for (unsigned v : varOrder)
+      if (varSpace[v] >= 0 && vars[v].weight == (bool)weights)
+        spaces[varSpace[v]].members.push_back({vars[v].value, vars[v].axis});
   // 2. Groups: spaces connected by mapped joins.
   UnionFind groupsUF(spaces.size());
   for (const Edge &e : edges)
@@ -305,26 +356,27 @@ void DepGraph::finalize(Model &m) {
 
   // 3. Elements of the grouped spaces. Only spaces that a mapped join
   //    touches need per-element union-find; in the others (most channel
-  //    spaces of a CNN) every element is its own unit, numbered directly.
+  //    spaces of a CNN) every element is its own unit, numbered directly and
+  //    never stored (Space::trivial).
   std::vector<char> mapped(spaces.size(), 0);
   for (const Edge &e : edges)
     if (varSpace[e.a] >= 0 && varSpace[e.b] >= 0)
       mapped[varSpace[e.a]] = mapped[varSpace[e.b]] = 1;
-  uint64_t total = 0, mappedTotal = 0;
-  std::vector<uint64_t> mappedBase(spaces.size(), 0);
+  uint64_t mappedTotal = 0;
   for (unsigned s = 0; s < spaces.size(); ++s) {
-    spaces[s].elemBase = total;
-    if (spaces[s].group < 0)
+    Space &sp = spaces[s];
+    sp.elemBase = 0;
+    if (sp.group < 0)
       continue;
-    total += spaces[s].size;
-    if (mapped[s]) {
-      mappedBase[s] = mappedTotal;
-      mappedTotal += spaces[s].size;
+    sp.trivial = !mapped[s];
+    if (!sp.trivial) {
+      sp.elemBase = mappedTotal;
+      mappedTotal += sp.size;
     }
   }
   UnionFind elems(mappedTotal);
   auto elem = [&](unsigned var, int64_t i) {
-    return (uint32_t)(mappedBase[varSpace[var]] + i);
+    return (uint32_t)(spaces[varSpace[var]].elemBase + i);
   };
   for (const Edge &e : edges) {
     if (varSpace[e.a] < 0 || varSpace[e.b] < 0 ||
@@ -349,101 +401,95 @@ void DepGraph::finalize(Model &m) {
   }
   // 4. Units, numbered by their first element in (space, index) order.
   //    Frozen if any element's space is frozen; prunable if not frozen and
-  //    some element's space holds a weight. Elements of all units live in
-  //    one array, unit after unit.
-  elemUnit.assign(total, 0);
+  //    some element's space holds a weight. A trivial space's units are the
+  //    run [elemBase, elemBase + size). Units of mapped spaces ("mapped
+  //    units") are stored: their elements live in one array, unit after
+  //    unit.
+  elemUnit.assign(mappedTotal, 0);
   std::vector<uint32_t> unitSize;
   std::vector<char> unitFrozen, unitHasWeight;
-  unitSize.reserve(total);
-  unitFrozen.reserve(total);
-  unitHasWeight.reserve(total);
+  unsigned nextUnit = 0;
   {
     std::vector<int32_t> classUnit(mappedTotal, -1);
     for (unsigned s = 0; s < spaces.size(); ++s) {
-      const Space &sp = spaces[s];
+      Space &sp = spaces[s];
       if (sp.group < 0)
         continue;
+      if (sp.trivial) {
+        sp.elemBase = nextUnit;
+        unitRuns.push_back({nextUnit, (int)s, 0});
+        nextUnit += sp.size;
+        continue;
+      }
       bool hasWeight = sp.numWeightMembers > 0;
       for (int64_t i = 0; i < sp.size; ++i) {
-        int32_t u;
-        if (!mapped[s]) {
-          u = unitSize.size();
-        } else {
-          int32_t &cu = classUnit[elems.find(mappedBase[s] + i)];
-          if (cu < 0)
-            cu = unitSize.size();
-          u = cu;
-        }
-        if ((size_t)u == unitSize.size()) {
+        int32_t &cu = classUnit[elems.find(sp.elemBase + i)];
+        if (cu < 0) {
+          cu = unitSize.size();
+          if (unitRuns.empty() || unitRuns.back().space >= 0)
+            unitRuns.push_back({nextUnit, -1, (unsigned)cu});
+          mappedUnitId.push_back(nextUnit++);
           unitSize.push_back(0);
           unitFrozen.push_back(0);
           unitHasWeight.push_back(0);
         }
-        elemUnit[sp.elemBase + i] = u;
-        ++unitSize[u];
-        unitFrozen[u] |= sp.frozen;
-        unitHasWeight[u] |= hasWeight;
+        elemUnit[sp.elemBase + i] = cu;
+        ++unitSize[cu];
+        unitFrozen[cu] |= sp.frozen;
+        unitHasWeight[cu] |= hasWeight;
       }
     }
   }
-  units.resize(unitSize.size());
-  std::vector<uint64_t> fill(units.size() + 1, 0);
-  for (unsigned u = 0; u < units.size(); ++u)
-    fill[u + 1] = fill[u] + unitSize[u];
-  unitElements.resize(total);
+  size_t numMapped = unitSize.size();
+  mappedFill.assign(numMapped + 1, 0);
+  for (size_t m = 0; m < numMapped; ++m)
+    mappedFill[m + 1] = mappedFill[m] + unitSize[m];
+  unitElements.resize(mappedTotal);
   {
-    std::vector<uint64_t> next(fill.begin(), fill.end() - 1);
+    std::vector<uint64_t> next(mappedFill.begin(), mappedFill.end() - 1);
     for (unsigned s = 0; s < spaces.size(); ++s)
-      if (spaces[s].group >= 0)
+      if (spaces[s].group >= 0 && !spaces[s].trivial)
         for (int64_t i = 0; i < spaces[s].size; ++i)
           unitElements[next[elemUnit[spaces[s].elemBase + i]]++] = {s, i};
   }
-  for (unsigned u = 0; u < units.size(); ++u) {
-    units[u].elements = ArrayRef<std::pair<unsigned, int64_t>>(
-        unitElements.data() + fill[u], fill[u + 1] - fill[u]);
-    units[u].prunable = !unitFrozen[u] && unitHasWeight[u];
-  }
+  mappedPrunable.resize(numMapped);
+  for (size_t m = 0; m < numMapped; ++m)
+    mappedPrunable[m] = !unitFrozen[m] && unitHasWeight[m];
   // Every element of an ungrouped space belongs to one empty, unprunable
   // unit, so unitOf() answers for any space.
-  ungroupedUnit = units.size();
-  units.emplace_back();
+  ungroupedUnit = nextUnit;
 
-  std::vector<char> seenUnit(units.size(), 0);
+  std::vector<char> seenUnit(numMapped, 0);
   for (Group &g : groups) {
-    for (unsigned s : g.spaces)
-      for (int64_t i = 0; i < spaces[s].size; ++i) {
-        unsigned u = elemUnit[spaces[s].elemBase + i];
-        if (!seenUnit[u]) {
-          seenUnit[u] = 1;
-          g.units.push_back(u);
-        }
-      }
+    if (spaces[g.spaces.front()].trivial) {
+      // No mapped join: one space (a mapped join would make it mapped).
+      assert(g.spaces.size() == 1 && "a trivial space is a group alone");
+      const Space &sp = spaces[g.spaces.front()];
+      g.units.first = sp.elemBase;
+      g.units.count = sp.size;
+      bool prunable = isPrunableTrivial(sp);
+      g.numPrunable = prunable ? sp.size : 0;
+      g.unitWidth = prunable ? 1 : 0;
+      continue;
+    }
     int64_t width = -1;
-    for (unsigned u : g.units) {
-      if (!units[u].prunable)
-        continue;
-      ++g.numPrunable;
-      int64_t w = units[u].elements.size();
-      width = width < 0 ? w : (width == w ? w : 0);
+    for (unsigned s : g.spaces) {
+      assert(!spaces[s].trivial && "a group is trivial or mapped");
+      for (int64_t i = 0; i < spaces[s].size; ++i) {
+        unsigned m = elemUnit[spaces[s].elemBase + i];
+        if (seenUnit[m])
+          continue;
+        seenUnit[m] = 1;
+        g.units.list.push_back(mappedUnitId[m]);
+        if (!mappedPrunable[m])
+          continue;
+        ++g.numPrunable;
+        int64_t w = unitSize[m];
+        width = width < 0 ? w : (width == w ? w : 0);
+      }
     }
     g.unitWidth = width < 0 ? 0 : width;
   }
-  // 5. Coverage: parameters of weights with an axis in a prunable unit.
-  //    A space with a prunable element contributes all its weights: mark
-  //    spaces first, so a big space's weights are visited once, not once
-  //    per element.
-  DenseSet<const Tensor *> counted, prunableW;
-  std::vector<char> spaceHasPrunable(spaces.size(), 0);
-  for (unsigned u = 0; u < units.size(); ++u) {
-    if (!units[u].prunable)
-      continue;
-    for (auto &[s, i] : units[u].elements)
-      spaceHasPrunable[s] = 1;
-  }
-  for (unsigned s = 0; s < spaces.size(); ++s)
-    if (spaceHasPrunable[s])
-      for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k)
-        prunableW.insert(spaces[s].members[k].value->getWeight());
   StringMap<unsigned> freezes;
   for (const Space &s : spaces)
     if (s.frozen && s.numWeightMembers && s.group >= 0)
@@ -453,16 +499,6 @@ void DepGraph::finalize(Model &m) {
     freezeCounts.emplace_back(kv.getKey().str(), kv.getValue());
   std::sort(freezeCounts.begin(), freezeCounts.end(), [](auto &a, auto &b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
-  });
-  m.forEachGraph([&](Graph &g) {
-    for (Value *v : g.getValues()) {
-      Tensor *t = v->getWeight();
-      if (!t || !isFloatingPoint(t->getDataType()) || !counted.insert(t).second)
-        continue;
-      totalParams += t->getNumElements();
-      if (prunableW.count(t))
-        prunableParams += t->getNumElements();
-    }
   });
 }
 
@@ -485,16 +521,24 @@ Expected<DepGraph> buildDepGraph(Model &m) {
   DepGraphBuilder b(dg);
   StringMap<unsigned> unhandled;
   Graph &g = m.getGraph();
+  // Most values are 4-d activations or weights; reserving avoids regrowing
+  // (and re-faulting) the largest arrays. Unused capacity is never touched.
+  size_t numValues = g.getValues().size();
+  dg.firstVar.reserve(numValues);
+  dg.vars.reserve(numValues * 4);
+  dg.varOrder.reserve(numValues * 4);
   for (Value *v : g.getInputs())
     b.freezeValue(v, nullptr,
                   v->isWeight() ? "initializer that is also a graph input"
                                 : "graph input '" + v->getName() + "'");
   for (Value *v : g.getOutputs())
     b.freezeValue(v, nullptr, "graph output '" + v->getName() + "'");
+  SmallVector<const Node *, 4> withSubgraphs;
   for (Node &n : g.getNodes()) {
     if (n.isLiftedConstant())
       continue;
     if (n.hasSubgraphs()) {
+      withSubgraphs.push_back(&n);
       b.freezeNode(n, "has subgraphs");
       SmallVector<Value *, 8> captured;
       n.forEachSubgraph(
@@ -517,6 +561,45 @@ Expected<DepGraph> buildDepGraph(Model &m) {
     dg.unhandledOps.emplace_back(kv.getKey().str(), kv.getValue());
   std::sort(dg.unhandledOps.begin(), dg.unhandledOps.end());
   dg.finalize(m);
+
+  // Coverage: parameters of weights with an axis in a prunable unit. A space
+  // with a prunable element contributes all its weights: mark spaces first,
+  // so a big space's weights are visited once, not once per element. Counts
+  // the weights of every graph of the model, as Model::forEachGraph would,
+  // but without walking every node of the main graph again.
+  std::vector<char> spaceHasPrunable(dg.spaces.size(), 0);
+  for (unsigned s = 0; s < dg.spaces.size(); ++s)
+    if (dg.spaces[s].group >= 0 && dg.spaces[s].trivial)
+      spaceHasPrunable[s] = DepGraph::isPrunableTrivial(dg.spaces[s]);
+  for (size_t u = 0; u < dg.mappedPrunable.size(); ++u) {
+    if (!dg.mappedPrunable[u])
+      continue;
+    for (uint64_t k = dg.mappedFill[u]; k < dg.mappedFill[u + 1]; ++k)
+      spaceHasPrunable[dg.unitElements[k].first] = 1;
+  }
+  DenseSet<const Tensor *> counted, prunableW;
+  for (unsigned s = 0; s < dg.spaces.size(); ++s)
+    if (spaceHasPrunable[s])
+      for (unsigned k = 0; k < dg.spaces[s].numWeightMembers; ++k)
+        prunableW.insert(dg.spaces[s].members[k].value->getWeight());
+  auto countValues = [&](const Graph &sg) {
+    for (Value *v : sg.getValues()) {
+      Tensor *t = v->getWeight();
+      if (!t || !isFloatingPoint(t->getDataType()) || !counted.insert(t).second)
+        continue;
+      dg.totalParams += t->getNumElements();
+      if (prunableW.count(t))
+        dg.prunableParams += t->getNumElements();
+    }
+  };
+  std::function<void(const Graph &)> countGraph = [&](const Graph &sg) {
+    countValues(sg);
+    for (const Node &n : sg.getNodes())
+      n.forEachSubgraph(countGraph);
+  };
+  countValues(g);
+  for (const Node *n : withSubgraphs)
+    n->forEachSubgraph(countGraph);
   return std::move(dg);
 }
 
@@ -564,7 +647,13 @@ void DepGraph::print(raw_ostream &os, const Model &m) const {
       int64_t blocked = 0;
       const Space *why = sp.frozen ? &sp : nullptr;
       for (int64_t i = 0; i < sp.size; ++i) {
-        const Unit &u = units[elemUnit[sp.elemBase + i]];
+        if (sp.trivial) {
+          // Every unit alike: the element alone.
+          if (!isPrunableTrivial(sp))
+            blocked = sp.size;
+          break;
+        }
+        Unit u = mappedUnit(elemUnit[sp.elemBase + i]);
         if (u.prunable)
           continue;
         ++blocked;

@@ -40,7 +40,9 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -108,20 +110,93 @@ public:
     bool frozen = false;
     FreezeReason reason; ///< First reason, when frozen.
     int group = -1;
-    /// Element e of this space is element elemBase + e in the element table
-    /// (grouped spaces only).
+    /// A grouped space that no mapped join touches: element e is unit
+    /// elemBase + e, alone. Most channel spaces of a CNN are trivial; they
+    /// get no per-element storage.
+    bool trivial = false;
+    /// Trivial spaces: the first unit id. Other grouped spaces: element e is
+    /// element elemBase + e in the element table.
     uint64_t elemBase = 0;
   };
-  /// A unit: elements (space, index) removed together.
+  /// The elements (space, index) of a unit: a view into storage the
+  /// DepGraph owns, or one element held inline (a unit of a space that no
+  /// mapped join touches). Cheap to copy; a copy stays valid.
+  class Elements {
+  public:
+    using value_type = std::pair<unsigned, int64_t>;
+    using const_iterator = const value_type *;
+    using iterator = const_iterator;
+    Elements() = default;
+    explicit Elements(value_type one) : one(one), n(1) {}
+    explicit Elements(llvm::ArrayRef<value_type> r)
+        : ptr(r.data()), n(r.size()) {}
+    const_iterator begin() const { return ptr ? ptr : &one; }
+    const_iterator end() const { return begin() + n; }
+    size_t size() const { return n; }
+    bool empty() const { return n == 0; }
+    const value_type &front() const { return *begin(); }
+    const value_type &operator[](size_t i) const { return begin()[i]; }
+
+  private:
+    value_type one{0, 0};
+    const value_type *ptr = nullptr;
+    size_t n = 0;
+  };
+  /// A unit: elements (space, index) removed together. A value: getUnit()
+  /// makes one on demand (most units are implicit, see Space::trivial).
   struct Unit {
-    /// (space, index) pairs; a view into one flat array owned by the
-    /// DepGraph (millions of units must not mean millions of allocations).
-    llvm::ArrayRef<std::pair<unsigned, int64_t>> elements;
+    Elements elements;
     bool prunable = false;
+  };
+  /// Unit ids of a group: a contiguous range (a trivial space) or a list.
+  class UnitList {
+  public:
+    class iterator {
+    public:
+      using iterator_category = std::forward_iterator_tag;
+      using value_type = unsigned;
+      using difference_type = std::ptrdiff_t;
+      using pointer = const unsigned *;
+      using reference = unsigned;
+      iterator(const unsigned *p, unsigned v) : p(p), v(v) {}
+      unsigned operator*() const { return p ? *p : v; }
+      iterator &operator++() {
+        p ? (void)++p : (void)++v;
+        return *this;
+      }
+      iterator operator++(int) {
+        iterator t = *this;
+        ++*this;
+        return t;
+      }
+      bool operator==(const iterator &o) const { return p == o.p && v == o.v; }
+      bool operator!=(const iterator &o) const { return !(*this == o); }
+
+    private:
+      const unsigned *p;
+      unsigned v;
+    };
+    size_t size() const { return list.empty() ? count : list.size(); }
+    bool empty() const { return size() == 0; }
+    unsigned operator[](size_t i) const {
+      return list.empty() ? first + (unsigned)i : list[i];
+    }
+    iterator begin() const {
+      return list.empty() ? iterator(nullptr, first) : iterator(list.data(), 0);
+    }
+    iterator end() const {
+      return list.empty() ? iterator(nullptr, first + count)
+                          : iterator(list.data() + list.size(), 0);
+    }
+
+  private:
+    friend class DepGraph;
+    unsigned first = 0, count = 0; ///< When list is empty.
+    std::vector<unsigned> list;
   };
   struct Group {
     std::vector<unsigned> spaces;
-    std::vector<unsigned> units; ///< All units, prunable or not.
+    UnitList units; ///< All units, prunable or not.
     unsigned numPrunable = 0;
     /// Elements per prunable unit when all units are alike (a channel: 1,
     /// a head: d), else 0.
@@ -136,7 +211,10 @@ public:
   DepGraph &operator=(const DepGraph &) = delete;
 
   llvm::ArrayRef<Space> getSpaces() const { return spaces; }
-  llvm::ArrayRef<Unit> getUnits() const { return units; }
+  /// Units are numbered by their first element in (space, index) order;
+  /// the last one is the shared unit of ungrouped spaces (see unitOf).
+  unsigned getNumUnits() const { return ungroupedUnit + 1; }
+  Unit getUnit(unsigned u) const;
   llvm::ArrayRef<Group> getGroups() const { return groups; }
 
   /// The space an axis belongs to, or -1 when it is in none (unknown size,
@@ -145,8 +223,12 @@ public:
   /// The unit of element \p index of space \p space (for a space in no
   /// group: one shared, empty, unprunable unit).
   unsigned unitOf(unsigned space, int64_t index) const {
-    return spaces[space].group < 0 ? ungroupedUnit
-                                   : elemUnit[spaces[space].elemBase + index];
+    const Space &s = spaces[space];
+    if (s.group < 0)
+      return ungroupedUnit;
+    if (s.trivial)
+      return (unsigned)(s.elemBase + index);
+    return mappedUnitId[elemUnit[s.elemBase + index]];
   }
 
   /// Parameters (elements of floating-point weights) in total and in weights
@@ -165,17 +247,26 @@ private:
   friend llvm::Expected<DepGraph> buildDepGraph(Model &m);
 
   // ---- Building (DepGraph.cpp) ----
-  unsigned axisVar(AxisRef a); ///< Creates on first use; size must be > 0.
+  /// Creates on first use; size must be > 0. All axes of a value get their
+  /// variables at once (one map lookup per value, not per axis); they count
+  /// as created, for numbering, when first used.
+  unsigned axisVar(AxisRef a);
   unsigned findAxis(unsigned v);
   void finalize(Model &m);
+  Unit mappedUnit(unsigned m) const;
+  static bool isPrunableTrivial(const Space &s) {
+    return !s.frozen && s.numWeightMembers > 0;
+  }
 
   /// Kept small (tens of thousands are made per model): the freeze reason
   /// lives out of line, only for frozen variables.
   struct AxisVar {
-    AxisRef ref;
+    Value *value;
     int64_t size;
-    unsigned parent;
+    unsigned axis;
+    unsigned parent; ///< ~0u until first used.
     int reason = -1; ///< Index into reasons; >= 0 when frozen.
+    bool weight;     ///< value->isWeight(), read while the value is hot.
   };
   std::vector<FreezeReason> reasons;
   enum class EdgeKind { Blocks, Map, Tie };
@@ -186,17 +277,31 @@ private:
     std::vector<int64_t> indices; ///< Map targets or tied elements.
   };
   std::vector<AxisVar> vars;
-  llvm::DenseMap<std::pair<Value *, unsigned>, unsigned> varOf;
+  std::vector<unsigned> varOrder; ///< Used axis variables, by first use.
+  llvm::DenseMap<const Value *, unsigned> firstVar; ///< Value -> axis 0 var.
+  const Value *lastValue = nullptr;                 ///< Cache of firstVar.
+  unsigned lastFirstVar = 0;
   std::vector<Edge> edges;
 
   // ---- Result ----
   std::vector<Space> spaces;
   std::vector<int> varSpace;      ///< Axis var -> space.
-  std::vector<unsigned> elemUnit; ///< Elements of grouped spaces only.
-  /// Storage of every Unit::elements, unit after unit.
+  std::vector<unsigned> elemUnit; ///< Elements of mapped spaces -> mapped unit.
+  /// Storage of the elements of every mapped unit, unit after unit:
+  /// mapped unit m has [mappedFill[m], mappedFill[m + 1]).
   std::vector<std::pair<unsigned, int64_t>> unitElements;
+  std::vector<uint64_t> mappedFill;
+  std::vector<char> mappedPrunable;
+  std::vector<unsigned> mappedUnitId; ///< Mapped unit -> unit id.
+  /// Runs of unit ids, by first id: one per trivial space (space >= 0), one
+  /// per run of mapped units (space < 0, from mapped unit mappedFirst).
+  struct UnitRun {
+    unsigned firstUnit;
+    int space;
+    unsigned mappedFirst;
+  };
+  std::vector<UnitRun> unitRuns;
   unsigned ungroupedUnit = 0;
-  std::vector<Unit> units;
   std::vector<Group> groups;
 };
 

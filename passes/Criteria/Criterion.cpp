@@ -66,7 +66,7 @@ Expected<ScoreNormalize> parseNormalize(StringRef text) {
 std::vector<unsigned> prunableUnitsOf(const DepGraph &dg, unsigned group) {
   std::vector<unsigned> out;
   for (unsigned u : dg.getGroups()[group].units)
-    if (dg.getUnits()[u].prunable)
+    if (dg.getUnit(u).prunable)
       out.push_back(u);
   return out;
 }

@@ -102,7 +102,7 @@ protected:
     for (unsigned u : prunableUnitsOf(dg, group)) {
       double sum = 0, max = 0;
       uint64_t count = 0;
-      for (auto &[s, i] : dg.getUnits()[u].elements)
+      for (auto &[s, i] : dg.getUnit(u).elements)
         for (const std::vector<double> &n : norms[s]) {
           sum += n[i];
           max = std::max(max, n[i]);

@@ -375,7 +375,16 @@ void factorShapes(const Shape &inShape, unsigned inLo, unsigned inHi,
       for (unsigned k = 0; k < ni.size(); ++k)
         if (!(in[ni[k]].isSymbolic() && in[ni[k]] == out[no[k]]))
           unproven.push_back(k);
-      if (unproven.size() == 1) {
+      // The element count then says so only when the static dims have
+      // equal products; [3, N, 8] -> [3, ?, 4] moves a factor 2 into ?.
+      int64_t pi = 1, po = 1;
+      for (unsigned k = inLo; k < inHi; ++k)
+        if (in[k].isStatic())
+          pi *= in[k].value;
+      for (unsigned k = outLo; k < outHi; ++k)
+        if (out[k].isStatic())
+          po *= out[k].value;
+      if (unproven.size() == 1 && pi == po) {
         Dim d = Dim::symbol("__onnxprune_by_count");
         in[ni[unproven[0]]] = d;
         out[no[unproven[0]]] = d;
@@ -384,16 +393,65 @@ void factorShapes(const Shape &inShape, unsigned inLo, unsigned inHi,
   }
   unsigned i = inLo, j = outLo;
   auto isOne = [](const Dim &d) { return d.isStatic() && d.value == 1; };
+  // What the run from the left could not match: static runs with equal
+  // products are peeled off its right end (a reshape keeps the element
+  // count, so equal suffix products are the same innermost blocks), and
+  // only the middle stays Unmatched. [17·b, 32] -> [17, b, 32]: the 32 is
+  // one to one however the outer dims regroup.
   auto rest = [&]() {
+    unsigned ie = inHi, je = outHi;
+    std::vector<Run> tail;
+    while (true) {
+      while (ie > i && isOne(in[ie - 1]))
+        --ie;
+      while (je > j && isOne(out[je - 1]))
+        --je;
+      if (ie == i || je == j || !in[ie - 1].isStatic() ||
+          !out[je - 1].isStatic() || in[ie - 1].value == 0 ||
+          out[je - 1].value == 0)
+        break;
+      unsigned ki = ie - 1, kj = je - 1;
+      int64_t pi = in[ki].value, pj = out[kj].value;
+      bool ok = true;
+      while (pi != pj) {
+        bool growIn = pi < pj;
+        unsigned &k = growIn ? ki : kj;
+        const Shape &side = growIn ? in : out;
+        if (k == (growIn ? i : j) || !side[k - 1].isStatic()) {
+          ok = false;
+          break;
+        }
+        --k;
+        (growIn ? pi : pj) *= side[k].value;
+      }
+      if (!ok)
+        break;
+      Run r{Run::OneToOne, {}, {}};
+      for (unsigned k = ki; k < ie; ++k)
+        if (!isOne(in[k]))
+          r.in.push_back(k);
+      for (unsigned k = kj; k < je; ++k)
+        if (!isOne(out[k]))
+          r.out.push_back(k);
+      r.kind = r.in.size() == 1 && r.out.size() == 1 ? Run::OneToOne
+               : r.in.size() == 1                    ? Run::Split
+               : r.out.size() == 1                   ? Run::Merge
+                                                     : Run::ManyToMany;
+      tail.push_back(std::move(r));
+      ie = ki, je = kj;
+    }
     Run r{Run::Unmatched, {}, {}};
-    for (; i < inHi; ++i)
+    for (; i < ie; ++i)
       if (!isOne(in[i]))
         r.in.push_back(i);
-    for (; j < outHi; ++j)
+    for (; j < je; ++j)
       if (!isOne(out[j]))
         r.out.push_back(j);
+    i = inHi, j = outHi;
     if (!r.in.empty() || !r.out.empty())
       runs.push_back(std::move(r));
+    for (auto it = tail.rbegin(); it != tail.rend(); ++it)
+      runs.push_back(std::move(*it));
   };
   while (true) {
     while (i < inHi && isOne(in[i]))
@@ -464,6 +522,96 @@ bool isShuffleSplit(const Run &r, Value *y) {
          to->getUses().front().user->getOpType() == "Reshape";
 }
 
+/// True when every reader of axis \p axis of \p v picks pieces of it
+/// (Gather, Split, or a Slice that narrows it), seen through Transposes:
+/// the axis is a selector (q, k, v), not a space of channels.
+bool isSelectedAxis(Value *v, unsigned axis, unsigned depth = 4) {
+  if (!v || v->isGraphOutput() || v->getUses().empty() || depth == 0)
+    return false;
+  for (const auto &use : v->getUses()) {
+    Node *u = use.user;
+    const Shape *in = dimsOf(v);
+    if (!u->getDomain().empty() || use.operandIndex != 0 || !in)
+      return false;
+    StringRef op = u->getOpType();
+    int64_t rank = in->size();
+    if (op == "Transpose") {
+      auto perm = u->getIntsAttr("perm");
+      if (!perm || (int64_t)perm->size() != rank)
+        return false;
+      auto at = llvm::find(*perm, (int64_t)axis);
+      if (at == perm->end() ||
+          !isSelectedAxis(u->getOutput(0), at - perm->begin(), depth - 1))
+        return false;
+      continue;
+    }
+    if (op == "Gather" || op == "Split") {
+      if (normalizeAxis(u->getIntAttr("axis", 0), rank) != (int64_t)axis)
+        return false;
+      continue;
+    }
+    if (op == "Slice") {
+      const Shape *o = dimsOf(u->getOutput(0));
+      if (!o || (int64_t)o->size() != rank || !(*o)[axis].isStatic() ||
+          !(*in)[axis].isStatic() || (*o)[axis].value >= (*in)[axis].value)
+        return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+/// Which factor of a split run is coupled to the input axis (an index into
+/// r.out): the outermost, unless the axes before a middle factor make a
+/// small selector (product <= MaxSelector: q/k/v) that the readers pick
+/// pieces of, with static factors after it (the head dim). See
+/// coupleRuns. Only one factor is ever coupled: two would tie every
+/// element of one to every element of the other.
+constexpr int64_t MaxSelector = 4;
+
+unsigned coupledFactor(const Run &r, const Shape &out, Value *y) {
+  if (r.out.size() < 3)
+    return 0;
+  int64_t outer = 1;
+  for (unsigned k = 1; k + 1 < r.out.size(); ++k) {
+    outer *= out[r.out[k - 1]].value;
+    if (outer > MaxSelector)
+      return 0;
+    bool selected = true;
+    for (unsigned s = 0; s < k && selected; ++s)
+      selected = isSelectedAxis(y, r.out[s]);
+    if (selected)
+      return k;
+  }
+  return 0;
+}
+
+/// True when an unmatched run trades a static factor with a dynamic dim:
+/// both sides hold a dynamic dim and a static axis, and the static
+/// products differ (a static factor went into a dynamic dim, or out of
+/// one). nn.MultiheadAttention views [n, b, h·d] as [n, b·h, d]: head i of
+/// batch row j is element j·h + i of an axis with no static size, a
+/// strided set that no block or index map of DepGraph can state (and the
+/// batch size may not be assumed from an example input). A static batch
+/// (b = 1) factors as a plain split.
+bool isHeadsIntoBatch(const Run &r, const Shape &in, const Shape &out) {
+  auto has = [](const Shape &s, ArrayRef<unsigned> axes, bool isStatic) {
+    return llvm::any_of(
+        axes, [&](unsigned a) { return s[a].isStatic() == isStatic; });
+  };
+  auto staticProduct = [](const Shape &s, ArrayRef<unsigned> axes) {
+    int64_t p = 1;
+    for (unsigned a : axes)
+      if (s[a].isStatic())
+        p *= s[a].value;
+    return p;
+  };
+  return has(in, r.in, true) && has(in, r.in, false) && has(out, r.out, true) &&
+         has(out, r.out, false) &&
+         staticProduct(in, r.in) != staticProduct(out, r.out);
+}
+
 /// States the couplings of factored runs between \p x and \p y. Returns,
 /// for each output axis, the input axes it is coupled with (empty: none),
 /// for the target checks of Reshape.
@@ -493,6 +641,32 @@ std::vector<SmallVector<unsigned, 2>> coupleRuns(ArrayRef<Run> runs, Value *x,
         b.freeze({y, r.out[0]}, &n, "groups of a channel shuffle");
         break;
       }
+      // [.., s·h·d] -> [.., s, h, d] with a selector s read piecewise
+      // (packed q/k/v, PP-OCR SVTR):
+      //
+      //   before: QKV[b,n,360] -> Reshape [0,n,3,8,15] -> Transpose
+      //           [2,0,3,1,4] -> Slice/Gather q, k, v
+      //           (3 coupled in blocks of 120: 8 and 15 frozen, no heads)
+      //   after:  head h of Y.3 ~ channels [k·120 + h·15, k·120 + (h+1)·15)
+      //           of X.2 for k = 0, 1, 2 (one block map per selector
+      //           index); Y.2 (selector) and Y.4 (head dim) frozen
+      //
+      // A selector index must never be a unit (removing all of q breaks
+      // attention), so the heads are the coupled factor.
+      if (unsigned c = coupledFactor(r, out, y)) {
+        ArrayRef<unsigned> outerAxes = ArrayRef<unsigned>(r.out).take_front(c);
+        ArrayRef<unsigned> inner = ArrayRef<unsigned>(r.out).drop_front(c + 1);
+        int64_t block = productOf(out, inner);
+        int64_t stride = block * out[r.out[c]].value;
+        for (int64_t k = 0, e = productOf(out, outerAxes); k < e; ++k)
+          b.joinBlocks({y, r.out[c]}, {x, r.in[0]}, block, k * stride, n);
+        coupled[r.out[c]].push_back(r.in[0]);
+        for (unsigned a : outerAxes)
+          b.freeze({y, a}, &n, "selector axis of a reshape split (q/k/v)");
+        for (unsigned a : inner)
+          b.freeze({y, a}, &n, "inner axis of a reshape split");
+        break;
+      }
       // [.., h·d] -> [.., h, d]: output element i (a head) is the block
       // [i·d, (i+1)·d) of the input; the inner axes are positions inside a
       // block, not channels: frozen, so a head is pruned whole.
@@ -514,18 +688,18 @@ std::vector<SmallVector<unsigned, 2>> coupleRuns(ArrayRef<Run> runs, Value *x,
       break;
     }
     case Run::ManyToMany:
-    case Run::Unmatched:
+    case Run::Unmatched: {
+      const char *rule = r.kind == Run::ManyToMany
+                             ? "reshape regroups several axes into several"
+                         : isHeadsIntoBatch(r, in, out)
+                             ? "heads merged with a dynamic batch axis"
+                             : "reshape dims could not be matched";
       for (unsigned a : r.in)
-        b.freeze({x, a}, &n,
-                 r.kind == Run::ManyToMany
-                     ? "reshape regroups several axes into several"
-                     : "reshape dims could not be matched");
+        b.freeze({x, a}, &n, rule);
       for (unsigned a : r.out)
-        b.freeze({y, a}, &n,
-                 r.kind == Run::ManyToMany
-                     ? "reshape regroups several axes into several"
-                     : "reshape dims could not be matched");
+        b.freeze({y, a}, &n, rule);
       break;
+    }
     }
   }
   return coupled;
@@ -539,6 +713,26 @@ std::vector<SmallVector<unsigned, 2>> coupleRuns(ArrayRef<Run> runs, Value *x,
 ///   X[b,s,768]  -> Reshape [b,s,12,64] -> Y    Y.2 (heads) ~ X.2 in blocks
 ///                                              of 64; Y.3 frozen
 ///   X[6,4]      -> Reshape [4,6]               many to many: frozen
+///
+/// A split couples ONE factor with the input axis (two would tie every
+/// element of one to every element of the other), normally the outermost.
+/// When the factors before a middle one form a small selector (product
+/// <= 4) that every reader picks pieces of (Gather, Split or a narrowing
+/// Slice, through Transposes), and the factors after it are static, that
+/// middle factor is coupled instead, by one strided block map per selector
+/// index; the selector is frozen (removing all of q is never a unit):
+///
+///   before: QKV[b,n,360] -> Reshape [0,n,3,8,15] -> Transpose [2,0,3,1,4]
+///           -> Gather/Slice q, k, v        Y.2 (3) ~ X.2 in blocks of 120;
+///                                          Y.3 (heads), Y.4 frozen
+///   after:  Y.3 head h ~ X.2 channels [k·120 + h·15, k·120 + (h+1)·15),
+///           k = 0, 1, 2                    Y.2 (selector), Y.4 frozen
+///
+/// A static factor traded with a dynamic dim cannot be stated (no static
+/// index space): nn.MultiheadAttention's [n, b, h·d] -> [n, b·h, d] with a
+/// symbolic b freezes as "heads merged with a dynamic batch axis". Runs
+/// that the left-to-right factoring cannot match are matched from the
+/// right too, so [s·b, D] -> [s, b, D] keeps D one to one.
 ///
 /// Preconditions for a coupled output axis: its target element is -1, 0
 /// copying the same input axis (allowzero=0), or a static value the shape

@@ -33,7 +33,7 @@ size_t PrunePlan::numRemoved() const {
 
 PlanUnitRef getUnitRef(const DepGraph &dg, unsigned unit) {
   auto spaces = dg.getSpaces();
-  const DepGraph::Unit &u = dg.getUnits()[unit];
+  const DepGraph::Unit u = dg.getUnit(unit);
   assert(!u.elements.empty() && "a unit has elements");
   // A prunable unit always has an element in a space with weights; others
   // fall back on their first element's first member.
@@ -54,7 +54,7 @@ PrunePlan makePrunePlan(const DepGraph &dg, ArrayRef<unsigned> units,
   std::vector<std::vector<std::pair<unsigned, double>>> byGroup(
       dg.getGroups().size());
   for (size_t i = 0; i < units.size(); ++i) {
-    auto &[s, idx] = dg.getUnits()[units[i]].elements.front();
+    auto [s, idx] = dg.getUnit(units[i]).elements.front();
     assert(spaces[s].group >= 0 && "a prunable unit is in a group");
     byGroup[spaces[s].group].push_back({units[i], scores[i]});
   }
@@ -65,7 +65,7 @@ PrunePlan makePrunePlan(const DepGraph &dg, ArrayRef<unsigned> units,
     PrunePlan::Group pg;
     const DepGraph::Group &group = dg.getGroups()[g];
     for (unsigned u : group.units)
-      if (dg.getUnits()[u].prunable) {
+      if (dg.getUnit(u).prunable) {
         PlanUnitRef anchor = getUnitRef(dg, u);
         pg.weight = anchor.weight;
         pg.axis = anchor.axis;
@@ -294,10 +294,10 @@ Expected<unsigned> resolveUnit(const PlanUnitRef &r, const Model &m,
     return fail("axis " + Twine(r.axis) + " of '" + r.weight + "' has " +
                 Twine(size) + " elements");
   unsigned u = dg.unitOf(s, r.index);
-  if (!dg.getUnits()[u].prunable) {
+  if (!dg.getUnit(u).prunable) {
     // Say why, as print<dep-groups> would.
     std::string why = "frozen";
-    for (auto &[t, i] : dg.getUnits()[u].elements) {
+    for (auto &[t, i] : dg.getUnit(u).elements) {
       const DepGraph::Space &sp = dg.getSpaces()[t];
       if (sp.frozen) {
         why += ": " + sp.reason.rule;
@@ -340,7 +340,7 @@ Expected<std::vector<unsigned>> resolvePrunePlan(const PrunePlan &plan,
         return makeError("plan '" + source + "': unit " + describe(r.unit) +
                          " is listed twice (also as " + describe(it->second) +
                          ")");
-      auto &[s, i] = dg.getUnits()[*u].elements.front();
+      auto [s, i] = dg.getUnit(*u).elements.front();
       if (dg.getSpaces()[s].group != group)
         return makeError("plan '" + source + "': unit " + describe(r.unit) +
                          " is not in the group of (weight '" + g.weight +

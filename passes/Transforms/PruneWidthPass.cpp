@@ -298,7 +298,7 @@ public:
   bool canRemove(ArrayRef<unsigned> units) const {
     DenseMap<unsigned, int64_t> left;
     for (unsigned u : units)
-      for (auto &[s, i] : dg->getUnits()[u].elements) {
+      for (auto &[s, i] : dg->getUnit(u).elements) {
         auto [it, inserted] = left.try_emplace(s, kept[s]);
         if (--it->second <= 0)
           return false;
@@ -308,7 +308,7 @@ public:
   void remove(ArrayRef<unsigned> units) {
     SmallVector<unsigned, 16> dirty;
     for (unsigned u : units)
-      for (auto &[s, i] : dg->getUnits()[u].elements) {
+      for (auto &[s, i] : dg->getUnit(u).elements) {
         --kept[s];
         dirty.append(itemsOf[s].begin(), itemsOf[s].end());
       }
@@ -436,7 +436,7 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
     for (unsigned i = 0; i < units.size(); ++i) {
       bool isProtected = false;
       if (!prot.empty())
-        for (auto &[s, e] : dg.getUnits()[units[i]].elements)
+        for (auto &[s, e] : dg.getUnit(units[i]).elements)
           isProtected |= prot[s];
       if (!isProtected)
         idx.push_back(i);

@@ -61,10 +61,9 @@ public:
 
 Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
                    Rewriter &rw) {
-  auto allUnits = dg.getUnits();
-  std::vector<char> pruned(allUnits.size(), 0);
+  std::vector<char> pruned(dg.getNumUnits(), 0);
   for (unsigned u : units) {
-    if (u >= allUnits.size() || !allUnits[u].prunable)
+    if (u >= dg.getNumUnits() || !dg.getUnit(u).prunable)
       return makeError("unit " + Twine(u) + " is not prunable");
     pruned[u] = 1;
   }
@@ -199,15 +198,15 @@ static bool zeroingIsSafe(const Value *v) {
 
 Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
                    Rewriter &rw) {
-  auto allUnits = dg.getUnits();
   auto spaces = dg.getSpaces();
   // Removed indices per weight axis.
   MapVector<Value *, SmallVector<std::pair<unsigned, std::vector<int64_t>>, 2>>
       cut;
   for (unsigned u : units) {
-    if (u >= allUnits.size() || !allUnits[u].prunable)
+    DepGraph::Unit unit = dg.getUnit(u);
+    if (u >= dg.getNumUnits() || !unit.prunable)
       return makeError("unit " + Twine(u) + " is not prunable");
-    for (auto &[s, i] : allUnits[u].elements)
+    for (auto &[s, i] : unit.elements)
       for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
         const AxisRef &a = spaces[s].members[k];
         if (!zeroingIsSafe(a.value))

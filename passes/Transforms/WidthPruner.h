@@ -20,7 +20,7 @@
 
 namespace onnxprune {
 
-/// Removes \p units (ids into dg.getUnits(), all prunable) from \p m.
+/// Removes \p units (ids below dg.getNumUnits(), all prunable) from \p m.
 /// Fails, changing nothing, when a unit is not prunable or the removal
 /// would leave some axis empty.
 llvm::Error applyPruning(Model &m, const DepGraph &dg,

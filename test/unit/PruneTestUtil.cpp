@@ -82,7 +82,7 @@ int64_t AnalyzedModel::unitWidth(StringRef name, unsigned axis) const {
 std::vector<unsigned> AnalyzedModel::prunableUnits(unsigned g) const {
   std::vector<unsigned> out;
   for (unsigned u : dg.getGroups()[g].units)
-    if (dg.getUnits()[u].prunable)
+    if (dg.getUnit(u).prunable)
       out.push_back(u);
   return out;
 }
@@ -103,7 +103,7 @@ std::vector<int64_t> AnalyzedModel::elementsOf(unsigned u, StringRef name,
                                                unsigned axis) const {
   std::vector<int64_t> out;
   int s = space(name, axis);
-  for (auto &[sp, i] : dg.getUnits()[u].elements)
+  for (auto &[sp, i] : dg.getUnit(u).elements)
     if ((int)sp == s)
       out.push_back(i);
   std::sort(out.begin(), out.end());
@@ -200,7 +200,7 @@ UnitSelector unitsOf(std::string name, unsigned axis,
       if (u < 0)
         return makeError("element " + Twine(i) + " of axis " + Twine(axis) +
                          " of '" + name + "' is in no unit");
-      if (!am.dg.getUnits()[u].prunable)
+      if (!am.dg.getUnit(u).prunable)
         return makeError("element " + Twine(i) + " of axis " + Twine(axis) +
                          " of '" + name + "' is not prunable" +
                          (am.frozenRule(name, axis).empty()
@@ -288,7 +288,7 @@ checkMaskedEqualsPruned(const ModelLoader &load, const UnitSelector &select,
   auto &[maskedAm, maskedUnits] = *a;
   auto &[prunedAm, prunedUnits] = *b;
   if (maskedUnits != prunedUnits ||
-      maskedAm.dg.getUnits().size() != prunedAm.dg.getUnits().size() ||
+      maskedAm.dg.getNumUnits() != prunedAm.dg.getNumUnits() ||
       maskedAm.dg.getSpaces().size() != prunedAm.dg.getSpaces().size())
     return makeError("two loads of the model analyse differently");
 

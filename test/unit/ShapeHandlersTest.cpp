@@ -454,6 +454,92 @@ TEST(SliceHandler, PackedQkvSlices) {
   EXPECT_EQ(r->pruned.valueDims("K"), (Ints{-1, 3, 4}));
 }
 
+// ---- Packed qkv read through a selector axis (PP-OCR SVTR) ---------------
+
+/// Paddle's SVTR attention: qkv = Linear(x) viewed as [b, s, 3, h, d],
+/// Transpose [2, 0, 3, 1, 4], q/k/v picked from the selector axis by
+/// Gather or Slice + Squeeze. 4 heads of 2 channels.
+const std::string kSvtr =
+    model("g (float[N,3,8] X) => (float[N,3,8] Y)",
+          {T("Wqkv", {8, 24}), T("Bqkv", {24}), T("Wo", {8, 8}),
+           I64("s5", {0, 0, 3, 4, 2}), I64("sm", {0, 0, 8}), "int64 g0 = {0}",
+           "int64 g2 = {2}", I64("b1", {1}), I64("e2", {2}), I64("a0", {0})},
+          "  L = MatMul(X, Wqkv)\n"
+          "  QKV = Add(L, Bqkv)\n"
+          "  QKV5 = Reshape(QKV, s5)\n"
+          "  T5 = Transpose<perm = [2, 0, 3, 1, 4]>(QKV5)\n"
+          "  Qh = Gather<axis = 0>(T5, g0)\n"
+          "  Ks = Slice(T5, b1, e2, a0)\n"
+          "  Kh = Squeeze(Ks, a0)\n"
+          "  Vh = Gather<axis = 0>(T5, g2)\n"
+          "  Kt = Transpose<perm = [0, 1, 3, 2]>(Kh)\n"
+          "  S = MatMul(Qh, Kt)\n"
+          "  P = Softmax<axis = -1>(S)\n"
+          "  O = MatMul(P, Vh)\n"
+          "  Ot = Transpose<perm = [0, 2, 1, 3]>(O)\n"
+          "  M = Reshape(Ot, sm)\n"
+          "  Y = MatMul(M, Wo)\n");
+
+TEST(ReshapeHandler, SelectorSplitCouplesHeads) {
+  auto am = analyzeText(kSvtr);
+  ASSERT_OK(am);
+  // A unit is one head: its 2 channels in each third of the packed
+  // projection (q, k, v) and its 2 rows of the output projection.
+  EXPECT_EQ(am->numPrunable("Wqkv", 1), 4u);
+  int u = am->unit("Wqkv", 1, 12);
+  EXPECT_EQ(am->elementsOf(u, "Wqkv", 1), (Ints{4, 5, 12, 13, 20, 21}));
+  EXPECT_EQ(am->elementsOf(u, "Bqkv", 0), (Ints{4, 5, 12, 13, 20, 21}));
+  EXPECT_EQ(am->elementsOf(u, "QKV5", 3), (Ints{2}));
+  EXPECT_EQ(am->elementsOf(u, "Wo", 0), (Ints{4, 5}));
+  // Removing all of q is never a unit; head dims are inside a head.
+  EXPECT_EQ(am->frozenRule("QKV5", 2),
+            "selector axis of a reshape split (q/k/v)");
+  EXPECT_EQ(am->frozenRule("QKV5", 4), "inner axis of a reshape split");
+  CHECK_PROPERTY(r, kSvtr, unitsOf("Wqkv", 1, {0, 20}));
+  EXPECT_EQ(r->pruned.weightDims("Wqkv"), (Ints{8, 12}));
+  EXPECT_EQ(r->pruned.weightDims("Bqkv"), (Ints{12}));
+  EXPECT_EQ(r->pruned.weightDims("Wo"), (Ints{4, 8}));
+  EXPECT_EQ(constInput(r->pruned, "Reshape", 1), (Ints{0, 0, 3, 2, 2}));
+  EXPECT_EQ(r->pruned.valueDims("M"), (Ints{-1, 3, 4}));
+}
+
+// The same view when nothing picks pieces of the outer axis: the plain
+// rule, outermost factor coupled.
+TEST(ReshapeHandler, SplitWithoutSelectorCouplesOutermost) {
+  std::string text =
+      model("g (float[N,3,8] X) => (float[N,3,24] Y)",
+            {T("W", {8, 24}), T("W2", {24, 24}), I64("s5", {0, 0, 3, 4, 2}),
+             I64("sm", {0, 0, 24})},
+            "  H = MatMul(X, W)\n  H5 = Reshape(H, s5)\n  R = Relu(H5)\n"
+            "  M = Reshape(R, sm)\n  Y = MatMul(M, W2)\n");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("W", 1), 3u);
+  EXPECT_EQ(am->frozenRule("H5", 3), "inner axis of a reshape split");
+}
+
+// nn.MultiheadAttention: [s, b, h·d] -> [s, b·h, d] with a dynamic batch.
+// Head i of batch row j is element j·h + i of an axis with no static size:
+// not expressible, frozen with its own reason. The trailing one-to-one
+// axes of a reshape whose outer dims regroup are still matched.
+TEST(ReshapeHandler, HeadsMergedWithDynamicBatch) {
+  std::string text =
+      model("g (float[3,N,8] X) => (float[3,N,8] Y)",
+            {T("W", {8, 8}), T("W2", {4, 4}), T("W3", {8, 8}),
+             I64("sh", {3, -1, 4}), I64("sf", {-1, 8}), I64("sb", {3, -1, 8})},
+            "  H = MatMul(X, W)\n  Hh = Reshape(H, sh)\n  Z = MatMul(Hh, W2)\n"
+            "  F = Reshape(X, sf)\n  G = MatMul(F, W3)\n"
+            "  Gb = Reshape(G, sb)\n  Z2 = Reshape(Z, sb)\n"
+            "  Y = Add(Gb, Z2)\n");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->frozenRule("H", 2), "heads merged with a dynamic batch axis");
+  EXPECT_EQ(am->frozenRule("Hh", 2), "heads merged with a dynamic batch axis");
+  // [3, N, 8] -> [3·N, 8]: the 8 stays one to one.
+  EXPECT_EQ(am->unit("F", 1, 5), am->unit("X", 2, 5));
+  EXPECT_EQ(am->unit("G", 1, 5), am->unit("Gb", 2, 5));
+}
+
 // ---- com.microsoft Attention
 // -------------------------------------------------
 
