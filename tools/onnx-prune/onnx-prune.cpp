@@ -19,6 +19,7 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "frontends/onnx/OnnxChecks.h"
 #include "lib/Support/Error.h"
+#include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/IRVerifier.h"
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/PassBuilder.h"
@@ -109,6 +110,12 @@ struct ToolOptions {
                       cl::desc("Print node, parameter and FLOP counts "
                                "before and after the pipeline to stderr"),
                       cl::cat(category)};
+  cl::opt<bool> coverage{
+      "coverage",
+      cl::desc("Print, before the pipeline, the share of parameters in "
+               "prunable dependency groups and the ops and rules that froze "
+               "the rest (the summary of print<dep-groups>) to stderr"),
+      cl::cat(category)};
   cl::opt<bool> timePasses{"time-passes",
                            cl::desc("Print wall time and peak memory of "
                                     "each pass and analysis to stderr"),
@@ -346,6 +353,12 @@ int runTool(int argc, char **argv) {
   std::optional<ModelStats> statsBefore;
   if (opts.stats)
     statsBefore = computeStats(model);
+  if (opts.coverage) {
+    Expected<DepGraph> dg = buildDepGraph(model);
+    if (!dg)
+      return reportError(dg.takeError());
+    dg->printCoverage(errs());
+  }
 
   PassInstrumentationCallbacks pic;
   TimePassesHandler timer;
