@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/demo.sh - set up, build, and run onnx-prune on an example model.
 #
-#   sudo bash scripts/demo.sh [MODEL]     (default: examples/mobilenet_v2_tiny.onnx)
+#   bash scripts/demo.sh [MODEL]     (default: examples/mobilenet_v2_tiny.onnx)
 #
 # Writes the pruned model to /tmp/onnx-prune-demo/out.onnx and prints its path.
 set -euo pipefail

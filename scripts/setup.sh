@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/setup.sh - install what onnx-prune needs and build it into build/.
 #
-#   sudo bash scripts/setup.sh        (or as root: bash scripts/setup.sh)
+#   bash scripts/setup.sh     (as root, or as a user with sudo: apt runs via sudo)
 #
 # Idempotent and quick the second time: apt runs only when a package is
 # missing (checked with dpkg-query first, so a set-up machine needs no

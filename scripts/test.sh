@@ -2,7 +2,7 @@
 # scripts/test.sh - set up, build, and run every test registered with CTest
 # (unit tests, lit tests, model checks...).
 #
-#   sudo bash scripts/test.sh [extra ctest arguments, e.g. -R Runtime]
+#   bash scripts/test.sh [extra ctest arguments, e.g. -R Runtime]
 #
 # Exits non-zero when the build or any test fails.
 set -euo pipefail
