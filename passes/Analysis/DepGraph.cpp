@@ -102,8 +102,44 @@ static FreezeReason reasonFor(const Node *n, StringRef rule) {
   return r;
 }
 
+bool DepGraphBuilder::hasAxis(AxisRef a) {
+  if (!a.value)
+    return false;
+  const Type &t = a.value->getType();
+  return t.hasRank() && a.axis < t.shape->size();
+}
+
+int64_t DepGraphBuilder::virtualSize(AxisRef a) {
+  if (size(a) >= 0 || !hasAxis(a))
+    return -1;
+  auto it = g.firstVar.find(a.value);
+  if (it == g.firstVar.end() || g.vars[it->second + a.axis].parent == ~0u)
+    return -1;
+  auto v = g.virtualOfRoot.find(g.findAxis(it->second + a.axis));
+  return v == g.virtualOfRoot.end() ? -1 : v->second;
+}
+
+int64_t DepGraphBuilder::couplingSize(AxisRef a) {
+  int64_t s = size(a);
+  return s >= 0 ? s : virtualSize(a);
+}
+
+void DepGraphBuilder::setVirtualSize(AxisRef a, int64_t sz) {
+  if (size(a) >= 0 || !hasAxis(a) || sz <= 0)
+    return;
+  int64_t have = virtualSize(a);
+  unsigned r = g.findAxis(g.axisVar(a));
+  if (have > 0 && have != sz) {
+    g.virtualOfRoot[r] = have;
+    freeze(a, nullptr, "conflicting virtual sizes");
+    return;
+  }
+  g.virtualOfRoot[r] = sz;
+}
+
 void DepGraphBuilder::freeze(AxisRef a, const Node *n, StringRef rule) {
-  if (size(a) <= 0)
+  // Dynamic axes too: their class may get a virtual size.
+  if (size(a) == 0 || !hasAxis(a))
     return;
   DepGraph::AxisVar &v = g.vars[g.axisVar(a)];
   if (v.reason < 0) {
@@ -129,10 +165,32 @@ void DepGraphBuilder::freezeNode(const Node &n, StringRef rule) {
 
 void DepGraphBuilder::join(AxisRef a, AxisRef b, const Node &why) {
   int64_t sa = size(a), sb = size(b);
-  if (sa < 0 && sb < 0)
+  if (sa < 0 && sb < 0) {
+    // Two dynamic axes: one class, whose virtual size (if any) both share.
+    if (!hasAxis(a) || !hasAxis(b))
+      return;
+    int64_t va = virtualSize(a), vb = virtualSize(b);
+    if (va > 0 && vb > 0 && va != vb) {
+      freeze(a, &why, "coupled axes differ in size");
+      freeze(b, &why, "coupled axes differ in size");
+      return;
+    }
+    unsigned ra = g.findAxis(g.axisVar(a)), rb = g.findAxis(g.axisVar(b));
+    if (ra == rb)
+      return;
+    int64_t v = std::max(va, vb);
+    g.virtualOfRoot.erase(ra);
+    g.virtualOfRoot.erase(rb);
+    g.vars[std::max(ra, rb)].parent = std::min(ra, rb);
+    if (v > 0)
+      g.virtualOfRoot[std::min(ra, rb)] = v;
     return;
+  }
   if (sa < 0 || sb < 0) {
-    freeze(sa < 0 ? b : a, &why, "the size of a coupled axis is unknown");
+    // A static axis with a dynamic one: not provable. The dynamic one is
+    // frozen too, in case its class has or gets a virtual size.
+    freeze(a, &why, "the size of a coupled axis is unknown");
+    freeze(b, &why, "the size of a coupled axis is unknown");
     return;
   }
   if (sa != sb) {
@@ -147,14 +205,15 @@ void DepGraphBuilder::join(AxisRef a, AxisRef b, const Node &why) {
 
 void DepGraphBuilder::joinBlocks(AxisRef coarse, AxisRef fine, int64_t block,
                                  int64_t fineOffset, const Node &why) {
-  int64_t sc = size(coarse), sf = size(fine);
+  int64_t sc = couplingSize(coarse), sf = couplingSize(fine);
   if (sc < 0 || sf < 0 || block <= 0 || fineOffset < 0 ||
       fineOffset + sc * block > sf) {
     freeze(coarse, &why, "axis mapping could not be resolved");
     freeze(fine, &why, "axis mapping could not be resolved");
     return;
   }
-  if (block == 1 && fineOffset == 0 && sc == sf)
+  if (block == 1 && fineOffset == 0 && sc == sf &&
+      (size(coarse) >= 0) == (size(fine) >= 0))
     return join(coarse, fine, why);
   DepGraph::Edge e{DepGraph::EdgeKind::Blocks,
                    g.axisVar(coarse),
@@ -167,7 +226,7 @@ void DepGraphBuilder::joinBlocks(AxisRef coarse, AxisRef fine, int64_t block,
 
 void DepGraphBuilder::joinMap(AxisRef a, AxisRef b, ArrayRef<int64_t> map,
                               const Node &why) {
-  int64_t sa = size(a), sb = size(b);
+  int64_t sa = couplingSize(a), sb = couplingSize(b);
   bool ok = sa >= 0 && sb >= 0 && (int64_t)map.size() == sa;
   for (int64_t t : map)
     ok &= t >= -1 && t < sb;
@@ -187,7 +246,7 @@ void DepGraphBuilder::joinMap(AxisRef a, AxisRef b, ArrayRef<int64_t> map,
 
 void DepGraphBuilder::tie(AxisRef a, ArrayRef<int64_t> elements,
                           const Node &why) {
-  int64_t sa = size(a);
+  int64_t sa = couplingSize(a);
   bool ok = sa >= 0;
   for (int64_t t : elements)
     ok &= t >= 0 && t < sa;
@@ -269,6 +328,14 @@ DepGraph::Unit DepGraph::getUnit(unsigned u) const {
 }
 
 void DepGraph::finalize(Model &) {
+  // 0. Dynamic axes of a class with a virtual size take that size.
+  if (!virtualOfRoot.empty())
+    for (unsigned v : varOrder)
+      if (vars[v].size < 0) {
+        auto it = virtualOfRoot.find(findAxis(v));
+        if (it != virtualOfRoot.end())
+          vars[v].size = it->second;
+      }
   // 1. Spaces: one per axis class with a known size.
   varSpace.assign(vars.size(), -1);
   std::vector<int> rootSpace(vars.size(), -1);
@@ -557,6 +624,34 @@ Expected<DepGraph> buildDepGraph(Model &m) {
                   n.getOpType()];
     }
   }
+  // A virtual size (see setVirtualSize) is only stated through the ops
+  // whose handlers join it as an index space: Transpose, MatMul, Softmax,
+  // elementwise arithmetic, and Reshape (which factors or freezes it). Any
+  // other op reading or making such an axis may treat it as the dynamic
+  // size it is (Slice, Gather, Shape, reductions): its class is frozen.
+  if (!dg.virtualOfRoot.empty())
+    for (Node &n : g.getNodes()) {
+      StringRef op = n.getOpType();
+      if (n.getDomain().empty() &&
+          (op == "Transpose" || op == "MatMul" || op == "Softmax" ||
+           op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+           op == "Reshape") &&
+          !n.hasSubgraphs())
+        continue;
+      auto check = [&](Value *v) {
+        int64_t r = v ? DepGraphBuilder::rank(v) : -1;
+        for (int64_t i = 0; i < r; ++i)
+          if (b.virtualSize({v, (unsigned)i}) > 0)
+            b.freeze({v, (unsigned)i}, &n,
+                     "virtual head axis read by an op that cannot carry it");
+      };
+      for (Value *v : n.getInputs())
+        check(v);
+      for (Value *v : n.getOutputs())
+        check(v);
+    }
+  // Graph inputs and outputs were frozen before any virtual size existed;
+  // the freeze is on the axis, so it holds.
   for (auto &kv : unhandled)
     dg.unhandledOps.emplace_back(kv.getKey().str(), kv.getValue());
   std::sort(dg.unhandledOps.begin(), dg.unhandledOps.end());

@@ -88,12 +88,28 @@ public:
                const Node &why);
   void tie(AxisRef a, llvm::ArrayRef<int64_t> elements, const Node &why);
   void freeze(AxisRef a, const Node *n, llvm::StringRef rule);
+  /// Declares that axis \p a, of dynamic size, is for coupling an axis of
+  /// \p size elements: element h stands for all positions {j·size + h}
+  /// (the inner factor of a dynamic × size merge, e.g. torch MHA's b·H).
+  /// Identity joins carry it to other dynamic axes; WidthPruner never
+  /// writes a size into its type. Only a Reshape handler that proved the
+  /// factoring may call it. Axes of dynamic size are joined into classes
+  /// (so a later virtual size reaches every axis joined before), and a
+  /// class with a virtual size that a node outside a small set of ops
+  /// touches is frozen (see buildDepGraph).
+  void setVirtualSize(AxisRef a, int64_t size);
+  /// The virtual size of a dynamic axis, or -1.
+  int64_t virtualSize(AxisRef a);
   /// Freezes every axis of \p v.
   void freezeValue(Value *v, const Node *n, llvm::StringRef rule);
   /// Freezes every axis of every input and output of \p n.
   void freezeNode(const Node &n, llvm::StringRef rule);
 
 private:
+  /// Static size, else virtual size, else -1.
+  int64_t couplingSize(AxisRef a);
+  /// True when axis a of a ranked value exists (a variable can be made).
+  static bool hasAxis(AxisRef a);
   DepGraph &g;
 };
 
@@ -282,6 +298,8 @@ private:
   const Value *lastValue = nullptr;                 ///< Cache of firstVar.
   unsigned lastFirstVar = 0;
   std::vector<Edge> edges;
+  /// Root axis variable of a class of dynamic axes -> its virtual size.
+  llvm::DenseMap<unsigned, int64_t> virtualOfRoot;
 
   // ---- Result ----
   std::vector<Space> spaces;

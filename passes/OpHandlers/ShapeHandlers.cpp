@@ -612,12 +612,76 @@ bool isHeadsIntoBatch(const Run &r, const Shape &in, const Shape &out) {
          staticProduct(in, r.in) != staticProduct(out, r.out);
 }
 
+/// nn.MultiheadAttention (batch_first=False) views q, k, v [.., b, H·d] as
+/// [.., b·H, d] (batch outer) and the attention output back as [.., H·d]:
+///
+///   split: r.in = [b, H·d], r.out = [M, d], M dynamic: every other run is
+///          matched, so the element count proves M = b·H, and position
+///          j·H + h of M is head h of batch row j. M gets the virtual size
+///          H (DepGraphBuilder::setVirtualSize) and head h ~ the block
+///          [h·d, (h+1)·d) of the input axis. Its target element becomes
+///          -1 when heads go, so every other element must be known and
+///          not -1.
+///   merge: r.in = [.., M, d] with M of virtual size H, r.out = [.., H·d]:
+///          M·d is a multiple of H·d, so the innermost output index is
+///          (m mod H)·d + k: head h ~ the block [h·d, (h+1)·d).
+/// Returns false (nothing stated) when the run is not of these forms.
+bool coupleVirtualHeads(const Run &r, Value *x, Value *y, const Shape &in,
+                        const Shape &out, const shapeinf::ValueVec *target,
+                        bool allowZero, const Node &n, DepGraphBuilder &b,
+                        std::vector<SmallVector<unsigned, 2>> &coupled) {
+  const char *rule = "heads merged with a dynamic batch axis";
+  if (r.in.size() == 2 && r.out.size() == 2 && r.in[1] == r.in[0] + 1 &&
+      r.out[1] == r.out[0] + 1 && !in[r.in[0]].isStatic() &&
+      in[r.in[1]].isStatic() && !out[r.out[0]].isStatic() &&
+      out[r.out[1]].isStatic() && target && target->size() == out.size() &&
+      b.virtualSize({x, r.in[0]}) <= 0) {
+    int64_t c = in[r.in[1]].value, d = out[r.out[1]].value;
+    bool ok = d > 0 && c > d && c % d == 0;
+    for (unsigned j = 0; j < out.size() && ok; ++j) {
+      if (j == r.out[0])
+        continue;
+      const shapeinf::SymInt &t = (*target)[j];
+      ok = t.value ? *t.value > 0 || (*t.value == 0 && !allowZero)
+                   : !t.param.empty();
+    }
+    if (ok) {
+      AxisRef m{y, r.out[0]};
+      b.setVirtualSize(m, c / d);
+      b.joinBlocks(m, {x, r.in[1]}, d, 0, n);
+      b.freeze({x, r.in[0]}, &n, rule);
+      b.freeze({y, r.out[1]}, &n, "inner axis of a reshape split");
+      return true;
+    }
+  }
+  if (r.in.size() >= 2 && !r.out.empty()) {
+    unsigned mAx = r.in[r.in.size() - 2], dAx = r.in.back(), cAx = r.out.back();
+    int64_t h = b.virtualSize({x, mAx});
+    if (h > 0 && dAx == mAx + 1 && !in[mAx].isStatic() && in[dAx].isStatic() &&
+        out[cAx].isStatic() && in[dAx].value > 0 &&
+        out[cAx].value == h * in[dAx].value) {
+      b.joinBlocks({x, mAx}, {y, cAx}, in[dAx].value, 0, n);
+      coupled[cAx].push_back(mAx);
+      for (unsigned a : r.in)
+        if (a != mAx)
+          b.freeze({x, a}, &n,
+                   a == dAx ? "inner axis of a reshape merge" : rule);
+      for (unsigned a : r.out)
+        if (a != cAx)
+          b.freeze({y, a}, &n, rule);
+      return true;
+    }
+  }
+  return false;
+}
+
 /// States the couplings of factored runs between \p x and \p y. Returns,
 /// for each output axis, the input axes it is coupled with (empty: none),
 /// for the target checks of Reshape.
-std::vector<SmallVector<unsigned, 2>> coupleRuns(ArrayRef<Run> runs, Value *x,
-                                                 Value *y, const Node &n,
-                                                 DepGraphBuilder &b) {
+std::vector<SmallVector<unsigned, 2>>
+coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
+           DepGraphBuilder &b, const shapeinf::ValueVec *target = nullptr,
+           bool allowZero = false) {
   const Shape &in = *dimsOf(x), &out = *dimsOf(y);
   std::vector<SmallVector<unsigned, 2>> coupled(out.size());
   for (const Run &r : runs) {
@@ -689,6 +753,10 @@ std::vector<SmallVector<unsigned, 2>> coupleRuns(ArrayRef<Run> runs, Value *x,
     }
     case Run::ManyToMany:
     case Run::Unmatched: {
+      if (r.kind == Run::Unmatched && target &&
+          coupleVirtualHeads(r, x, y, in, out, target, allowZero, n, b,
+                             coupled))
+        break;
       const char *rule = r.kind == Run::ManyToMany
                              ? "reshape regroups several axes into several"
                          : isHeadsIntoBatch(r, in, out)
@@ -772,7 +840,7 @@ public:
       }
     std::vector<Run> runs;
     factorShapes(inDims, 0, inDims.size(), outDims, 0, outDims.size(), runs);
-    auto coupled = coupleRuns(runs, x, y, n, b);
+    auto coupled = coupleRuns(runs, x, y, n, b, target, allowZero);
     // The target must be rewritable wherever a coupled axis could shrink.
     for (unsigned j = 0; j < out->size(); ++j) {
       if (coupled[j].empty() || !(*out)[j].isStatic())
@@ -813,6 +881,13 @@ public:
       // that reads a pruned shape already yields the new size.
       if (have && (*have == -1 || *have == want || *have == 0))
         continue;
+      // A dynamic axis that lost elements has a virtual size (b·H heads,
+      // see coupleVirtualHeads): build checked that every other element is
+      // known and not -1, so -1 infers b·H' exactly.
+      if (!(*out)[j].isStatic()) {
+        fixes.push_back({j, -1});
+        continue;
+      }
       fixes.push_back({j, want});
     }
     return fixShapeOperand(n, 1, fixes, out->size(), ctx.rewriter());

@@ -159,6 +159,10 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
       Type t = a.value->getType();
       if (!t.hasRank() || a.axis >= t.shape->size())
         continue;
+      // A dynamic axis in a space has a virtual size (b·H heads, see
+      // DepGraphBuilder::setVirtualSize): it stays dynamic.
+      if (!(*t.shape)[a.axis].isStatic())
+        continue;
       (*t.shape)[a.axis] = Dim::of(keptOfSpace[s].size());
       rw.setType(a.value, std::move(t));
     }

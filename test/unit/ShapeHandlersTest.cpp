@@ -523,6 +523,9 @@ TEST(ReshapeHandler, SplitWithoutSelectorCouplesOutermost) {
 // not expressible, frozen with its own reason. The trailing one-to-one
 // axes of a reshape whose outer dims regroup are still matched.
 TEST(ReshapeHandler, HeadsMergedWithDynamicBatch) {
+  // [3, N, 8] -> [3, N·2, 4] -> [3, N, 8]: the N·2 axis has the virtual size
+  // 2 (head h is positions {j·2 + h}), so H's heads are units, coupled with
+  // the 8 of Z2, G and W3 through the Add; the graph output Y freezes them.
   std::string text =
       model("g (float[3,N,8] X) => (float[3,N,8] Y)",
             {T("W", {8, 8}), T("W2", {4, 4}), T("W3", {8, 8}),
@@ -533,11 +536,48 @@ TEST(ReshapeHandler, HeadsMergedWithDynamicBatch) {
             "  Y = Add(Gb, Z2)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
-  EXPECT_EQ(am->frozenRule("H", 2), "heads merged with a dynamic batch axis");
-  EXPECT_EQ(am->frozenRule("Hh", 2), "heads merged with a dynamic batch axis");
+  EXPECT_EQ(am->unit("H", 2, 5), am->unit("Hh", 1, 1));
+  EXPECT_EQ(am->unit("H", 2, 5), am->unit("Z2", 2, 6));
+  EXPECT_NE(am->unit("H", 2, 1), am->unit("H", 2, 5));
+  EXPECT_EQ(am->frozenRule("Hh", 2), "inner axis of a reshape split");
+  EXPECT_EQ(am->numPrunable("W", 1), 0u);
   // [3, N, 8] -> [3·N, 8]: the 8 stays one to one.
   EXPECT_EQ(am->unit("F", 1, 5), am->unit("X", 2, 5));
   EXPECT_EQ(am->unit("G", 1, 5), am->unit("Gb", 2, 5));
+}
+
+TEST(ReshapeHandler, TorchMultiheadAttentionHeads) {
+  // nn.MultiheadAttention (batch_first=False): [L, N, E] -> [L, N·H, d],
+  // heads in the batch axis, and back. E = 8, H = 2, d = 4.
+  std::string text = model(
+      "g (float[3,N,8] X) => (float[3,N,8] Y)",
+      {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("Bq", {8}),
+       T("Wo", {8, 8}), I64("sh", {3, -1, 4}), I64("sb", {3, -1, 8}),
+       "float sc = {2.0}"},
+      "  Q0 = MatMul(X, Wq)\n  Q = Add(Bq, Q0)\n  K = MatMul(X, Wk)\n"
+      "  V = MatMul(X, Wv)\n"
+      "  Qh = Reshape(Q, sh)\n  Kh = Reshape(K, sh)\n  Vh = Reshape(V, sh)\n"
+      "  Qt = Transpose<perm = [1, 0, 2]>(Qh)\n"
+      "  Kt = Transpose<perm = [1, 2, 0]>(Kh)\n"
+      "  Vt = Transpose<perm = [1, 0, 2]>(Vh)\n"
+      "  Qs = Div(Qt, sc)\n  S = MatMul(Qs, Kt)\n"
+      "  P = Softmax<axis = -1>(S)\n  O = MatMul(P, Vt)\n"
+      "  Ot = Transpose<perm = [1, 0, 2]>(O)\n  Om = Reshape(Ot, sb)\n"
+      "  Y = MatMul(Om, Wo)\n");
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  EXPECT_EQ(am->numPrunable("Wq", 1), 2u);
+  int u = am->unit("Wq", 1, 5);
+  EXPECT_EQ(am->elementsOf(u, "Wq", 1), (Ints{4, 5, 6, 7}));
+  EXPECT_EQ(am->elementsOf(u, "Wk", 1), (Ints{4, 5, 6, 7}));
+  EXPECT_EQ(am->elementsOf(u, "Wv", 1), (Ints{4, 5, 6, 7}));
+  EXPECT_EQ(am->elementsOf(u, "Bq", 0), (Ints{4, 5, 6, 7}));
+  EXPECT_EQ(am->elementsOf(u, "Wo", 0), (Ints{4, 5, 6, 7}));
+  EXPECT_EQ(am->unit("Qh", 1, 1), u);
+  EXPECT_EQ(am->unit("S", 0, 1), u);
+  CHECK_PROPERTY(r, text, unitsOf("Wq", 1, {1}));
+  EXPECT_EQ(r->pruned.weightDims("Wq"), (Ints{8, 4}));
+  EXPECT_EQ(r->pruned.weightDims("Wo"), (Ints{4, 8}));
 }
 
 // ---- com.microsoft Attention
