@@ -51,6 +51,24 @@ void joinHeads(DepGraphBuilder &b, AxisRef a, AxisRef to, int64_t heads,
 /// True when optional input \p i is absent.
 bool absent(const Node &n, unsigned i) { return !n.getInput(i); }
 
+/// Couples axis \p axis of optional per-head input \p x (attention_bias
+/// [B, H or 1, S, L], head_sink [H]) of rank \p rank to the heads of \p q
+/// (\p heads of \p d). False (nothing joined) for a layout not understood.
+bool joinPerHead(DepGraphBuilder &b, Value *x, int64_t rank, unsigned axis,
+                 AxisRef q, int64_t heads, int64_t d, const Node &n) {
+  if (!x)
+    return true;
+  if (b.rank(x) != rank)
+    return false;
+  int64_t size = b.size({x, axis});
+  if (size == 1 && rank == 4)
+    return true; // Broadcast over heads.
+  if (size != heads)
+    return false;
+  b.joinBlocks({x, axis}, q, d, 0, n);
+  return true;
+}
+
 /// Sets an int attribute.
 void setIntAttr(Node &n, StringRef name, int64_t v, Rewriter &rw) {
   rw.setAttr(&n, Attribute::ofInt(name, v));
@@ -129,6 +147,9 @@ public:
 ///   q.2 ~ k.2 (channel by channel), head h of v.2 ~ head h of q.2,
 ///   output.2 ~ v.2; each head's channels tied.
 ///
+///   attention_bias[B, H, S, L] axis 1 element h ~ head h (a broadcast
+///   axis 1 of size 1 stays).
+///
 /// Preconditions: 3-D query, key and value (no packed forms), no past
 /// state, no cross-attention cache outputs. Rewrite: num_heads.
 class MultiHeadAttentionHandler final : public OpHandler {
@@ -164,6 +185,10 @@ public:
       b.joinBlocks({k, 2}, {bias, 0}, 1, dq, n);
       b.joinBlocks({v, 2}, {bias, 0}, 1, 2 * dq, n);
     }
+    if (!joinPerHead(b, n.getInput(5), 4, 1, {q, 2}, heads, d, n)) {
+      b.freezeNode(n, "attention bias layout");
+      return;
+    }
     tieHeads(b, {q, 2}, heads, d, n);
     tieHeads(b, {v, 2}, heads, dvh, n);
     joinHeads(b, {v, 2}, {q, 2}, heads, dvh, d, 1, n);
@@ -188,9 +213,12 @@ public:
 /// present_key[B,Hkv,T,d], present_value:
 ///
 ///   KV head g (k.2, v.2 channels [g·d, (g+1)·d), past/present axis 1
-///   element g) ~ query heads g·r .. g·r+r-1 (r = Hq/Hkv) ~ output.2 same.
+///   element g) ~ query heads g·r .. g·r+r-1 (r = Hq/Hkv) ~ output.2 same;
+///   attention_bias[B, Hq, S, T] axis 1 and head_sink[Hq] element h ~
+///   query head h.
 ///
-/// Preconditions: separate query/key/value (not packed), static sizes.
+/// Preconditions: separate query/key/value (not packed), static sizes, no
+/// output_qk.
 /// Rewrite: num_heads and kv_num_heads.
 class GroupQueryAttentionHandler final : public OpHandler {
 public:
@@ -200,14 +228,22 @@ public:
     int64_t hq = n.getIntAttr("num_heads", 0),
             hkv = n.getIntAttr("kv_num_heads", 0);
     int64_t dq = b.size({q, 2}), dkv = b.size({k, 2});
+    bool extras = false;
+    for (unsigned i = 3; i < n.getNumOutputs(); ++i)
+      extras |= n.getOutput(i) != nullptr;
     if (!q || !k || !v || !y || b.rank(q) != 3 || b.rank(k) != 3 ||
-        b.rank(v) != 3 || hq <= 0 || hkv <= 0 || hq % hkv || dq <= 0 ||
-        dkv <= 0 || dq % hq || dkv % hkv || dq / hq != dkv / hkv ||
+        b.rank(v) != 3 || extras || hq <= 0 || hkv <= 0 || hq % hkv ||
+        dq <= 0 || dkv <= 0 || dq % hq || dkv % hkv || dq / hq != dkv / hkv ||
         b.size({v, 2}) != dkv || b.size({y, 2}) != dq) {
       b.freezeNode(n, "attention form not supported");
       return;
     }
     int64_t d = dq / hq, r = hq / hkv;
+    if (!joinPerHead(b, n.getInput(10), 4, 1, {q, 2}, hq, d, n) ||
+        !joinPerHead(b, n.getInput(11), 1, 0, {q, 2}, hq, d, n)) {
+      b.freezeNode(n, "attention bias or head sink layout");
+      return;
+    }
     b.join({q, 0}, {y, 0}, n);
     b.join({q, 1}, {y, 1}, n);
     b.join({q, 2}, {y, 2}, n);
