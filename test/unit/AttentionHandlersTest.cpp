@@ -24,26 +24,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-/// "float[d0,d1] name = {...}" with deterministic values in [-0.5, 0.5).
-std::string T(const std::string &name, const Ints &dims) {
-  uint64_t s = 1469598103934665603ull;
-  for (char c : name)
-    s = (s ^ (unsigned char)c) * 1099511628211ull;
-  int64_t n = 1;
-  std::ostringstream os;
-  os << "float[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    os << (i ? "," : "") << dims[i];
-    n *= dims[i];
-  }
-  os << "] " << name << " = {";
-  for (int64_t i = 0; i < n; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    os << (i ? ", " : "") << (float)((double)(s >> 40) / (1 << 24) - 0.5);
-  }
-  return os.str() + "}";
-}
-
 /// A model importing com.microsoft 1.
 std::string model(const std::string &sig, const std::vector<std::string> &inits,
                   const std::string &body) {
@@ -76,7 +56,8 @@ Ints range(int64_t lo, int64_t hi) {
 // output channels), 2 heads of 4, and an output projection.
 const std::string kMha =
     model("g (float[1,3,8] X) => (float[1,3,8] Y)",
-          {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("Wo", {8, 8})},
+          {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
+           textTensor("Wv", {8, 8}), textTensor("Wo", {8, 8})},
           "  Q = MatMul(X, Wq)\n"
           "  K = MatMul(X, Wk)\n"
           "  V = MatMul(X, Wv)\n"
@@ -109,8 +90,9 @@ TEST(MultiHeadAttentionHandler, HeadsAreUnits) {
 TEST(MultiHeadAttentionHandler, BiasSlicesJoinTheirHead) {
   std::string text = model(
       "g (float[1,3,8] X) => (float[1,3,8] Y)",
-      {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("B", {24}),
-       T("Wo", {8, 8})},
+      {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
+       textTensor("Wv", {8, 8}), textTensor("B", {24}),
+       textTensor("Wo", {8, 8})},
       "  Q = MatMul(X, Wq)\n"
       "  K = MatMul(X, Wk)\n"
       "  V = MatMul(X, Wv)\n"
@@ -133,8 +115,9 @@ TEST(MultiHeadAttentionHandler, BiasSlicesJoinTheirHead) {
 std::string mhaWithBias(int64_t biasHeads) {
   return model(
       "g (float[1,3,8] X) => (float[1,3,8] Y)",
-      {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}),
-       T("Ab", {1, biasHeads, 3, 3}), T("Wo", {8, 8})},
+      {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
+       textTensor("Wv", {8, 8}), textTensor("Ab", {1, biasHeads, 3, 3}),
+       textTensor("Wo", {8, 8})},
       "  Q = MatMul(X, Wq)\n"
       "  K = MatMul(X, Wk)\n"
       "  V = MatMul(X, Wv)\n"
@@ -171,7 +154,8 @@ TEST(MultiHeadAttentionHandler, BroadcastAttentionBiasStays) {
 // (a prompt).
 const std::string kGqa = model(
     "g (float[1,3,16] X) => (float[1,3,16] Y)",
-    {T("Wq", {16, 32}), T("Wk", {16, 16}), T("Wv", {16, 16}), T("Wo", {32, 16}),
+    {textTensor("Wq", {16, 32}), textTensor("Wk", {16, 16}),
+     textTensor("Wv", {16, 16}), textTensor("Wo", {32, 16}),
      "int32[1] Sk = {2}", "int32 Tl = {3}"},
     "  Q = MatMul(X, Wq)\n"
     "  K = MatMul(X, Wk)\n"
@@ -209,9 +193,10 @@ TEST(GroupQueryAttentionHandler, KvHeadWithItsQueryHeadsIsAUnit) {
 TEST(GroupQueryAttentionHandler, HeadSinkAndBiasJoinTheirQueryHeads) {
   std::string text = model(
       "g (float[1,3,16] X) => (float[1,3,16] Y)",
-      {T("Wq", {16, 32}), T("Wk", {16, 16}), T("Wv", {16, 16}),
-       T("Wo", {32, 16}), "int32[1] Sk = {2}", "int32 Tl = {3}",
-       T("Ab", {1, 4, 3, 3}), T("Hs", {4})},
+      {textTensor("Wq", {16, 32}), textTensor("Wk", {16, 16}),
+       textTensor("Wv", {16, 16}), textTensor("Wo", {32, 16}),
+       "int32[1] Sk = {2}", "int32 Tl = {3}", textTensor("Ab", {1, 4, 3, 3}),
+       textTensor("Hs", {4})},
       "  Q = MatMul(X, Wq)\n"
       "  K = MatMul(X, Wk)\n"
       "  V = MatMul(X, Wv)\n"

@@ -26,29 +26,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-/// "float[d0,d1] name = {...}" with deterministic values in [lo, hi).
-std::string T(const std::string &name, const Ints &dims, float lo = -0.5f,
-              float hi = 0.5f) {
-  uint64_t s = 1469598103934665603ull; // FNV-1a of the name: a fixed seed
-  for (char c : name)
-    s = (s ^ (unsigned char)c) * 1099511628211ull;
-  int64_t n = 1;
-  std::ostringstream os;
-  os << "float[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    os << (i ? "," : "") << dims[i];
-    n *= dims[i];
-  }
-  os << "] " << name << " = {";
-  for (int64_t i = 0; i < n; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    double u = (double)(s >> 40) / (double)(1ull << 24);
-    os << (i ? ", " : "") << (float)(lo + (hi - lo) * u);
-  }
-  os << "}";
-  return os.str();
-}
-
 /// "int64[n] name = {...}".
 std::string I64(const std::string &name, const Ints &vals) {
   std::ostringstream os;
@@ -101,7 +78,8 @@ std::vector<float> gather(const std::vector<float> &v, const Ints &dims,
 
 const std::string kConvChain =
     model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-          {T("W1", {4, 3, 3, 3}), T("B1", {4}), T("W2", {2, 4, 1, 1})},
+          {textTensor("W1", {4, 3, 3, 3}), textTensor("B1", {4}),
+           textTensor("W2", {2, 4, 1, 1})},
           "  A = Conv<pads = [1, 1, 1, 1]>(X, W1, B1)\n"
           "  R = Relu(A)\n"
           "  Y = Conv(R, W2)\n");
@@ -143,8 +121,8 @@ TEST(ConvHandler, PlainConvPrunes) {
 // 2c, 2c+1; whole groups go and `group` follows.
 const std::string kDepthwise =
     model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-          {T("W1", {3, 3, 1, 1}), T("Wd", {6, 1, 3, 3}), T("Bd", {6}),
-           T("W3", {2, 6, 1, 1})},
+          {textTensor("W1", {3, 3, 1, 1}), textTensor("Wd", {6, 1, 3, 3}),
+           textTensor("Bd", {6}), textTensor("W3", {2, 6, 1, 1})},
           "  A = Conv(X, W1)\n"
           "  B = Conv<group = 3, pads = [1, 1, 1, 1]>(A, Wd, Bd)\n"
           "  Y = Conv(B, W3)\n");
@@ -183,12 +161,13 @@ TEST(ConvHandler, DepthwiseWithMultiplier) {
 
 // Plain depthwise (multiplier 1) between two convs: one space throughout.
 TEST(ConvHandler, DepthwiseChain) {
-  std::string text = model(
-      kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-      {T("W1", {4, 3, 1, 1}), T("Wd", {4, 1, 3, 3}), T("W3", {2, 4, 1, 1})},
-      "  A = Conv(X, W1)\n"
-      "  B = Conv<group = 4, pads = [1, 1, 1, 1]>(A, Wd)\n"
-      "  Y = Conv(B, W3)\n");
+  std::string text =
+      model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("Wd", {4, 1, 3, 3}),
+             textTensor("W3", {2, 4, 1, 1})},
+            "  A = Conv(X, W1)\n"
+            "  B = Conv<group = 4, pads = [1, 1, 1, 1]>(A, Wd)\n"
+            "  Y = Conv(B, W3)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->space("A", 1), am->space("B", 1));
@@ -205,8 +184,8 @@ TEST(ConvHandler, DepthwiseChain) {
 // Grouped conv, group 2, 2 in / 3 out channels per group.
 const std::string kGrouped =
     model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-          {T("W1", {4, 3, 1, 1}), T("Wg", {6, 2, 3, 3}), T("Bg", {6}),
-           T("W3", {2, 6, 1, 1})},
+          {textTensor("W1", {4, 3, 1, 1}), textTensor("Wg", {6, 2, 3, 3}),
+           textTensor("Bg", {6}), textTensor("W3", {2, 6, 1, 1})},
           "  A = Conv(X, W1)\n"
           "  B = Conv<group = 2, pads = [1, 1, 1, 1]>(A, Wg, Bg)\n"
           "  Y = Conv(B, W3)\n");
@@ -247,8 +226,8 @@ TEST(ConvHandler, GroupedTiesPositionsAcrossGroups) {
 TEST(ConvTransposeHandler, PlainStemIsAxis1) {
   std::string text =
       model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,8,8] Y)",
-            {T("W1", {4, 3, 1, 1}), T("Wt", {4, 5, 2, 2}), T("Bt", {5}),
-             T("W3", {2, 5, 1, 1})},
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("Wt", {4, 5, 2, 2}),
+             textTensor("Bt", {5}), textTensor("W3", {2, 5, 1, 1})},
             "  A = Conv(X, W1)\n"
             "  T = ConvTranspose<strides = [2, 2]>(A, Wt, Bt)\n"
             "  Y = Conv(T, W3)\n");
@@ -275,12 +254,13 @@ TEST(ConvTransposeHandler, PlainStemIsAxis1) {
 }
 
 TEST(ConvTransposeHandler, DepthwiseRewritesGroup) {
-  std::string text = model(
-      kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,8,8] Y)",
-      {T("W1", {4, 3, 1, 1}), T("Wt", {4, 2, 2, 2}), T("W3", {2, 8, 1, 1})},
-      "  A = Conv(X, W1)\n"
-      "  T = ConvTranspose<strides = [2, 2], group = 4>(A, Wt)\n"
-      "  Y = Conv(T, W3)\n");
+  std::string text =
+      model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,8,8] Y)",
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("Wt", {4, 2, 2, 2}),
+             textTensor("W3", {2, 8, 1, 1})},
+            "  A = Conv(X, W1)\n"
+            "  T = ConvTranspose<strides = [2, 2], group = 4>(A, Wt)\n"
+            "  Y = Conv(T, W3)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->numPrunable("A", 1), 4u);
@@ -292,12 +272,13 @@ TEST(ConvTransposeHandler, DepthwiseRewritesGroup) {
 }
 
 TEST(ConvTransposeHandler, Grouped) {
-  std::string text = model(
-      kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,8,8] Y)",
-      {T("W1", {4, 3, 1, 1}), T("Wt", {4, 3, 2, 2}), T("W3", {2, 6, 1, 1})},
-      "  A = Conv(X, W1)\n"
-      "  T = ConvTranspose<strides = [2, 2], group = 2>(A, Wt)\n"
-      "  Y = Conv(T, W3)\n");
+  std::string text =
+      model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,8,8] Y)",
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("Wt", {4, 3, 2, 2}),
+             textTensor("W3", {2, 6, 1, 1})},
+            "  A = Conv(X, W1)\n"
+            "  T = ConvTranspose<strides = [2, 2], group = 2>(A, Wt)\n"
+            "  Y = Conv(T, W3)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->numPrunable("A", 1), 2u);
@@ -317,12 +298,12 @@ TEST(ConvTransposeHandler, Grouped) {
 // ---- Gemm / MatMul ---------------------------------------------------------
 
 TEST(GemmHandler, TransBAndBias) {
-  std::string text =
-      model(kOnnx17, "g (float[2,6] X) => (float[2,3] Y)",
-            {T("W1", {4, 6}), T("C1", {4}), T("W2", {4, 3}), T("C2", {3})},
-            "  H = Gemm<transB = 1>(X, W1, C1)\n"
-            "  R = Relu(H)\n"
-            "  Y = Gemm(R, W2, C2)\n");
+  std::string text = model(kOnnx17, "g (float[2,6] X) => (float[2,3] Y)",
+                           {textTensor("W1", {4, 6}), textTensor("C1", {4}),
+                            textTensor("W2", {4, 3}), textTensor("C2", {3})},
+                           "  H = Gemm<transB = 1>(X, W1, C1)\n"
+                           "  R = Relu(H)\n"
+                           "  Y = Gemm(R, W2, C2)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->spaceMembers("H", 1),
@@ -344,7 +325,8 @@ TEST(GemmHandler, TransBAndBias) {
 // transA: the M axis of A is its axis 1 and K its axis 0.
 TEST(GemmHandler, TransA) {
   std::string text = model(kOnnx17, "g (float[2,6] X) => (float[3,5] Y)",
-                           {T("W1", {4, 6}), T("Wb", {2, 3}), T("Wc", {4, 5})},
+                           {textTensor("W1", {4, 6}), textTensor("Wb", {2, 3}),
+                            textTensor("Wc", {4, 5})},
                            "  H = Gemm<transB = 1>(X, W1)\n"
                            "  Z = Gemm<transA = 1>(H, Wb)\n"
                            "  Y = Gemm<transA = 1>(Z, Wc)\n");
@@ -360,7 +342,7 @@ TEST(GemmHandler, TransA) {
 
 TEST(MatMulHandler, ConstantRightBatched) {
   std::string text = model(kOnnx17, "g (float[2,3,6] X) => (float[2,3,4] Y)",
-                           {T("W1", {6, 5}), T("W2", {5, 4})},
+                           {textTensor("W1", {6, 5}), textTensor("W2", {5, 4})},
                            "  H = MatMul(X, W1)\n"
                            "  R = Relu(H)\n"
                            "  Y = MatMul(R, W2)\n");
@@ -380,7 +362,7 @@ TEST(MatMulHandler, ConstantRightBatched) {
 
 TEST(MatMulHandler, ConstantLeft) {
   std::string text = model(kOnnx17, "g (float[2,6,3] X) => (float[2,4,3] Y)",
-                           {T("W1", {5, 6}), T("W2", {4, 5})},
+                           {textTensor("W1", {5, 6}), textTensor("W2", {4, 5})},
                            "  H = MatMul(W1, X)\n"
                            "  R = Relu(H)\n"
                            "  Y = MatMul(W2, R)\n");
@@ -395,10 +377,11 @@ TEST(MatMulHandler, ConstantLeft) {
 }
 
 TEST(MatMulHandler, BatchedConstantOperands) {
-  std::string text = model(kOnnx17, "g (float[2,3,6] X) => (float[2,3,4] Y)",
-                           {T("W1", {2, 6, 5}), T("W2", {2, 5, 4})},
-                           "  H = MatMul(X, W1)\n"
-                           "  Y = MatMul(H, W2)\n");
+  std::string text =
+      model(kOnnx17, "g (float[2,3,6] X) => (float[2,3,4] Y)",
+            {textTensor("W1", {2, 6, 5}), textTensor("W2", {2, 5, 4})},
+            "  H = MatMul(X, W1)\n"
+            "  Y = MatMul(H, W2)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->numPrunable("H", 2), 5u);
@@ -414,7 +397,7 @@ TEST(MatMulHandler, BatchedConstantOperands) {
 TEST(MatMulHandler, TwoActivations) {
   std::string text =
       model(kOnnx17, "g (float[3,6] X, float[5,7] Z) => (float[3,7] Y)",
-            {T("Wa", {6, 4}), T("Wb", {4, 5})},
+            {textTensor("Wa", {6, 4}), textTensor("Wb", {4, 5})},
             "  A = MatMul(X, Wa)\n"
             "  B = MatMul(Wb, Z)\n"
             "  Y = MatMul(A, B)\n");
@@ -458,7 +441,7 @@ TEST(MatMulHandler, BroadcastBatchNotJoined) {
 
 TEST(MatMulHandler, OneDimensionalOperand) {
   std::string text = model(kOnnx17, "g (float[2,6] X) => (float[2] Y)",
-                           {T("W1", {6, 5}), T("w2", {5})},
+                           {textTensor("W1", {6, 5}), textTensor("w2", {5})},
                            "  H = MatMul(X, W1)\n"
                            "  R = Relu(H)\n"
                            "  Y = MatMul(R, w2)\n");
@@ -475,7 +458,8 @@ TEST(MatMulHandler, OneDimensionalOperand) {
 TEST(FusedMatMulHandler, TransB) {
   std::string text = model(
       "\"\" : 17, \"com.microsoft\" : 1", "g (float[2,6] X) => (float[2,3] Y)",
-      {T("W1", {5, 6}), T("W2", {5, 3}), "float[2,5] H", "float[2,5] R"},
+      {textTensor("W1", {5, 6}), textTensor("W2", {5, 3}), "float[2,5] H",
+       "float[2,5] R"},
       "  H = com.microsoft.FusedMatMul<transB = 1>(X, W1)\n"
       "  R = Relu(H)\n"
       "  Y = com.microsoft.FusedMatMul<alpha = 0.5>(R, W2)\n");
@@ -495,9 +479,10 @@ TEST(FusedMatMulHandler, TransB) {
 
 const std::string kBN =
     model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-          {T("W1", {4, 3, 3, 3}), T("B1", {4}), T("scale", {4}, 0.5f, 1.5f),
-           T("bias", {4}), T("mean", {4}), T("var", {4}, 0.5f, 1.5f),
-           T("W2", {2, 4, 1, 1})},
+          {textTensor("W1", {4, 3, 3, 3}), textTensor("B1", {4}),
+           textTensor("scale", {4}, 0.5f, 1.5f), textTensor("bias", {4}),
+           textTensor("mean", {4}), textTensor("var", {4}, 0.5f, 1.5f),
+           textTensor("W2", {2, 4, 1, 1})},
           "  A = Conv<pads = [1, 1, 1, 1]>(X, W1, B1)\n"
           "  N = BatchNormalization(A, scale, bias, mean, var)\n"
           "  R = Relu(N)\n"
@@ -520,8 +505,9 @@ TEST(BatchNormHandler, ParametersJoinChannel) {
 TEST(InstanceNormHandler, ParametersJoinChannel) {
   std::string text =
       model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-            {T("W1", {4, 3, 3, 3}), T("B1", {4}), T("s", {4}, 0.5f, 1.5f),
-             T("b", {4}), T("W2", {2, 4, 1, 1})},
+            {textTensor("W1", {4, 3, 3, 3}), textTensor("B1", {4}),
+             textTensor("s", {4}, 0.5f, 1.5f), textTensor("b", {4}),
+             textTensor("W2", {2, 4, 1, 1})},
             "  A = Conv<pads = [1, 1, 1, 1]>(X, W1, B1)\n"
             "  N = InstanceNormalization(A, s, b)\n"
             "  Y = Conv(N, W2)\n");
@@ -535,9 +521,9 @@ TEST(InstanceNormHandler, ParametersJoinChannel) {
 std::string groupNormModel(int opset, int64_t paramSize) {
   return model("\"\" : " + std::to_string(opset),
                "g (float[1,3,4,4] X) => (float[1,2,4,4] Y)",
-               {T("W1", {6, 3, 1, 1}), T("B1", {6}),
-                T("s", {paramSize}, 0.5f, 1.5f), T("b", {paramSize}),
-                T("W2", {2, 6, 1, 1})},
+               {textTensor("W1", {6, 3, 1, 1}), textTensor("B1", {6}),
+                textTensor("s", {paramSize}, 0.5f, 1.5f),
+                textTensor("b", {paramSize}), textTensor("W2", {2, 6, 1, 1})},
                "  A = Conv(X, W1, B1)\n"
                "  N = GroupNormalization<num_groups = 3>(A, s, b)\n"
                "  Y = Conv(N, W2)\n");
@@ -585,8 +571,9 @@ TEST(GroupNormHandler, Opset18PerGroupParamsPrunes) {
 
 const std::string kLayerNorm =
     model(kOnnx17, "g (float[1,4,8] X) => (float[1,4,8] Y)",
-          {T("W1", {8, 8}), T("gamma", {8}, 0.5f, 1.5f), T("beta", {8}),
-           T("Wu", {8, 6}), T("Wd", {6, 8})},
+          {textTensor("W1", {8, 8}), textTensor("gamma", {8}, 0.5f, 1.5f),
+           textTensor("beta", {8}), textTensor("Wu", {8, 6}),
+           textTensor("Wd", {6, 8})},
           "  H = MatMul(X, W1)\n"
           "  N = LayerNormalization<axis = -1>(H, gamma, beta)\n"
           "  U = MatMul(N, Wu)\n"
@@ -610,7 +597,7 @@ TEST(LayerNormHandler, ContribSimplifiedAndSkip) {
   std::string text = model(
       "\"\" : 17, \"com.microsoft\" : 1",
       "g (float[1,4,8] X, float[1,4,8] S) => (float[1,4,8] Y, float[1,4,8] Z)",
-      {T("W1", {8, 8}), T("gamma", {8}), "float[1,4,8] N"},
+      {textTensor("W1", {8, 8}), textTensor("gamma", {8}), "float[1,4,8] N"},
       "  H = MatMul(X, W1)\n"
       "  N = com.microsoft.SimplifiedLayerNormalization<axis = -1>(H, gamma)\n"
       "  Y, M, V, Z = com.microsoft.SkipLayerNormalization(N, S, gamma)\n");
@@ -627,7 +614,7 @@ TEST(LayerNormHandler, ContribSimplifiedAndSkip) {
 TEST(LRNHandler, ChannelFrozen) {
   std::string text =
       model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-            {T("W1", {4, 3, 1, 1}), T("W2", {2, 4, 1, 1})},
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("W2", {2, 4, 1, 1})},
             "  A = Conv(X, W1)\n"
             "  L = LRN<size = 3>(A)\n"
             "  Y = Conv(L, W2)\n");
@@ -640,7 +627,7 @@ TEST(LRNHandler, ChannelFrozen) {
 TEST(MeanVarianceNormHandler, ReducedAxesFrozen) {
   std::string text =
       model(kOnnx17, "g (float[1,3,5,5] X) => (float[1,2,5,5] Y)",
-            {T("W1", {4, 3, 1, 1}), T("W2", {2, 4, 1, 1})},
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("W2", {2, 4, 1, 1})},
             "  A = Conv(X, W1)\n"
             "  L = MeanVarianceNormalization<axes = [1]>(A)\n"
             "  M = MeanVarianceNormalization(L)\n"
@@ -656,7 +643,7 @@ TEST(MeanVarianceNormHandler, ReducedAxesFrozen) {
 TEST(PoolHandler, PoolsPassChannels) {
   std::string text =
       model(kOnnx17, "g (float[1,3,8,8] X) => (float[1,2,2,2] Y)",
-            {T("W1", {4, 3, 3, 3}), T("W2", {2, 4, 1, 1})},
+            {textTensor("W1", {4, 3, 3, 3}), textTensor("W2", {2, 4, 1, 1})},
             "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
             "  P = MaxPool<kernel_shape = [2, 2], strides = [2, 2]>(A)\n"
             "  Q = AveragePool<kernel_shape = [2, 2], strides = [2, 2]>(P)\n"
@@ -675,7 +662,7 @@ TEST(PoolHandler, PoolsPassChannels) {
 TEST(PoolHandler, MaxPoolIndicesFreezeChannel) {
   std::string text = model(
       kOnnx17, "g (float[1,3,8,8] X) => (float[1,2,4,4] Y, int64[1,4,4,4] I)",
-      {T("W1", {4, 3, 3, 3}), T("W2", {2, 4, 1, 1})},
+      {textTensor("W1", {4, 3, 3, 3}), textTensor("W2", {2, 4, 1, 1})},
       "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
       "  P, I = MaxPool<kernel_shape = [2, 2], strides = [2, 2]>(A)\n"
       "  Y = Conv(P, W2)\n");
@@ -687,14 +674,14 @@ TEST(PoolHandler, MaxPoolIndicesFreezeChannel) {
 
 // GlobalAveragePool -> squeeze (ReduceMean over size-1 axes) -> Gemm.
 TEST(PoolHandler, GlobalPoolToGemm) {
-  std::string text =
-      model(kOnnx17, "g (float[1,3,6,6] X) => (float[1,5] Y)",
-            {T("W1", {4, 3, 3, 3}), T("Wfc", {5, 4}), T("Bfc", {5})},
-            "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
-            "  R = Relu(A)\n"
-            "  P = GlobalAveragePool(R)\n"
-            "  F = ReduceMean<axes = [2, 3], keepdims = 0>(P)\n"
-            "  Y = Gemm<transB = 1>(F, Wfc, Bfc)\n");
+  std::string text = model(kOnnx17, "g (float[1,3,6,6] X) => (float[1,5] Y)",
+                           {textTensor("W1", {4, 3, 3, 3}),
+                            textTensor("Wfc", {5, 4}), textTensor("Bfc", {5})},
+                           "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
+                           "  R = Relu(A)\n"
+                           "  P = GlobalAveragePool(R)\n"
+                           "  F = ReduceMean<axes = [2, 3], keepdims = 0>(P)\n"
+                           "  Y = Gemm<transB = 1>(F, Wfc, Bfc)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->spaceMembers("A", 1),
@@ -709,14 +696,14 @@ TEST(PoolHandler, GlobalPoolToGemm) {
 
 TEST(ReduceHandler, ReducedAxisFrozenKeptAxesJoin) {
   // Opset 18: axes as an input; keepdims = 0 shifts the kept axes.
-  std::string text = model(
-      "\"\" : 18", "g (float[2,3,8] X) => (float[2,8] Y)",
-      {T("W1", {8, 6}), I64("ax", {1}), I64("last", {-1}), T("W2", {6, 8})},
-      "  H = MatMul(X, W1)\n"
-      "  M = ReduceMean<keepdims = 0>(H, ax)\n"
-      "  S = ReduceSum(H, last)\n"
-      "  T = Add(H, S)\n"
-      "  Y = MatMul(M, W2)\n");
+  std::string text = model("\"\" : 18", "g (float[2,3,8] X) => (float[2,8] Y)",
+                           {textTensor("W1", {8, 6}), I64("ax", {1}),
+                            I64("last", {-1}), textTensor("W2", {6, 8})},
+                           "  H = MatMul(X, W1)\n"
+                           "  M = ReduceMean<keepdims = 0>(H, ax)\n"
+                           "  S = ReduceSum(H, last)\n"
+                           "  T = Add(H, S)\n"
+                           "  Y = MatMul(M, W2)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->space("H", 2), am->space("M", 1));
@@ -726,14 +713,14 @@ TEST(ReduceHandler, ReducedAxisFrozenKeptAxesJoin) {
 }
 
 TEST(ReduceHandler, KeepdimsZeroPrunes) {
-  std::string text =
-      model("\"\" : 13", "g (float[2,3,8] X) => (float[2,2,8] Y)",
-            {T("W1", {8, 6}), I64("ax", {1}), T("W2", {6, 8})},
-            "  H = MatMul(X, W1)\n"
-            "  M = ReduceSum<keepdims = 0>(H, ax)\n"
-            "  N = ReduceMax<axes = [1], keepdims = 1>(H)\n"
-            "  K = Add(M, N)\n"
-            "  Y = MatMul(K, W2)\n");
+  std::string text = model(
+      "\"\" : 13", "g (float[2,3,8] X) => (float[2,2,8] Y)",
+      {textTensor("W1", {8, 6}), I64("ax", {1}), textTensor("W2", {6, 8})},
+      "  H = MatMul(X, W1)\n"
+      "  M = ReduceSum<keepdims = 0>(H, ax)\n"
+      "  N = ReduceMax<axes = [1], keepdims = 1>(H)\n"
+      "  K = Add(M, N)\n"
+      "  Y = MatMul(K, W2)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->space("H", 2), am->space("M", 1));
@@ -747,7 +734,7 @@ TEST(ReduceHandler, KeepdimsZeroPrunes) {
 TEST(ReduceHandler, ArgMaxOverChannelFrozen) {
   std::string text =
       model(kOnnx17, "g (float[1,3,5,5] X) => (int64[1,1,5,5] Y)",
-            {T("W1", {4, 3, 1, 1})},
+            {textTensor("W1", {4, 3, 1, 1})},
             "  A = Conv(X, W1)\n"
             "  Y = ArgMax<axis = 1>(A)\n");
   auto am = analyzeText(text);
@@ -759,8 +746,9 @@ TEST(ReduceHandler, ArgMaxOverChannelFrozen) {
 /// the sizes ("int64[4] sz = ...") initializer.
 std::string resizeModel(const std::string &param) {
   bool scales = param[0] == 'f';
-  std::vector<std::string> inits = {
-      T("W1", {4, 3, 1, 1}), T("W2", {2, 4, 1, 1}), "float[0] roi = {}", param};
+  std::vector<std::string> inits = {textTensor("W1", {4, 3, 1, 1}),
+                                    textTensor("W2", {2, 4, 1, 1}),
+                                    "float[0] roi = {}", param};
   if (!scales)
     inits.push_back("float[0] noscales = {}");
   return model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,8,8] Y)", inits,
@@ -796,8 +784,8 @@ TEST(ResizeHandler, SizesRewritten) {
 TEST(ResizeHandler, ChannelScaleFrozen) {
   std::string text =
       model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,4,4] Y)",
-            {T("W1", {4, 3, 1, 1}), T("W2", {2, 8, 1, 1}), "float[0] roi = {}",
-             "float[4] sc = {1, 2, 1, 1}"},
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("W2", {2, 8, 1, 1}),
+             "float[0] roi = {}", "float[4] sc = {1, 2, 1, 1}"},
             "  A = Conv(X, W1)\n"
             "  R = Resize(A, roi, sc)\n"
             "  Y = Conv(R, W2)\n");
@@ -810,7 +798,7 @@ TEST(ResizeHandler, ChannelScaleFrozen) {
 TEST(PadHandler, ZeroPadsJoinPaddedFreeze) {
   std::string text =
       model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,6,6] Y)",
-            {T("W1", {4, 3, 1, 1}), T("W2", {2, 4, 1, 1}),
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("W2", {2, 4, 1, 1}),
              I64("pads", {0, 0, 1, 1, 0, 0, 1, 1})},
             "  A = Conv(X, W1)\n"
             "  P = Pad<mode = \"reflect\">(A, pads)\n"
@@ -823,7 +811,7 @@ TEST(PadHandler, ZeroPadsJoinPaddedFreeze) {
 
   std::string chanPad =
       model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,4,4] Y)",
-            {T("W1", {4, 3, 1, 1}), T("W2", {2, 5, 1, 1}),
+            {textTensor("W1", {4, 3, 1, 1}), textTensor("W2", {2, 5, 1, 1}),
              I64("pads", {0, 1, 0, 0, 0, 0, 0, 0})},
             "  A = Conv(X, W1)\n"
             "  P = Pad(A, pads)\n"

@@ -23,6 +23,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <sstream>
 
 using namespace llvm;
 
@@ -366,6 +367,28 @@ Expected<PruneCheckResult>
 checkMaskedEqualsPruned(StringRef text, const UnitSelector &select,
                         const PruneCheckOptions &opts) {
   return checkMaskedEqualsPruned(textLoader(text.str()), select, opts);
+}
+
+std::string textTensor(const std::string &name,
+                       const std::vector<int64_t> &dims, float lo, float hi) {
+  uint64_t s = 1469598103934665603ull; // FNV-1a of the name: a fixed seed
+  for (char c : name)
+    s = (s ^ (unsigned char)c) * 1099511628211ull;
+  int64_t n = 1;
+  std::ostringstream os;
+  os << "float[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    os << (i ? "," : "") << dims[i];
+    n *= dims[i];
+  }
+  os << "] " << name << " = {";
+  for (int64_t i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    double u = (double)(s >> 40) / (double)(1ull << 24);
+    os << (i ? ", " : "") << (float)(lo + (hi - lo) * u);
+  }
+  os << "}";
+  return os.str();
 }
 
 } // namespace test

@@ -151,6 +151,13 @@ checkMaskedEqualsPruned(llvm::StringRef text, const UnitSelector &select,
 /// Counts floating-point weight elements of the main graph.
 uint64_t countParams(const Model &m);
 
+/// "float[d0,d1] name = {...}" for text-format test models, with
+/// deterministic values in [lo, hi) seeded by the name (so a tensor keeps
+/// its values when other tensors are added).
+std::string textTensor(const std::string &name,
+                       const std::vector<int64_t> &dims, float lo = -0.5f,
+                       float hi = 0.5f);
+
 } // namespace test
 } // namespace onnxprune
 

@@ -28,26 +28,6 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-/// "float[d0,d1] name = {...}" with deterministic values in [-0.5, 0.5).
-std::string T(const std::string &name, const Ints &dims) {
-  uint64_t s = 1469598103934665603ull;
-  for (char c : name)
-    s = (s ^ (unsigned char)c) * 1099511628211ull;
-  int64_t n = 1;
-  std::ostringstream os;
-  os << "float[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    os << (i ? "," : "") << dims[i];
-    n *= dims[i];
-  }
-  os << "] " << name << " = {";
-  for (int64_t i = 0; i < n; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    os << (i ? ", " : "") << (float)((double)(s >> 40) / (1 << 24) - 0.5);
-  }
-  return os.str() + "}";
-}
-
 std::string I64(const std::string &name, const Ints &vals) {
   std::ostringstream os;
   os << "int64[" << vals.size() << "] " << name << " = {";
@@ -87,7 +67,8 @@ Ints constInput(const AnalyzedModel &m, llvm::StringRef op, unsigned idx) {
 
 const std::string kConcatConv =
     model("g (float[1,3,5,5] X) => (float[1,5,5,5] Y)",
-          {T("W1", {4, 3, 3, 3}), T("W2", {2, 3, 3, 3}), T("W3", {5, 6, 1, 1})},
+          {textTensor("W1", {4, 3, 3, 3}), textTensor("W2", {2, 3, 3, 3}),
+           textTensor("W3", {5, 6, 1, 1})},
           "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
           "  B = Conv<pads = [1, 1, 1, 1]>(X, W2)\n"
           "  C = Concat<axis = 1>(A, B)\n"
@@ -115,7 +96,7 @@ TEST(ConcatHandler, RangesIntoConv) {
 
 const std::string kFlattenGemm =
     model("g (float[1,3,4,4] X) => (float[1,5] Y)",
-          {T("W1", {4, 3, 3, 3}), T("B", {5, 64})},
+          {textTensor("W1", {4, 3, 3, 3}), textTensor("B", {5, 64})},
           "  A = Conv<pads = [1, 1, 1, 1]>(X, W1)\n"
           "  R = Relu(A)\n"
           "  F = Flatten<axis = 1>(R)\n"
@@ -141,7 +122,7 @@ TEST(FlattenHandler, ChannelIsABlockOfFeatures) {
 
 const std::string kShuffle =
     model("g (float[1,2,4,4] X) => (float[1,3,4,4] Y)",
-          {T("W1", {4, 2, 1, 1}), T("W2", {3, 4, 1, 1}),
+          {textTensor("W1", {4, 2, 1, 1}), textTensor("W2", {3, 4, 1, 1}),
            I64("s1", {1, 2, 2, 4, 4}), I64("s2", {1, 4, 4, 4})},
           "  A = Conv(X, W1)\n"
           "  S = Reshape(A, s1)\n"
@@ -195,7 +176,8 @@ std::string attention(const std::vector<std::string> &inits,
 }
 
 const std::string kHeads = attention(
-    {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("Wo", {8, 8}),
+    {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
+     textTensor("Wv", {8, 8}), textTensor("Wo", {8, 8}),
      I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
     "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n",
     "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
@@ -221,9 +203,10 @@ TEST(ReshapeHandler, HeadsAreUnits) {
 // The PyTorch form: x.view(b, s, 4, 2) computes the target at run time;
 // the head count 4 is a constant piece of the Concat, shared by q and k.
 const std::string kHeadsChain =
-    attention({T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}),
-               T("Wo", {8, 8}), I64("i0", {0}), I64("i1", {1}), I64("ax", {0}),
-               I64("h", {4}), I64("d", {2}), I64("c8", {8})},
+    attention({textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
+               textTensor("Wv", {8, 8}), textTensor("Wo", {8, 8}),
+               I64("i0", {0}), I64("i1", {1}), I64("ax", {0}), I64("h", {4}),
+               I64("d", {2}), I64("c8", {8})},
               "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n"
               "  sh = Shape(Q)\n"
               "  b = Gather<axis = 0>(sh, i0)\n"
@@ -268,7 +251,8 @@ TEST(ReshapeHandler, ComputedTargetRewritesItsConstantPiece) {
 // 4 query heads, 2 KV heads of 2 channels: Unsqueeze -> Expand -> Reshape
 // makes KV head g serve query heads 2g, 2g+1.
 const std::string kGqa = attention(
-    {T("Wq", {8, 8}), T("Wk", {8, 4}), T("Wv", {8, 4}), T("Wo", {8, 8}),
+    {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 4}),
+     textTensor("Wv", {8, 4}), textTensor("Wo", {8, 8}),
      I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 2, 2}), I64("sm", {0, 3, 8}),
      I64("u2", {2}), I64("ek", {1, 2, 2, 2, 3}), I64("ev", {1, 2, 2, 3, 2}),
      I64("rk", {1, 4, 2, 3}), I64("rv", {1, 4, 3, 2})},
@@ -347,13 +331,26 @@ std::string gqaDynamic() {
     return "int64 " + n + " = {" + std::to_string(v) + "}";
   };
   return model("g (float[N,?,8] X) => (float[N,?,8] Y)",
-               {T("Wq", {8, 8}),      T("Wk", {8, 4}), T("Wv", {8, 4}),
-                T("Wo", {8, 8}),      I64("i0", {0}),  I64("i1", {1}),
-                scalar("c0", 0),      scalar("c1", 1), scalar("c2", 2),
-                scalar("c3", 3),      I64("z", {0}),   I64("u2", {2}),
-                I64("r2", {2}),       I64("h4", {4}),  I64("h2", {2}),
-                I64("d2", {2}),       I64("c8", {8}),  I64("m1", {-1}),
-                scalar("minus1", -1), scalar("two", 2)},
+               {textTensor("Wq", {8, 8}),
+                textTensor("Wk", {8, 4}),
+                textTensor("Wv", {8, 4}),
+                textTensor("Wo", {8, 8}),
+                I64("i0", {0}),
+                I64("i1", {1}),
+                scalar("c0", 0),
+                scalar("c1", 1),
+                scalar("c2", 2),
+                scalar("c3", 3),
+                I64("z", {0}),
+                I64("u2", {2}),
+                I64("r2", {2}),
+                I64("h4", {4}),
+                I64("h2", {2}),
+                I64("d2", {2}),
+                I64("c8", {8}),
+                I64("m1", {-1}),
+                scalar("minus1", -1),
+                scalar("two", 2)},
                body);
 }
 
@@ -397,14 +394,14 @@ TEST(ReshapeHandler, UnrelatedUnknownDimsStayFrozen) {
 // channel spaces: no groups of them (Paddle's fill_constant -> Cast ->
 // Concat -> Reshape).
 TEST(DepGraph, ShapeDataFormsNoGroups) {
-  std::string text = model(
-      "g (float[N,8] X) => (float[N,2,4] Y)",
-      {T("W", {8, 8}), "int32[1] a = {2}", "int32[1] c = {4}", I64("i0", {0})},
-      "  H = MatMul(X, W)\n"
-      "  sh = Shape(H)\n  n = Gather<axis = 0>(sh, i0)\n"
-      "  a64 = Cast<to = 7>(a)\n  c64 = Cast<to = 7>(c)\n"
-      "  tgt = Concat<axis = 0>(n, a64, c64)\n"
-      "  Y = Reshape(H, tgt)\n");
+  std::string text = model("g (float[N,8] X) => (float[N,2,4] Y)",
+                           {textTensor("W", {8, 8}), "int32[1] a = {2}",
+                            "int32[1] c = {4}", I64("i0", {0})},
+                           "  H = MatMul(X, W)\n"
+                           "  sh = Shape(H)\n  n = Gather<axis = 0>(sh, i0)\n"
+                           "  a64 = Cast<to = 7>(a)\n  c64 = Cast<to = 7>(c)\n"
+                           "  tgt = Concat<axis = 0>(n, a64, c64)\n"
+                           "  Y = Reshape(H, tgt)\n");
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->group("a", 0), -1);
@@ -416,12 +413,13 @@ TEST(DepGraph, ShapeDataFormsNoGroups) {
 // ---- Packed qkv
 // --------------------------------------------------------------
 
-const std::string kPacked = attention(
-    {T("Wqkv", {8, 24}), T("Wo", {8, 8}), I64("sp", {8, 8, 8}),
-     I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
-    "  QKV = MatMul(X, Wqkv)\n"
-    "  Q, K, V = Split<axis = 2>(QKV, sp)\n",
-    "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
+const std::string kPacked =
+    attention({textTensor("Wqkv", {8, 24}), textTensor("Wo", {8, 8}),
+               I64("sp", {8, 8, 8}), I64("sq", {0, 3, 4, 2}),
+               I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
+              "  QKV = MatMul(X, Wqkv)\n"
+              "  Q, K, V = Split<axis = 2>(QKV, sp)\n",
+              "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
 
 TEST(SplitHandler, PackedQkvHeads) {
   auto am = analyzeText(kPacked);
@@ -437,8 +435,8 @@ TEST(SplitHandler, PackedQkvHeads) {
 // The same packed projection cut by Slice (nn.MultiheadAttention's export).
 TEST(SliceHandler, PackedQkvSlices) {
   std::string text = attention(
-      {T("Wqkv", {8, 24}), T("Wo", {8, 8}), I64("z", {0}), I64("e8", {8}),
-       I64("e16", {16}), I64("e24", {24}), I64("a2", {2}),
+      {textTensor("Wqkv", {8, 24}), textTensor("Wo", {8, 8}), I64("z", {0}),
+       I64("e8", {8}), I64("e16", {16}), I64("e24", {24}), I64("a2", {2}),
        I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
       "  QKV = MatMul(X, Wqkv)\n"
       "  Q = Slice(QKV, z, e8, a2)\n"
@@ -461,9 +459,10 @@ TEST(SliceHandler, PackedQkvSlices) {
 /// Gather or Slice + Squeeze. 4 heads of 2 channels.
 const std::string kSvtr =
     model("g (float[N,3,8] X) => (float[N,3,8] Y)",
-          {T("Wqkv", {8, 24}), T("Bqkv", {24}), T("Wo", {8, 8}),
-           I64("s5", {0, 0, 3, 4, 2}), I64("sm", {0, 0, 8}), "int64 g0 = {0}",
-           "int64 g2 = {2}", I64("b1", {1}), I64("e2", {2}), I64("a0", {0})},
+          {textTensor("Wqkv", {8, 24}), textTensor("Bqkv", {24}),
+           textTensor("Wo", {8, 8}), I64("s5", {0, 0, 3, 4, 2}),
+           I64("sm", {0, 0, 8}), "int64 g0 = {0}", "int64 g2 = {2}",
+           I64("b1", {1}), I64("e2", {2}), I64("a0", {0})},
           "  L = MatMul(X, Wqkv)\n"
           "  QKV = Add(L, Bqkv)\n"
           "  QKV5 = Reshape(QKV, s5)\n"
@@ -508,8 +507,8 @@ TEST(ReshapeHandler, SelectorSplitCouplesHeads) {
 TEST(ReshapeHandler, SplitWithoutSelectorCouplesOutermost) {
   std::string text =
       model("g (float[N,3,8] X) => (float[N,3,24] Y)",
-            {T("W", {8, 24}), T("W2", {24, 24}), I64("s5", {0, 0, 3, 4, 2}),
-             I64("sm", {0, 0, 24})},
+            {textTensor("W", {8, 24}), textTensor("W2", {24, 24}),
+             I64("s5", {0, 0, 3, 4, 2}), I64("sm", {0, 0, 24})},
             "  H = MatMul(X, W)\n  H5 = Reshape(H, s5)\n  R = Relu(H5)\n"
             "  M = Reshape(R, sm)\n  Y = MatMul(M, W2)\n");
   auto am = analyzeText(text);
@@ -528,8 +527,9 @@ TEST(ReshapeHandler, HeadsMergedWithDynamicBatch) {
   // the 8 of Z2, G and W3 through the Add; the graph output Y freezes them.
   std::string text =
       model("g (float[3,N,8] X) => (float[3,N,8] Y)",
-            {T("W", {8, 8}), T("W2", {4, 4}), T("W3", {8, 8}),
-             I64("sh", {3, -1, 4}), I64("sf", {-1, 8}), I64("sb", {3, -1, 8})},
+            {textTensor("W", {8, 8}), textTensor("W2", {4, 4}),
+             textTensor("W3", {8, 8}), I64("sh", {3, -1, 4}),
+             I64("sf", {-1, 8}), I64("sb", {3, -1, 8})},
             "  H = MatMul(X, W)\n  Hh = Reshape(H, sh)\n  Z = MatMul(Hh, W2)\n"
             "  F = Reshape(X, sf)\n  G = MatMul(F, W3)\n"
             "  Gb = Reshape(G, sb)\n  Z2 = Reshape(Z, sb)\n"
@@ -551,8 +551,9 @@ TEST(ReshapeHandler, TorchMultiheadAttentionHeads) {
   // heads in the batch axis, and back. E = 8, H = 2, d = 4.
   std::string text = model(
       "g (float[3,N,8] X) => (float[3,N,8] Y)",
-      {T("Wq", {8, 8}), T("Wk", {8, 8}), T("Wv", {8, 8}), T("Bq", {8}),
-       T("Wo", {8, 8}), I64("sh", {3, -1, 4}), I64("sb", {3, -1, 8}),
+      {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
+       textTensor("Wv", {8, 8}), textTensor("Bq", {8}),
+       textTensor("Wo", {8, 8}), I64("sh", {3, -1, 4}), I64("sb", {3, -1, 8}),
        "float sc = {2.0}"},
       "  Q0 = MatMul(X, Wq)\n  Q = Add(Bq, Q0)\n  K = MatMul(X, Wk)\n"
       "  V = MatMul(X, Wv)\n"
@@ -587,7 +588,8 @@ TEST(AttentionHandler, FusedAttentionHeads) {
   std::string text =
       "<\n  ir_version: 8,\n  opset_import: [\"\" : 17, \"com.microsoft\" : "
       "1]\n>\ng (float[1,3,8] X) => (float[1,3,8] Y)\n<" +
-      T("W", {8, 24}) + ",\n " + T("B", {24}) + ",\n " + T("Wo", {8, 8}) +
+      textTensor("W", {8, 24}) + ",\n " + textTensor("B", {24}) + ",\n " +
+      textTensor("Wo", {8, 8}) +
       ">\n{\n  O = com.microsoft.Attention<num_heads = 4>(X, W, B)\n"
       "  Y = MatMul(O, Wo)\n}\n";
   auto am = analyzeText(text);
@@ -608,7 +610,7 @@ TEST(AttentionHandler, FusedAttentionHeads) {
 TEST(ReshapeHandler, ManyToManyFreezes) {
   // [6,6] -> [4,9]: no run of axes with equal products.
   std::string text = model("g (float[6,6] X) => (float[4,9] Y)",
-                           {T("W1", {6, 6}), I64("s", {4, 9})},
+                           {textTensor("W1", {6, 6}), I64("s", {4, 9})},
                            "  A = MatMul(X, W1)\n"
                            "  Y = Reshape(A, s)\n");
   auto am = analyzeText(text);
