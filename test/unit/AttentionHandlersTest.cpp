@@ -27,12 +27,7 @@ using Ints = std::vector<int64_t>;
 /// A model importing com.microsoft 1.
 std::string model(const std::string &sig, const std::vector<std::string> &inits,
                   const std::string &body) {
-  std::string s = "<\n  ir_version: 8,\n  opset_import: [\"\" : 17, "
-                  "\"com.microsoft\" : 1]\n>\n" +
-                  sig + "\n<";
-  for (size_t i = 0; i < inits.size(); ++i)
-    s += (i ? ",\n " : "") + inits[i];
-  return s + ">\n{\n" + body + "}\n";
+  return textModel("\"\" : 17, \"com.microsoft\" : 1", sig, inits, body);
 }
 
 #define ASSERT_OK(x) ASSERT_TRUE(!!(x)) << llvm::toString((x).takeError())

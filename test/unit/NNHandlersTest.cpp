@@ -26,26 +26,12 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-/// "int64[n] name = {...}".
-std::string I64(const std::string &name, const Ints &vals) {
-  std::ostringstream os;
-  os << "int64[" << vals.size() << "] " << name << " = {";
-  for (size_t i = 0; i < vals.size(); ++i)
-    os << (i ? ", " : "") << vals[i];
-  os << "}";
-  return os.str();
-}
-
 /// A whole text model: opset imports, signature, initializers (and value
 /// infos), body.
 std::string model(const std::string &opsets, const std::string &sig,
                   const std::vector<std::string> &inits,
                   const std::string &body) {
-  std::string s = "<\n  ir_version: 8,\n  opset_import: [" + opsets + "]\n>\n" +
-                  sig + "\n<";
-  for (size_t i = 0; i < inits.size(); ++i)
-    s += (i ? ",\n " : "") + inits[i];
-  return s + ">\n{\n" + body + "}\n";
+  return textModel(opsets, sig, inits, body);
 }
 const char *kOnnx17 = "\"\" : 17";
 
@@ -697,8 +683,8 @@ TEST(PoolHandler, GlobalPoolToGemm) {
 TEST(ReduceHandler, ReducedAxisFrozenKeptAxesJoin) {
   // Opset 18: axes as an input; keepdims = 0 shifts the kept axes.
   std::string text = model("\"\" : 18", "g (float[2,3,8] X) => (float[2,8] Y)",
-                           {textTensor("W1", {8, 6}), I64("ax", {1}),
-                            I64("last", {-1}), textTensor("W2", {6, 8})},
+                           {textTensor("W1", {8, 6}), textInts("ax", {1}),
+                            textInts("last", {-1}), textTensor("W2", {6, 8})},
                            "  H = MatMul(X, W1)\n"
                            "  M = ReduceMean<keepdims = 0>(H, ax)\n"
                            "  S = ReduceSum(H, last)\n"
@@ -715,7 +701,7 @@ TEST(ReduceHandler, ReducedAxisFrozenKeptAxesJoin) {
 TEST(ReduceHandler, KeepdimsZeroPrunes) {
   std::string text = model(
       "\"\" : 13", "g (float[2,3,8] X) => (float[2,2,8] Y)",
-      {textTensor("W1", {8, 6}), I64("ax", {1}), textTensor("W2", {6, 8})},
+      {textTensor("W1", {8, 6}), textInts("ax", {1}), textTensor("W2", {6, 8})},
       "  H = MatMul(X, W1)\n"
       "  M = ReduceSum<keepdims = 0>(H, ax)\n"
       "  N = ReduceMax<axes = [1], keepdims = 1>(H)\n"
@@ -768,7 +754,7 @@ TEST(ResizeHandler, UnitScalesJoinChannel) {
 }
 
 TEST(ResizeHandler, SizesRewritten) {
-  std::string text = resizeModel(I64("sz", {1, 4, 8, 8}));
+  std::string text = resizeModel(textInts("sz", {1, 4, 8, 8}));
   auto am = analyzeText(text);
   ASSERT_OK(am);
   EXPECT_EQ(am->space("A", 1), am->space("R", 1));
@@ -799,7 +785,7 @@ TEST(PadHandler, ZeroPadsJoinPaddedFreeze) {
   std::string text =
       model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,6,6] Y)",
             {textTensor("W1", {4, 3, 1, 1}), textTensor("W2", {2, 4, 1, 1}),
-             I64("pads", {0, 0, 1, 1, 0, 0, 1, 1})},
+             textInts("pads", {0, 0, 1, 1, 0, 0, 1, 1})},
             "  A = Conv(X, W1)\n"
             "  P = Pad<mode = \"reflect\">(A, pads)\n"
             "  Y = Conv(P, W2)\n");
@@ -812,7 +798,7 @@ TEST(PadHandler, ZeroPadsJoinPaddedFreeze) {
   std::string chanPad =
       model(kOnnx17, "g (float[1,3,4,4] X) => (float[1,2,4,4] Y)",
             {textTensor("W1", {4, 3, 1, 1}), textTensor("W2", {2, 5, 1, 1}),
-             I64("pads", {0, 1, 0, 0, 0, 0, 0, 0})},
+             textInts("pads", {0, 1, 0, 0, 0, 0, 0, 0})},
             "  A = Conv(X, W1)\n"
             "  P = Pad(A, pads)\n"
             "  Y = Conv(P, W2)\n");

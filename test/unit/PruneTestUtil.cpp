@@ -391,5 +391,25 @@ std::string textTensor(const std::string &name,
   return os.str();
 }
 
+std::string textInts(const std::string &name,
+                     const std::vector<int64_t> &values) {
+  std::ostringstream os;
+  os << "int64[" << values.size() << "] " << name << " = {";
+  for (size_t i = 0; i < values.size(); ++i)
+    os << (i ? ", " : "") << values[i];
+  os << "}";
+  return os.str();
+}
+
+std::string textModel(const std::string &opsets, const std::string &sig,
+                      const std::vector<std::string> &inits,
+                      const std::string &body) {
+  std::string s = "<\n  ir_version: 8,\n  opset_import: [" + opsets + "]\n>\n" +
+                  sig + "\n<";
+  for (size_t i = 0; i < inits.size(); ++i)
+    s += (i ? ",\n " : "") + inits[i];
+  return s + ">\n{\n" + body + "}\n";
+}
+
 } // namespace test
 } // namespace onnxprune

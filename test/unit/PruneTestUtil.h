@@ -158,6 +158,16 @@ std::string textTensor(const std::string &name,
                        const std::vector<int64_t> &dims, float lo = -0.5f,
                        float hi = 0.5f);
 
+/// "int64[n] name = {...}".
+std::string textInts(const std::string &name,
+                     const std::vector<int64_t> &values);
+
+/// A text-format model: a header importing \p opsets (e.g. `"" : 17`), the
+/// graph signature \p sig, its initializers and its node lines.
+std::string textModel(const std::string &opsets, const std::string &sig,
+                      const std::vector<std::string> &inits,
+                      const std::string &body);
+
 } // namespace test
 } // namespace onnxprune
 

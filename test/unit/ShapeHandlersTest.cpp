@@ -28,21 +28,9 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-std::string I64(const std::string &name, const Ints &vals) {
-  std::ostringstream os;
-  os << "int64[" << vals.size() << "] " << name << " = {";
-  for (size_t i = 0; i < vals.size(); ++i)
-    os << (i ? ", " : "") << vals[i];
-  return os.str() + "}";
-}
-
 std::string model(const std::string &sig, const std::vector<std::string> &inits,
                   const std::string &body) {
-  std::string s =
-      "<\n  ir_version: 8,\n  opset_import: [\"\" : 17]\n>\n" + sig + "\n<";
-  for (size_t i = 0; i < inits.size(); ++i)
-    s += (i ? ",\n " : "") + inits[i];
-  return s + ">\n{\n" + body + "}\n";
+  return textModel("\"\" : 17", sig, inits, body);
 }
 
 #define ASSERT_OK(x) ASSERT_TRUE(!!(x)) << llvm::toString((x).takeError())
@@ -123,7 +111,7 @@ TEST(FlattenHandler, ChannelIsABlockOfFeatures) {
 const std::string kShuffle =
     model("g (float[1,2,4,4] X) => (float[1,3,4,4] Y)",
           {textTensor("W1", {4, 2, 1, 1}), textTensor("W2", {3, 4, 1, 1}),
-           I64("s1", {1, 2, 2, 4, 4}), I64("s2", {1, 4, 4, 4})},
+           textInts("s1", {1, 2, 2, 4, 4}), textInts("s2", {1, 4, 4, 4})},
           "  A = Conv(X, W1)\n"
           "  S = Reshape(A, s1)\n"
           "  P = Transpose<perm = [0, 2, 1, 3, 4]>(S)\n"
@@ -175,12 +163,13 @@ std::string attention(const std::vector<std::string> &inits,
                    "  Y = MatMul(M, Wo)\n");
 }
 
-const std::string kHeads = attention(
-    {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
-     textTensor("Wv", {8, 8}), textTensor("Wo", {8, 8}),
-     I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
-    "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n",
-    "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
+const std::string kHeads =
+    attention({textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
+               textTensor("Wv", {8, 8}), textTensor("Wo", {8, 8}),
+               textInts("sq", {0, 3, 4, 2}), textInts("skv", {0, 3, 4, 2}),
+               textInts("sm", {0, 3, 8})},
+              "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n",
+              "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
 
 TEST(ReshapeHandler, HeadsAreUnits) {
   auto am = analyzeText(kHeads);
@@ -205,8 +194,8 @@ TEST(ReshapeHandler, HeadsAreUnits) {
 const std::string kHeadsChain =
     attention({textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
                textTensor("Wv", {8, 8}), textTensor("Wo", {8, 8}),
-               I64("i0", {0}), I64("i1", {1}), I64("ax", {0}), I64("h", {4}),
-               I64("d", {2}), I64("c8", {8})},
+               textInts("i0", {0}), textInts("i1", {1}), textInts("ax", {0}),
+               textInts("h", {4}), textInts("d", {2}), textInts("c8", {8})},
               "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n"
               "  sh = Shape(Q)\n"
               "  b = Gather<axis = 0>(sh, i0)\n"
@@ -250,20 +239,21 @@ TEST(ReshapeHandler, ComputedTargetRewritesItsConstantPiece) {
 
 // 4 query heads, 2 KV heads of 2 channels: Unsqueeze -> Expand -> Reshape
 // makes KV head g serve query heads 2g, 2g+1.
-const std::string kGqa = attention(
-    {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 4}),
-     textTensor("Wv", {8, 4}), textTensor("Wo", {8, 8}),
-     I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 2, 2}), I64("sm", {0, 3, 8}),
-     I64("u2", {2}), I64("ek", {1, 2, 2, 2, 3}), I64("ev", {1, 2, 2, 3, 2}),
-     I64("rk", {1, 4, 2, 3}), I64("rv", {1, 4, 3, 2})},
-    "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n",
-    "  Ku = Unsqueeze(Kh0, u2)\n"
-    "  Ke = Expand(Ku, ek)\n"
-    "  Kh = Reshape(Ke, rk)\n"
-    "  Vu = Unsqueeze(Vh0, u2)\n"
-    "  Ve = Expand(Vu, ev)\n"
-    "  Vh = Reshape(Ve, rv)\n",
-    "sm");
+const std::string kGqa =
+    attention({textTensor("Wq", {8, 8}), textTensor("Wk", {8, 4}),
+               textTensor("Wv", {8, 4}), textTensor("Wo", {8, 8}),
+               textInts("sq", {0, 3, 4, 2}), textInts("skv", {0, 3, 2, 2}),
+               textInts("sm", {0, 3, 8}), textInts("u2", {2}),
+               textInts("ek", {1, 2, 2, 2, 3}), textInts("ev", {1, 2, 2, 3, 2}),
+               textInts("rk", {1, 4, 2, 3}), textInts("rv", {1, 4, 3, 2})},
+              "  Q = MatMul(X, Wq)\n  K = MatMul(X, Wk)\n  V = MatMul(X, Wv)\n",
+              "  Ku = Unsqueeze(Kh0, u2)\n"
+              "  Ke = Expand(Ku, ek)\n"
+              "  Kh = Reshape(Ke, rk)\n"
+              "  Vu = Unsqueeze(Vh0, u2)\n"
+              "  Ve = Expand(Vu, ev)\n"
+              "  Vh = Reshape(Ve, rv)\n",
+              "sm");
 
 TEST(ExpandHandler, RepeatKvUnitsAreKvGroups) {
   // The batch is 1 here (Expand to a constant shape).
@@ -331,26 +321,16 @@ std::string gqaDynamic() {
     return "int64 " + n + " = {" + std::to_string(v) + "}";
   };
   return model("g (float[N,?,8] X) => (float[N,?,8] Y)",
-               {textTensor("Wq", {8, 8}),
-                textTensor("Wk", {8, 4}),
-                textTensor("Wv", {8, 4}),
-                textTensor("Wo", {8, 8}),
-                I64("i0", {0}),
-                I64("i1", {1}),
-                scalar("c0", 0),
-                scalar("c1", 1),
-                scalar("c2", 2),
-                scalar("c3", 3),
-                I64("z", {0}),
-                I64("u2", {2}),
-                I64("r2", {2}),
-                I64("h4", {4}),
-                I64("h2", {2}),
-                I64("d2", {2}),
-                I64("c8", {8}),
-                I64("m1", {-1}),
-                scalar("minus1", -1),
-                scalar("two", 2)},
+               {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 4}),
+                textTensor("Wv", {8, 4}), textTensor("Wo", {8, 8}),
+                textInts("i0", {0}),      textInts("i1", {1}),
+                scalar("c0", 0),          scalar("c1", 1),
+                scalar("c2", 2),          scalar("c3", 3),
+                textInts("z", {0}),       textInts("u2", {2}),
+                textInts("r2", {2}),      textInts("h4", {4}),
+                textInts("h2", {2}),      textInts("d2", {2}),
+                textInts("c8", {8}),      textInts("m1", {-1}),
+                scalar("minus1", -1),     scalar("two", 2)},
                body);
 }
 
@@ -396,7 +376,7 @@ TEST(ReshapeHandler, UnrelatedUnknownDimsStayFrozen) {
 TEST(DepGraph, ShapeDataFormsNoGroups) {
   std::string text = model("g (float[N,8] X) => (float[N,2,4] Y)",
                            {textTensor("W", {8, 8}), "int32[1] a = {2}",
-                            "int32[1] c = {4}", I64("i0", {0})},
+                            "int32[1] c = {4}", textInts("i0", {0})},
                            "  H = MatMul(X, W)\n"
                            "  sh = Shape(H)\n  n = Gather<axis = 0>(sh, i0)\n"
                            "  a64 = Cast<to = 7>(a)\n  c64 = Cast<to = 7>(c)\n"
@@ -415,8 +395,8 @@ TEST(DepGraph, ShapeDataFormsNoGroups) {
 
 const std::string kPacked =
     attention({textTensor("Wqkv", {8, 24}), textTensor("Wo", {8, 8}),
-               I64("sp", {8, 8, 8}), I64("sq", {0, 3, 4, 2}),
-               I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
+               textInts("sp", {8, 8, 8}), textInts("sq", {0, 3, 4, 2}),
+               textInts("skv", {0, 3, 4, 2}), textInts("sm", {0, 3, 8})},
               "  QKV = MatMul(X, Wqkv)\n"
               "  Q, K, V = Split<axis = 2>(QKV, sp)\n",
               "  Kh = Identity(Kh0)\n  Vh = Identity(Vh0)\n", "sm");
@@ -435,9 +415,10 @@ TEST(SplitHandler, PackedQkvHeads) {
 // The same packed projection cut by Slice (nn.MultiheadAttention's export).
 TEST(SliceHandler, PackedQkvSlices) {
   std::string text = attention(
-      {textTensor("Wqkv", {8, 24}), textTensor("Wo", {8, 8}), I64("z", {0}),
-       I64("e8", {8}), I64("e16", {16}), I64("e24", {24}), I64("a2", {2}),
-       I64("sq", {0, 3, 4, 2}), I64("skv", {0, 3, 4, 2}), I64("sm", {0, 3, 8})},
+      {textTensor("Wqkv", {8, 24}), textTensor("Wo", {8, 8}),
+       textInts("z", {0}), textInts("e8", {8}), textInts("e16", {16}),
+       textInts("e24", {24}), textInts("a2", {2}), textInts("sq", {0, 3, 4, 2}),
+       textInts("skv", {0, 3, 4, 2}), textInts("sm", {0, 3, 8})},
       "  QKV = MatMul(X, Wqkv)\n"
       "  Q = Slice(QKV, z, e8, a2)\n"
       "  K = Slice(QKV, e8, e16, a2)\n"
@@ -460,9 +441,9 @@ TEST(SliceHandler, PackedQkvSlices) {
 const std::string kSvtr =
     model("g (float[N,3,8] X) => (float[N,3,8] Y)",
           {textTensor("Wqkv", {8, 24}), textTensor("Bqkv", {24}),
-           textTensor("Wo", {8, 8}), I64("s5", {0, 0, 3, 4, 2}),
-           I64("sm", {0, 0, 8}), "int64 g0 = {0}", "int64 g2 = {2}",
-           I64("b1", {1}), I64("e2", {2}), I64("a0", {0})},
+           textTensor("Wo", {8, 8}), textInts("s5", {0, 0, 3, 4, 2}),
+           textInts("sm", {0, 0, 8}), "int64 g0 = {0}", "int64 g2 = {2}",
+           textInts("b1", {1}), textInts("e2", {2}), textInts("a0", {0})},
           "  L = MatMul(X, Wqkv)\n"
           "  QKV = Add(L, Bqkv)\n"
           "  QKV5 = Reshape(QKV, s5)\n"
@@ -508,7 +489,7 @@ TEST(ReshapeHandler, SplitWithoutSelectorCouplesOutermost) {
   std::string text =
       model("g (float[N,3,8] X) => (float[N,3,24] Y)",
             {textTensor("W", {8, 24}), textTensor("W2", {24, 24}),
-             I64("s5", {0, 0, 3, 4, 2}), I64("sm", {0, 0, 24})},
+             textInts("s5", {0, 0, 3, 4, 2}), textInts("sm", {0, 0, 24})},
             "  H = MatMul(X, W)\n  H5 = Reshape(H, s5)\n  R = Relu(H5)\n"
             "  M = Reshape(R, sm)\n  Y = MatMul(M, W2)\n");
   auto am = analyzeText(text);
@@ -528,8 +509,8 @@ TEST(ReshapeHandler, HeadsMergedWithDynamicBatch) {
   std::string text =
       model("g (float[3,N,8] X) => (float[3,N,8] Y)",
             {textTensor("W", {8, 8}), textTensor("W2", {4, 4}),
-             textTensor("W3", {8, 8}), I64("sh", {3, -1, 4}),
-             I64("sf", {-1, 8}), I64("sb", {3, -1, 8})},
+             textTensor("W3", {8, 8}), textInts("sh", {3, -1, 4}),
+             textInts("sf", {-1, 8}), textInts("sb", {3, -1, 8})},
             "  H = MatMul(X, W)\n  Hh = Reshape(H, sh)\n  Z = MatMul(Hh, W2)\n"
             "  F = Reshape(X, sf)\n  G = MatMul(F, W3)\n"
             "  Gb = Reshape(G, sb)\n  Z2 = Reshape(Z, sb)\n"
@@ -553,8 +534,8 @@ TEST(ReshapeHandler, TorchMultiheadAttentionHeads) {
       "g (float[3,N,8] X) => (float[3,N,8] Y)",
       {textTensor("Wq", {8, 8}), textTensor("Wk", {8, 8}),
        textTensor("Wv", {8, 8}), textTensor("Bq", {8}),
-       textTensor("Wo", {8, 8}), I64("sh", {3, -1, 4}), I64("sb", {3, -1, 8}),
-       "float sc = {2.0}"},
+       textTensor("Wo", {8, 8}), textInts("sh", {3, -1, 4}),
+       textInts("sb", {3, -1, 8}), "float sc = {2.0}"},
       "  Q0 = MatMul(X, Wq)\n  Q = Add(Bq, Q0)\n  K = MatMul(X, Wk)\n"
       "  V = MatMul(X, Wv)\n"
       "  Qh = Reshape(Q, sh)\n  Kh = Reshape(K, sh)\n  Vh = Reshape(V, sh)\n"
@@ -610,7 +591,7 @@ TEST(AttentionHandler, FusedAttentionHeads) {
 TEST(ReshapeHandler, ManyToManyFreezes) {
   // [6,6] -> [4,9]: no run of axes with equal products.
   std::string text = model("g (float[6,6] X) => (float[4,9] Y)",
-                           {textTensor("W1", {6, 6}), I64("s", {4, 9})},
+                           {textTensor("W1", {6, 6}), textInts("s", {4, 9})},
                            "  A = MatMul(X, W1)\n"
                            "  Y = Reshape(A, s)\n");
   auto am = analyzeText(text);
@@ -625,12 +606,12 @@ TEST(ReshapeHandler, ManyToManyFreezes) {
 
 TEST(FoldShapesPass, FoldsStaticChainsKeepsDynamicOnes) {
   auto run = [](const std::string &sig) -> std::unique_ptr<Model> {
-    std::string text =
-        model(sig, {I64("i0", {0}), I64("h", {4}), I64("d", {2})},
-              "  sh = Shape(X)\n"
-              "  b = Gather<axis = 0>(sh, i0)\n"
-              "  c = Concat<axis = 0>(b, h, d)\n"
-              "  Y = Reshape(X, c)\n");
+    std::string text = model(
+        sig, {textInts("i0", {0}), textInts("h", {4}), textInts("d", {2})},
+        "  sh = Shape(X)\n"
+        "  b = Gather<axis = 0>(sh, i0)\n"
+        "  c = Concat<axis = 0>(b, h, d)\n"
+        "  Y = Reshape(X, c)\n");
     auto m = parseTextModel(text);
     EXPECT_TRUE(!!m);
     if (!m)
