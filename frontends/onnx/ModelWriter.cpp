@@ -31,7 +31,7 @@ constexpr uint64_t kPageAlign = 4096, kSmallAlign = 64;
 uint64_t inlineBytes(const Model &model,
                      const std::function<TensorPlacement(const Tensor &)> &p) {
   uint64_t total = 0;
-  const_cast<Model &>(model).forEachGraph([&](Graph &g) {
+  model.forEachGraph([&](const Graph &g) {
     for (const Value *v : g.getValues())
       if (v->isWeight() && p(*v->getWeight()) == TensorPlacement::Inline)
         total += v->getWeight()->getByteSize();

@@ -33,4 +33,8 @@ void Model::forEachGraph(llvm::function_ref<void(Graph &)> fn) {
   visitGraph(*graph, fn);
 }
 
+void Model::forEachGraph(llvm::function_ref<void(const Graph &)> fn) const {
+  visitGraph(*graph, [&](Graph &g) { fn(g); });
+}
+
 } // namespace onnxprune

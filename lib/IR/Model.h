@@ -52,6 +52,7 @@ public:
   int64_t getOpsetVersion(llvm::StringRef domain) const;
   /// Calls \p fn on every graph, main graph first, then subgraphs depth-first.
   void forEachGraph(llvm::function_ref<void(Graph &)> fn);
+  void forEachGraph(llvm::function_ref<void(const Graph &)> fn) const;
 
   int64_t irVersion = 0;
   std::vector<OpsetImport> opsetImports;

@@ -68,9 +68,8 @@ void Tensor::releaseBytes() const {
     external.file->release(external.offset, external.length);
 }
 
-/// Row-major gather of \p kept indices along \p axis.
-static std::string gather(StringRef src, ArrayRef<int64_t> dims, unsigned es,
-                          unsigned axis, ArrayRef<int64_t> kept) {
+std::string gatherAxis(StringRef src, ArrayRef<int64_t> dims, unsigned es,
+                       unsigned axis, ArrayRef<int64_t> kept) {
   uint64_t outer = 1, inner = es;
   for (unsigned i = 0; i < axis; ++i)
     outer *= dims[i];
@@ -136,7 +135,7 @@ Error Tensor::streamLazySlice(function_ref<Error(StringRef)> sink) const {
     for (const SliceAxis &a : l.axes) {
       if (a.axis == 0)
         continue;
-      row = gather(row, d, es, a.axis - 1, a.kept);
+      row = gatherAxis(row, d, es, a.axis - 1, a.kept);
       d[a.axis - 1] = a.kept.size();
     }
     if (Error e = sink(row))
@@ -175,13 +174,6 @@ void Tensor::setData(ArrayRef<int64_t> newDims, std::string rawBytes) {
   bytes = std::move(rawBytes);
   isExternal = false;
   external.file.reset();
-  modified = true;
-}
-
-void Tensor::setStrings(ArrayRef<int64_t> newDims,
-                        std::vector<std::string> values) {
-  dims.assign(newDims.begin(), newDims.end());
-  strings = std::move(values);
   modified = true;
 }
 

@@ -94,8 +94,6 @@ public:
   /// Replaces the contents (a pass sliced or rewrote the tensor). The tensor
   /// becomes in-memory and modified: the writer will not copy old bytes.
   void setData(llvm::ArrayRef<int64_t> newDims, std::string rawBytes);
-  void setStrings(llvm::ArrayRef<int64_t> newDims,
-                  std::vector<std::string> values);
   /// Builds an in-memory tensor from bytes the frontend already owns.
   void setInlineBytes(std::string rawBytes) { bytes = std::move(rawBytes); }
   void setInlineStrings(std::vector<std::string> values) {
@@ -156,6 +154,12 @@ private:
   mutable bool isExternal = false;
   bool modified = false;
 };
+
+/// Gathers \p kept indices along \p axis of a row-major tensor of \p dims
+/// with \p elemSize-byte elements (slicing weights, lazily or not).
+std::string gatherAxis(llvm::StringRef bytes, llvm::ArrayRef<int64_t> dims,
+                       unsigned elemSize, unsigned axis,
+                       llvm::ArrayRef<int64_t> kept);
 
 /// Element access helpers for passes and analyses: read any numeric tensor
 /// as doubles / int64s (converting float16, bfloat16, ints).

@@ -16,7 +16,7 @@ constexpr uint64_t kMaxSerializedWeightBytes = 1536ull << 20;
 
 static uint64_t weightBytes(const Model &m) {
   uint64_t total = 0;
-  const_cast<Model &>(m).forEachGraph([&](Graph &g) {
+  m.forEachGraph([&](const Graph &g) {
     for (Value *v : g.getValues())
       if (v->isWeight())
         total += v->getWeight()->getByteSize();

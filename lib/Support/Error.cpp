@@ -6,10 +6,6 @@ using namespace llvm;
 
 namespace onnxprune {
 
-Error makeNodeError(StringRef nodeName, StringRef opType, const Twine &msg) {
-  return makeError("node '" + nodeName + "' (" + opType + "): " + msg);
-}
-
 Error addContext(Error err, const Twine &context) {
   if (!err)
     return Error::success();

@@ -20,10 +20,6 @@ inline llvm::Error makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
 }
 
-/// An error about one node: "node 'NAME' (OP): MSG".
-llvm::Error makeNodeError(llvm::StringRef nodeName, llvm::StringRef opType,
-                          const llvm::Twine &msg);
-
 /// Prefixes the message of \p err with \p context and ": ".
 llvm::Error addContext(llvm::Error err, const llvm::Twine &context);
 

@@ -14,27 +14,6 @@ using namespace llvm;
 
 namespace onnxprune {
 
-std::string gatherAxis(StringRef bytes, ArrayRef<int64_t> dims,
-                       unsigned elemSize, unsigned axis,
-                       ArrayRef<int64_t> kept) {
-  uint64_t outer = 1, inner = elemSize;
-  for (unsigned i = 0; i < axis; ++i)
-    outer *= dims[i];
-  for (unsigned i = axis + 1; i < dims.size(); ++i)
-    inner *= dims[i];
-  uint64_t size = dims[axis];
-  std::string out(outer * kept.size() * inner, '\0');
-  char *dst = out.data();
-  for (uint64_t o = 0; o < outer; ++o) {
-    const char *row = bytes.data() + o * size * inner;
-    for (int64_t k : kept) {
-      std::memcpy(dst, row + k * inner, inner);
-      dst += inner;
-    }
-  }
-  return out;
-}
-
 namespace {
 
 class Context final : public PruneContext {

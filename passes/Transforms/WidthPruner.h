@@ -34,12 +34,6 @@ llvm::Error applyPruning(Model &m, const DepGraph &dg,
 llvm::Error applyMasking(Model &m, const DepGraph &dg,
                          llvm::ArrayRef<unsigned> units, Rewriter &rw);
 
-/// Gathers \p kept indices along \p axis of a row-major tensor of \p dims
-/// with \p elemSize-byte elements. For weights and tests.
-std::string gatherAxis(llvm::StringRef bytes, llvm::ArrayRef<int64_t> dims,
-                       unsigned elemSize, unsigned axis,
-                       llvm::ArrayRef<int64_t> kept);
-
 } // namespace onnxprune
 
 #endif // ONNXPRUNE_PASSES_TRANSFORMS_WIDTHPRUNER_H
