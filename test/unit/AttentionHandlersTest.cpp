@@ -10,7 +10,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "test/unit/PruneTestUtil.h"
+#include "test/unit/PruneTestAsserts.h"
 
 #include "gtest/gtest.h"
 
@@ -29,13 +29,6 @@ std::string model(const std::string &sig, const std::vector<std::string> &inits,
                   const std::string &body) {
   return textModel("\"\" : 17, \"com.microsoft\" : 1", sig, inits, body);
 }
-
-#define ASSERT_OK(x) ASSERT_TRUE(!!(x)) << llvm::toString((x).takeError())
-#define CHECK_PROPERTY(r, text, selector)                                      \
-  auto r = checkMaskedEqualsPruned(text, selector);                            \
-  ASSERT_OK(r);                                                                \
-  EXPECT_TRUE(r->compare.match);                                               \
-  EXPECT_LT(r->paramsAfter, r->paramsBefore)
 
 Ints range(int64_t lo, int64_t hi) {
   Ints v;

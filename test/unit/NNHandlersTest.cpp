@@ -10,7 +10,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "test/unit/PruneTestUtil.h"
+#include "test/unit/PruneTestAsserts.h"
 
 #include "passes/OpHandlers/OpHandler.h"
 
@@ -50,15 +50,6 @@ std::vector<float> gather(const std::vector<float> &v, const Ints &dims,
         out.push_back(v[(o * dims[axis] + k) * inner + i]);
   return out;
 }
-
-#define ASSERT_OK(x) ASSERT_TRUE(!!(x)) << llvm::toString((x).takeError())
-
-/// Runs the property; fails the test with the helper's message.
-#define CHECK_PROPERTY(r, text, selector)                                      \
-  auto r = checkMaskedEqualsPruned(text, selector);                            \
-  ASSERT_OK(r);                                                                \
-  EXPECT_TRUE(r->compare.match);                                               \
-  EXPECT_LT(r->paramsAfter, r->paramsBefore)
 
 // ---- Conv ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "test/unit/PruneTestUtil.h"
+#include "test/unit/PruneTestAsserts.h"
 
 #include "passes/OpHandlers/OpHandler.h"
 #include "passes/PassManager.h"
@@ -32,13 +32,6 @@ std::string model(const std::string &sig, const std::vector<std::string> &inits,
                   const std::string &body) {
   return textModel("\"\" : 17", sig, inits, body);
 }
-
-#define ASSERT_OK(x) ASSERT_TRUE(!!(x)) << llvm::toString((x).takeError())
-#define CHECK_PROPERTY(r, text, selector)                                      \
-  auto r = checkMaskedEqualsPruned(text, selector);                            \
-  ASSERT_OK(r);                                                                \
-  EXPECT_TRUE(r->compare.match);                                               \
-  EXPECT_LT(r->paramsAfter, r->paramsBefore)
 
 /// The int64 values of the weight feeding input \p idx of the first node of
 /// \p op in \p m (empty when it is not a constant).
