@@ -26,6 +26,12 @@ if [[ $# -eq 0 && ${ONNXPRUNE_FUZZ_SECONDS:-60} != 0 ]]; then
   echo "test: fuzzing the reader for ${ONNXPRUNE_FUZZ_SECONDS:-60} s" >&2
   bash "$ROOT/scripts/fuzz.sh" "${ONNXPRUNE_FUZZ_SECONDS:-60}" || status=$?
 fi
+# No test may touch anything outside its temp folder; the classic way to
+# break that is a temp-and-rename writer aimed at /dev/null.
+if [[ ! -c /dev/null ]]; then
+  echo "test: /dev/null is no longer a character device: a test replaced it" >&2
+  status=1
+fi
 if [[ $status -ne 0 ]]; then
   echo "test: FAILED (ctest exit status $status)" >&2
 else

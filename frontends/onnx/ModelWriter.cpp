@@ -3,8 +3,8 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "frontends/onnx/ProtoConvert.h"
 #include "frontends/onnx/TextFormat.h"
-#include "lib/Support/AtomicFile.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/OutputFile.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -65,7 +65,7 @@ public:
 
   bool empty() const { return pending.empty(); }
 
-  Error write(AtomicFile &out) {
+  Error write(OutputFile &out) {
     DenseMap<const ExternalFile *, int> fds;
     auto closeAll = make_scope_exit([&] {
       for (auto &kv : fds)
@@ -131,17 +131,14 @@ private:
   std::vector<Entry> pending;
 };
 
-Error writeStdout(StringRef bytes) {
-  raw_fd_ostream os(STDOUT_FILENO, /*shouldClose=*/false);
-  os.SetUnbuffered();
-  os << bytes;
-  os.flush();
-  if (os.has_error()) {
-    std::error_code ec = os.error();
-    os.clear_error();
-    return makeError("cannot write to stdout: " + ec.message());
-  }
-  return Error::success();
+/// Writes \p bytes to \p path and commits.
+Error writeWhole(StringRef path, StringRef bytes) {
+  auto out = OutputFile::create(path);
+  if (!out)
+    return out.takeError();
+  if (Error e = out->write(bytes))
+    return e;
+  return out->commit();
 }
 
 } // namespace
@@ -159,7 +156,9 @@ Expected<std::string> serializeModel(const Model &model) {
 
 Error writeModelFile(const Model &model, StringRef path,
                      const WriteOptions &wopts) {
-  bool toStdout = path == "-";
+  // Stdout, /dev/null, a FIFO...: written in place, with no sidecar file
+  // beside it, so every weight goes inline.
+  bool inPlace = OutputFile::writesInPlace(path);
   if (wopts.format == ModelFormat::Text) {
     if (wopts.externalThreshold)
       return makeError("the text format cannot hold external data; drop "
@@ -178,20 +177,20 @@ Error writeModelFile(const Model &model, StringRef path,
           << "text format: " << renamed
           << " value names are not identifiers of the text format and were "
              "renamed (e.g. '.' and ':' became '_')\n";
-    if (toStdout)
-      return writeStdout(*text);
-    auto out = AtomicFile::create(path);
-    if (!out)
-      return out.takeError();
-    if (Error e = out->write(*text))
-      return e;
-    return out->commit();
+    return writeWhole(path, *text);
   }
 
   // Where each tensor goes: the user's threshold, else where it came from,
   // else external when the protobuf would pass 2 GB.
   std::function<TensorPlacement(const Tensor &)> placement;
-  if (wopts.externalThreshold) {
+  if (inPlace) {
+    if (wopts.externalThreshold)
+      WithColor::warning(errs(), "onnx-prune")
+          << "'" << path
+          << "' is not a regular file: external data is ignored and every "
+             "weight is written inline\n";
+    placement = [](const Tensor &) { return TensorPlacement::Inline; };
+  } else if (wopts.externalThreshold) {
     uint64_t th = *wopts.externalThreshold;
     placement = [th](const Tensor &t) {
       return t.getDataType() != DataType::String && t.getByteSize() >= th
@@ -228,29 +227,31 @@ Error writeModelFile(const Model &model, StringRef path,
   if (Error e = exportModel(model, proto, opts))
     return e;
   if (proto.ByteSizeLong() >= kProtoLimit)
-    return makeError("the model is over 2 GB even with external data");
+    return makeError(
+        inPlace ? "cannot write '" + path +
+                      "': the model is over 2 GB, which only fits with an "
+                      "external data file, and this output is not a regular "
+                      "file; write it to a regular file"
+                : Twine("the model is over 2 GB even with external data"));
   std::string bytes = proto.SerializeAsString();
-
-  if (toStdout) {
-    if (!sink.empty())
-      return makeError("the model needs an external data file, which cannot "
-                       "go to stdout; write to a file with -o");
-    return writeStdout(bytes);
-  }
+  if (inPlace)
+    return writeWhole(path, bytes);
   // Data first, model last: a model file never points at missing data.
-  std::optional<AtomicFile> dataFile;
+  std::optional<OutputFile> dataFile;
   if (!sink.empty()) {
+    // Beside the path as given, where readers (ours, onnx, ONNX Runtime)
+    // look for it: the folder of a symlink, not of its target.
     SmallString<256> dataPath(path);
     sys::path::remove_filename(dataPath);
     sys::path::append(dataPath, dataName);
-    auto df = AtomicFile::create(dataPath);
+    auto df = OutputFile::create(dataPath);
     if (!df)
       return df.takeError();
     dataFile.emplace(std::move(*df));
     if (Error e = sink.write(*dataFile))
       return e;
   }
-  auto out = AtomicFile::create(path);
+  auto out = OutputFile::create(path);
   if (!out)
     return out.takeError();
   if (Error e = out->write(bytes))

@@ -3,8 +3,9 @@
 /// \file
 /// The way out. Unchanged weights are written as they were read (same
 /// encoding, Constant nodes restored); external data is copied file to file
-/// without mapping it. Output goes to a temporary file that is renamed into
-/// place only when everything succeeded: a failing run leaves no file.
+/// without mapping it. Output goes through OutputFile: a regular file is
+/// renamed into place only when everything succeeded (a failing run leaves
+/// no file), anything else is written in place.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef ONNXPRUNE_FRONTENDS_ONNX_MODELWRITER_H
@@ -28,8 +29,10 @@ struct WriteOptions {
   std::string externalFileName;
 };
 
-/// Writes \p model to \p path ("-" is stdout, binary only if no external
-/// data is needed).
+/// Writes \p model to \p path. A regular file is replaced atomically, with
+/// its external data file beside it; stdout ("-"), a device, a FIFO or a
+/// socket is written in place with every weight inline (an error past
+/// protobuf's 2 GB limit).
 llvm::Error writeModelFile(const Model &model, llvm::StringRef path,
                            const WriteOptions &opts = {});
 

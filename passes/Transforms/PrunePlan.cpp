@@ -10,7 +10,7 @@
 #include "passes/Transforms/PrunePlan.h"
 
 #include "lib/IR/Graph.h"
-#include "lib/Support/AtomicFile.h"
+#include "lib/Support/OutputFile.h"
 #include "lib/Support/Error.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -245,7 +245,7 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source) {
 }
 
 Error PrunePlan::writeFile(StringRef path) const {
-  auto f = AtomicFile::create(path);
+  auto f = OutputFile::create(path);
   if (!f)
     return addContext(f.takeError(), "cannot write plan '" + path + "'");
   if (Error e = f->write(toJSON()))

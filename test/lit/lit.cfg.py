@@ -22,3 +22,6 @@ config.environment["PATH"] = os.pathsep.join(
     [config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
 if config.onnxprune_have_ort:
     config.available_features.add("ort")
+# Tests that make device nodes (mknod) need root.
+if os.geteuid() == 0:
+    config.available_features.add("root")
