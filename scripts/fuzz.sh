@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Builds the reader's libFuzzer target with clang + ASan/UBSan in build-fuzz/,
-# replays every regression file in test/fuzz/regressions (each once crashed
-# the reader), then fuzzes for a bounded time from a seed corpus of the ONNX
-# backend test models and our .onnxtext tests.
+# Builds the libFuzzer targets with clang + ASan/UBSan in build-fuzz/,
+# replays every regression file (each once crashed a target), then fuzzes
+# each target for a bounded time:
+#   reader-fuzzer    the reader, writer and structural verifier on any bytes;
+#                    seeds: ONNX backend test models and our .onnxtext tests;
+#                    regressions in test/fuzz/regressions/
+#   pipeline-fuzzer  valid models through dep-groups, a random 30% width prune
+#                    and verify (a pruned model that fails verify aborts);
+#                    seeds: small zoo models, the lit models and backend
+#                    test models; regressions in test/fuzz/pipeline-regressions/
 #
-# usage: scripts/fuzz.sh [SECONDS]   (default 60; 0 = regressions only)
-# A crash leaves its input in build-fuzz/crashes/: add it to
-# test/fuzz/regressions/ with the fix.
+# usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (default 60 per target;
+#        0 = regressions only; default targets: both)
+# A crash leaves its input in build-fuzz/crashes-TARGET/: add it to the
+# target's regression folder with the fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+shift || true
+targets=("$@")
+((${#targets[@]})) || targets=(reader-fuzzer pipeline-fuzzer)
 build=build-fuzz
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -19,27 +29,19 @@ if [ ! -f "$build/build.ninja" ]; then
     -DONNXPRUNE_BUILD_FUZZERS=ON -DONNXPRUNE_ENABLE_ORT=OFF \
     -DONNXPRUNE_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
 fi
-ninja -C "$build" -j2 reader-fuzzer >/dev/null
-fuzzer="$build/tools/fuzz/reader-fuzzer"
+ninja -C "$build" -j"${ONNXPRUNE_JOBS:-2}" "${targets[@]}" >/dev/null
 
-regressions=(test/fuzz/regressions/*.onnx)
-echo "fuzz: replaying ${#regressions[@]} regression inputs"
-for f in "${regressions[@]}"; do
-  [ -e "$f" ] || continue
-  "$fuzzer" "$f" >"$build/replay.log" 2>&1 || {
-    cat "$build/replay.log" >&2
-    echo "fuzz: $f crashes the reader again" >&2
-    exit 1
-  }
-done
-[ "$seconds" = 0 ] && exit 0
+regression_dir() {
+  case $1 in
+    reader-fuzzer) echo test/fuzz/regressions ;;
+    pipeline-fuzzer) echo test/fuzz/pipeline-regressions ;;
+  esac
+}
 
-corpus="$build/corpus"
-mkdir -p "$corpus" "$build/crashes"
-if [ -z "$(ls -A "$corpus")" ]; then
-  # Seeds: small models of every kind, and the text-format tests. (No
-  # `find | head`: under pipefail, head's early exit fails the script.)
-  n=0
+# Seeds, copied once into the target's corpus folder. (No `find | head`:
+# under pipefail, head's early exit fails the script.)
+seed_corpus() {
+  local target=$1 corpus=$2 n=0 f
   while IFS= read -r -d '' f; do
     [ "$n" -lt 300 ] || continue
     cp "$f" "$corpus/$(printf '%s' "$f" | md5sum | cut -c1-16).onnx"
@@ -48,7 +50,30 @@ if [ -z "$(ls -A "$corpus")" ]; then
   for f in test/lit/*.onnxtext test/lit/handlers/*.onnxtext; do
     if [ -f "$f" ]; then cp "$f" "$corpus/"; fi
   done
-fi
-echo "fuzz: $seconds s from $(ls "$corpus" | wc -l) corpus files"
-"$fuzzer" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-  -artifact_prefix="$build/crashes/" -print_final_stats=1 2>&1 | tail -12
+  if [ "$target" = pipeline-fuzzer ]; then
+    # Real exported graphs under the fuzzer's 1 MiB input limit.
+    while IFS= read -r -d '' f; do cp "$f" "$corpus/"; done \
+      < <(find test/models -name '*.onnx' -size -1000k -print0 | sort -z)
+  fi
+}
+
+for target in "${targets[@]}"; do
+  fuzzer="$build/tools/fuzz/$target"
+  regressions=("$(regression_dir "$target")"/*.onnx)
+  echo "fuzz: $target: replaying regression inputs"
+  for f in "${regressions[@]}"; do
+    [ -e "$f" ] || continue
+    "$fuzzer" "$f" >"$build/replay.log" 2>&1 || {
+      cat "$build/replay.log" >&2
+      echo "fuzz: $f crashes $target again" >&2
+      exit 1
+    }
+  done
+  [ "$seconds" = 0 ] && continue
+  corpus="$build/corpus-$target"
+  mkdir -p "$corpus" "$build/crashes-$target"
+  [ -n "$(ls -A "$corpus")" ] || seed_corpus "$target" "$corpus"
+  echo "fuzz: $target: $seconds s from $(ls "$corpus" | wc -l) corpus files"
+  "$fuzzer" "$corpus" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+    -artifact_prefix="$build/crashes-$target/" -print_final_stats=1 2>&1 | tail -12
+done
