@@ -3,6 +3,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/OnnxChecks.h"
 #include "frontends/onnx/ProtoConvert.h"
+#include "lib/IR/UntieWeights.h"
 #include "lib/Support/Error.h"
 #include "passes/Analysis/ShapeInference.h"
 
@@ -91,6 +92,9 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
   ImportContext ctx{displayName.str(), baseDir.str(), opts.liftConstants};
   if (Error e = importModel(proto, *model, ctx))
     return std::move(e);
+  // Exporters merge bit-identical tensors; give each reader of a merged
+  // splat its own copy before anyone reasons about coupling.
+  untieSharedSplats(*model);
   if (opts.inferShapes) {
     // Types are a convenience here: a model that inference cannot handle
     // still loads. libonnx 1.12 stops at opset 17; past it, and when it

@@ -11,6 +11,10 @@
 #include "frontends/onnx/ProtoConvert.h"
 #include "lib/Support/Error.h"
 
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
 #include <cstring>
 
 using namespace llvm;
@@ -114,12 +118,55 @@ public:
 
 private:
   Error exportNode(const Node &n, onnx::NodeProto &np);
+  /// Fills `writtenAs` for the untied copies of \p g (see UntieWeights.h).
+  void mergeEqualCopies(const Graph &g);
+  /// The name \p v is written under: its own, or that of an equal copy.
+  const std::string &nameOf(const Value *v) const {
+    auto it = writtenAs.find(v);
+    return it == writtenAs.end() ? v->getName() : it->second->getName();
+  }
   Error exportAttribute(const Attribute &a, onnx::AttributeProto &ap);
   Error exportLifted(const Tensor &t, onnx::AttributeProto &ap);
 
   const Model &model;
   const ExportOptions &opts;
+  /// Untied copies written as an earlier copy with equal contents.
+  DenseMap<const Value *, const Value *> writtenAs;
 };
+
+/// Equal contents, for copies of one untied weight: copies still as read
+/// are equal by construction; changed ones are compared byte for byte
+/// (lazy slices of external data are left distinct rather than read).
+bool sameContents(const Tensor &a, const Tensor &b) {
+  if (a.getDataType() != b.getDataType() || a.getDims() != b.getDims() ||
+      a.hasLazySlice() || b.hasLazySlice())
+    return false;
+  if (!a.isModified() && !b.isModified())
+    return true;
+  auto ba = a.getBytes(), bb = b.getBytes();
+  if (!ba || !bb) {
+    consumeError(ba.takeError());
+    consumeError(bb.takeError());
+    return false;
+  }
+  return *ba == *bb;
+}
+
+void Exporter::mergeEqualCopies(const Graph &g) {
+  DenseMap<unsigned, SmallVector<const Value *, 4>> written;
+  for (const Value *v : g.getInitializers()) {
+    if (!v->tieGroup)
+      continue;
+    auto &reps = written[v->tieGroup];
+    auto same = find_if(reps, [&](const Value *r) {
+      return sameContents(*r->getWeight(), *v->getWeight());
+    });
+    if (same != reps.end())
+      writtenAs[v] = *same;
+    else
+      reps.push_back(v);
+  }
+}
 
 Error Exporter::exportTensor(const Tensor &t, StringRef name,
                              onnx::TensorProto &tp) {
@@ -272,7 +319,7 @@ Error Exporter::exportAttribute(const Attribute &a, onnx::AttributeProto &ap) {
 
 Error Exporter::exportNode(const Node &n, onnx::NodeProto &np) {
   for (Value *v : n.getInputs())
-    np.add_input(v ? v->getName() : std::string());
+    np.add_input(v ? nameOf(v) : std::string());
   for (Value *v : n.getOutputs())
     np.add_output(v ? v->getName() : std::string());
   if (!n.getName().empty())
@@ -308,10 +355,12 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
   };
   for (const Value *v : g.getInputs())
     valueInfo(v, *gp.add_input());
+  mergeEqualCopies(g);
   for (const Value *v : g.getInitializers())
-    if (Error e =
-            exportTensor(*v->getWeight(), v->getName(), *gp.add_initializer()))
-      return e;
+    if (!writtenAs.count(v))
+      if (Error e = exportTensor(*v->getWeight(), v->getName(),
+                                 *gp.add_initializer()))
+        return e;
   for (const std::string &s : g.sparseInitializers)
     gp.add_sparse_initializer()->ParseFromString(s);
   for (const Node &n : g.getNodes()) {

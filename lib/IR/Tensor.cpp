@@ -56,6 +56,39 @@ void ExternalFile::release(uint64_t offset, uint64_t length) {
               MADV_DONTNEED);
 }
 
+bool Tensor::isSplat() const {
+  unsigned es = elementSize(dtype);
+  if (dtype == DataType::String || es == 0 || getNumElements() < 2)
+    return false;
+  auto data = getBytes();
+  if (!data) {
+    consumeError(data.takeError());
+    return false;
+  }
+  StringRef all(data->data(), data->size()), first = all.take_front(es);
+  for (size_t off = es; off + es <= all.size(); off += es)
+    if (all.substr(off, es) != first)
+      return false;
+  return true;
+}
+
+std::unique_ptr<Tensor> Tensor::clone(std::string newName) const {
+  auto t = std::make_unique<Tensor>(std::move(newName), dtype, dims);
+  t->bytes = bytes;
+  if (lazy)
+    t->lazy = std::make_unique<LazySlice>(*lazy);
+  t->strings = strings;
+  t->external = external;
+  t->isExternal = isExternal;
+  t->modified = modified;
+  t->encoding = encoding;
+  t->docString = docString;
+  t->liftedFromAttr = liftedFromAttr;
+  t->attrDocString = attrDocString;
+  t->unknownFields = unknownFields;
+  return t;
+}
+
 uint64_t Tensor::getNumElements() const {
   uint64_t n = 1;
   for (int64_t d : dims)

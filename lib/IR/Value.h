@@ -61,6 +61,10 @@ public:
   std::string docString;
   /// Listed in the graph's value_info (kept on write).
   bool inValueInfo = false;
+  /// Non-zero for the logical copies that untieSharedSplats() made of one
+  /// shared initializer (the original included): the writer writes copies
+  /// whose contents are still equal once, under one name.
+  unsigned tieGroup = 0;
 
 private:
   friend class Graph;
