@@ -830,6 +830,14 @@ Error inferRange(NodeContext &ctx) {
     else if (auto d = ctx.inDoubles(i); d && d->size() == 1)
       args[i] = (*d)[0];
   }
+  if (args[0] && *args[0] == 0 && args[2] && *args[2] == 1 && !args[1]) {
+    // Range(0, n, 1) has n elements, symbol and all: position ids made
+    // from a dim read at run time (`arange(seq)`) keep the sequence length.
+    if (const ValueVec *limit = ctx.inValues(1);
+        limit && limit->size() == 1 && (*limit)[0].isSymbolic())
+      ctx.setOutput(0, elem, Shape{(*limit)[0].toDim()});
+    return Error::success();
+  }
   if (!args[0] || !args[1] || !args[2])
     return Error::success();
   if (*args[2] == 0)
