@@ -557,11 +557,20 @@ void DepGraph::finalize(Model &) {
     }
     g.unitWidth = width < 0 ? 0 : width;
   }
+  // Every cause, direct or through a coupling, for each space that holds
+  // weights and cannot lose all it has: users ask why a layer was kept.
   StringMap<unsigned> freezes;
-  for (const Space &s : spaces)
-    if (s.frozen && s.numWeightMembers && s.group >= 0)
-      ++freezes[(s.reason.op.empty() ? std::string("graph") : s.reason.op) +
-                ": " + s.reason.rule];
+  for (const Space &s : spaces) {
+    if (!s.numWeightMembers || s.group < 0)
+      continue;
+    int64_t blocked = 0;
+    const Space *why = blockedBy(s, blocked);
+    if (!blocked || !why)
+      continue;
+    ++freezes[(why == &s ? "" : "coupled to ") +
+              (why->reason.op.empty() ? std::string("graph") : why->reason.op) +
+              ": " + why->reason.rule];
+  }
   for (auto &kv : freezes)
     freezeCounts.emplace_back(kv.getKey().str(), kv.getValue());
   std::sort(freezeCounts.begin(), freezeCounts.end(), [](auto &a, auto &b) {
@@ -700,6 +709,28 @@ Expected<DepGraph> buildDepGraph(Model &m) {
 
 // ---- Printing ------------------------------------------------------------
 
+const DepGraph::Space *DepGraph::blockedBy(const Space &sp,
+                                           int64_t &blocked) const {
+  blocked = 0;
+  const Space *why = sp.frozen ? &sp : nullptr;
+  for (int64_t i = 0; i < sp.size; ++i) {
+    if (sp.trivial) {
+      // Every unit alike: the element alone.
+      if (!isPrunableTrivial(sp))
+        blocked = sp.size;
+      break;
+    }
+    Unit u = mappedUnit(elemUnit[sp.elemBase + i]);
+    if (u.prunable)
+      continue;
+    ++blocked;
+    for (auto &[t, j] : u.elements)
+      if (!why && spaces[t].frozen)
+        why = &spaces[t];
+  }
+  return why;
+}
+
 static void printAxis(raw_ostream &os, AxisRef a) {
   os << (a.value->isWeight() ? "weight " : "") << a.value->getName() << "["
      << a.axis << "]";
@@ -738,24 +769,8 @@ void DepGraph::print(raw_ostream &os, const Model &m) const {
     for (unsigned s : g.spaces) {
       const Space &sp = spaces[s];
       os << "  space " << s << " (size " << sp.size << ")";
-      // Say why elements cannot go: frozen here, or through a coupling.
       int64_t blocked = 0;
-      const Space *why = sp.frozen ? &sp : nullptr;
-      for (int64_t i = 0; i < sp.size; ++i) {
-        if (sp.trivial) {
-          // Every unit alike: the element alone.
-          if (!isPrunableTrivial(sp))
-            blocked = sp.size;
-          break;
-        }
-        Unit u = mappedUnit(elemUnit[sp.elemBase + i]);
-        if (u.prunable)
-          continue;
-        ++blocked;
-        for (auto &[t, j] : u.elements)
-          if (!why && spaces[t].frozen)
-            why = &spaces[t];
-      }
+      const Space *why = blockedBy(sp, blocked);
       if (blocked)
         os << ", " << blocked << " not prunable";
       if (why) {

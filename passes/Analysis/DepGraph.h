@@ -250,7 +250,9 @@ public:
   /// Parameters (elements of floating-point weights) in total and in weights
   /// that have an axis in a group with a prunable unit.
   uint64_t totalParams = 0, prunableParams = 0;
-  /// Frozen-reason counts by "op: rule", for the coverage summary.
+  /// Spaces with weights that cannot be pruned, by cause: "op: rule", or
+  /// "coupled to op: rule" when the freeze arrives through a coupling; for
+  /// the coverage summary.
   std::vector<std::pair<std::string, unsigned>> freezeCounts;
   /// Ops of the model that have no handler, with their node counts.
   std::vector<std::pair<std::string, unsigned>> unhandledOps;
@@ -273,6 +275,10 @@ private:
   static bool isPrunableTrivial(const Space &s) {
     return !s.frozen && s.numWeightMembers > 0;
   }
+  /// Counts in \p blocked the elements of \p sp that cannot be removed and
+  /// returns the frozen space that blocks them: \p sp itself, or one it is
+  /// coupled to (null when none is frozen).
+  const Space *blockedBy(const Space &sp, int64_t &blocked) const;
 
   /// Kept small (tens of thousands are made per model): the freeze reason
   /// lives out of line, only for frozen variables.

@@ -137,7 +137,9 @@ Expected<Shape> broadcastShapes(NodeContext &ctx,
   for (size_t i = 0; i < rank; ++i) {
     // Static dims other than 1 must agree; a symbolic dim survives only if
     // every non-1 dim is that same symbol (it could be 1 at run time, so a
-    // static partner wins).
+    // static partner wins). An unknown partner is 1 or that symbol in any
+    // model that runs, so S with ? is S: exports lose the sequence length
+    // on side paths (position tables, masks) that broadcast back into it.
     int64_t value = 1;
     const Dim *sym = nullptr;
     bool symMixed = false, anyUnknown = false;
@@ -166,7 +168,7 @@ Expected<Shape> broadcastShapes(NodeContext &ctx,
     }
     if (value != 1 || (!sym && !anyUnknown))
       out.push_back(Dim::of(value));
-    else if (sym && !symMixed && !anyUnknown)
+    else if (sym && !symMixed)
       out.push_back(Dim::symbol(sym->param));
     else
       out.push_back(Dim::unknown());

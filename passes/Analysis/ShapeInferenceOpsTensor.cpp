@@ -505,7 +505,18 @@ Error inferSlice(NodeContext &ctx) {
     steps = ctx.inInts(4);
   }
   Shape out(*in);
-  if ((hasAxes && !axes) || !starts || !ends || (hasSteps && !steps)) {
+  // Ends read from a shape at run time (`x[:, :seq]`, BERT's position-id
+  // buffer sliced to the input length) keep their symbols.
+  ValueVec endVals;
+  if (ends)
+    for (int64_t e : *ends)
+      endVals.push_back(SymInt::of(e));
+  else if (const ValueVec *ev = hasEnds && ctx.getOpset() >= 10
+                                    ? ctx.inValues(2)
+                                    : nullptr)
+    endVals = *ev;
+  if ((hasAxes && !axes) || !starts ||
+      (!ends && endVals.size() != starts->size()) || (hasSteps && !steps)) {
     // The sliced axes are known but not by how much, or nothing is.
     if (axes)
       for (int64_t a : *axes)
@@ -515,7 +526,7 @@ Error inferSlice(NodeContext &ctx) {
                   axes ? std::optional<Shape>(out) : unknownShape(rank));
     return Error::success();
   }
-  if (starts->size() != ends->size() ||
+  if (starts->size() != endVals.size() ||
       (axes && axes->size() != starts->size()) ||
       (steps && steps->size() != starts->size()))
     return ctx.error("starts, ends, axes and steps differ in length");
@@ -528,7 +539,15 @@ Error inferSlice(NodeContext &ctx) {
     if (step == 0)
       return ctx.error("a step is 0");
     const Dim &d = (*in)[*axis];
-    int64_t s = (*starts)[i], e = (*ends)[i];
+    int64_t s = (*starts)[i];
+    if (!endVals[i].isConst()) {
+      // [0:n] of an axis has n elements (n <= the axis in a model that
+      // runs): a symbolic n sizes the result.
+      out[*axis] =
+          s == 0 && step == 1 ? endVals[i].toDim() : Dim::unknown();
+      continue;
+    }
+    int64_t e = *endVals[i].value;
     if (d.isStatic()) {
       int64_t clamped = 0;
       out[*axis] = Dim::of(sliceLength(d.value, s, e, step, clamped));
