@@ -56,6 +56,22 @@ static std::string shortParseError(StringRef msg) {
       .str();
 }
 
+/// The declared type \p declared with the dims it leaves open (no value,
+/// no name: dynamo writes whole value_info entries of such dims) taken
+/// from the inferred type \p inferred of the same rank.
+static Type refineDeclared(Type declared, const Type &inferred) {
+  if (!declared.shape || !inferred.shape ||
+      declared.shape->size() != inferred.shape->size() ||
+      declared.elemType != inferred.elemType)
+    return declared;
+  for (size_t i = 0; i < declared.shape->size(); ++i) {
+    Dim &d = (*declared.shape)[i];
+    if (d.isUnknown() && d.denotation.empty())
+      d = (*inferred.shape)[i];
+  }
+  return declared;
+}
+
 static Expected<std::unique_ptr<Model>>
 parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
                StringRef displayName, const ReadOptions &opts) {
@@ -118,7 +134,7 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
       });
       consumeError(inferShapes(*model));
       for (auto &[v, t] : declared)
-        v->setType(std::move(t));
+        v->setType(refineDeclared(std::move(t), v->getType()));
     }
   }
   return std::move(model);

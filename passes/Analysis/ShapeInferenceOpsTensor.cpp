@@ -511,9 +511,8 @@ Error inferSlice(NodeContext &ctx) {
   if (ends)
     for (int64_t e : *ends)
       endVals.push_back(SymInt::of(e));
-  else if (const ValueVec *ev = hasEnds && ctx.getOpset() >= 10
-                                    ? ctx.inValues(2)
-                                    : nullptr)
+  else if (const ValueVec *ev =
+               hasEnds && ctx.getOpset() >= 10 ? ctx.inValues(2) : nullptr)
     endVals = *ev;
   if ((hasAxes && !axes) || !starts ||
       (!ends && endVals.size() != starts->size()) || (hasSteps && !steps)) {
@@ -543,8 +542,7 @@ Error inferSlice(NodeContext &ctx) {
     if (!endVals[i].isConst()) {
       // [0:n] of an axis has n elements (n <= the axis in a model that
       // runs): a symbolic n sizes the result.
-      out[*axis] =
-          s == 0 && step == 1 ? endVals[i].toDim() : Dim::unknown();
+      out[*axis] = s == 0 && step == 1 ? endVals[i].toDim() : Dim::unknown();
       continue;
     }
     int64_t e = *endVals[i].value;

@@ -406,6 +406,14 @@ void factorShapes(const Shape &inShape, unsigned inLo, unsigned inHi,
         --ie;
       while (je > j && isOne(out[je - 1]))
         --je;
+      // The same symbol on both ends (the sequence length of a 3-D view of
+      // [b, h, S, d]) is one to one too, the suffix products being equal.
+      if (ie > i && je > j && in[ie - 1].isSymbolic() &&
+          in[ie - 1] == out[je - 1]) {
+        tail.push_back({Run::OneToOne, {ie - 1}, {je - 1}});
+        --ie, --je;
+        continue;
+      }
       if (ie == i || je == j || !in[ie - 1].isStatic() ||
           !out[je - 1].isStatic() || in[ie - 1].value == 0 ||
           out[je - 1].value == 0)
@@ -631,21 +639,53 @@ bool coupleVirtualHeads(const Run &r, Value *x, Value *y, const Shape &in,
                         bool allowZero, const Node &n, DepGraphBuilder &b,
                         std::vector<SmallVector<unsigned, 2>> &coupled) {
   const char *rule = "heads merged with a dynamic batch axis";
+  // Every target element but the merged one is known and not -1, so -1
+  // still infers b·H' after heads go.
+  auto othersKnown = [&](unsigned merged) {
+    for (unsigned j = 0; j < out.size(); ++j) {
+      if (j == merged)
+        continue;
+      const shapeinf::SymInt &t = (*target)[j];
+      if (t.value ? !(*t.value > 0 || (*t.value == 0 && !allowZero))
+                  : t.param.empty())
+        return false;
+    }
+    return true;
+  };
+  // Dynamo's scaled_dot_product_attention builds kᵀ through a 3-D view:
+  //
+  //   k[b,H,S,D] -> Reshape [-1,S,D] -> [M,S,D] -> Transpose -> [M,D,S]
+  //              -> Reshape Shape(k)[:-2]+[D,S] -> [b,H,D,S]
+  //
+  //   merge: r.in = [b, H] (b dynamic, H static), r.out = [M], target -1:
+  //          M gets the virtual size H, element h of M ~ head h.
+  //   split: r.in = [M] of virtual size H, r.out = [b, H]: the inverse (its
+  //          target reads Shape(k), which already has the new H).
+  if (r.in.size() == 2 && r.out.size() == 1 && r.in[1] == r.in[0] + 1 &&
+      !in[r.in[0]].isStatic() && in[r.in[1]].isStatic() &&
+      !out[r.out[0]].isStatic() && target && target->size() == out.size() &&
+      (*target)[r.out[0]].value == -1 && othersKnown(r.out[0]) &&
+      b.virtualSize({x, r.in[0]}) <= 0 && in[r.in[1]].value > 0) {
+    AxisRef m{y, r.out[0]};
+    b.setVirtualSize(m, in[r.in[1]].value);
+    b.joinBlocks(m, {x, r.in[1]}, 1, 0, n);
+    return true;
+  }
+  if (r.in.size() == 1 && r.out.size() == 2 && r.out[1] == r.out[0] + 1 &&
+      !in[r.in[0]].isStatic() && !out[r.out[0]].isStatic() &&
+      out[r.out[1]].isStatic() &&
+      b.virtualSize({x, r.in[0]}) == out[r.out[1]].value) {
+    b.joinBlocks({x, r.in[0]}, {y, r.out[1]}, 1, 0, n);
+    coupled[r.out[1]].push_back(r.in[0]);
+    return true;
+  }
   if (r.in.size() == 2 && r.out.size() == 2 && r.in[1] == r.in[0] + 1 &&
       r.out[1] == r.out[0] + 1 && !in[r.in[0]].isStatic() &&
       in[r.in[1]].isStatic() && !out[r.out[0]].isStatic() &&
       out[r.out[1]].isStatic() && target && target->size() == out.size() &&
       b.virtualSize({x, r.in[0]}) <= 0) {
     int64_t c = in[r.in[1]].value, d = out[r.out[1]].value;
-    bool ok = d > 0 && c > d && c % d == 0;
-    for (unsigned j = 0; j < out.size() && ok; ++j) {
-      if (j == r.out[0])
-        continue;
-      const shapeinf::SymInt &t = (*target)[j];
-      ok = t.value ? *t.value > 0 || (*t.value == 0 && !allowZero)
-                   : !t.param.empty();
-    }
-    if (ok) {
+    if (d > 0 && c > d && c % d == 0 && othersKnown(r.out[0])) {
       AxisRef m{y, r.out[0]};
       b.setVirtualSize(m, c / d);
       b.joinBlocks(m, {x, r.in[1]}, d, 0, n);
