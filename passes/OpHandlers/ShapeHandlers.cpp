@@ -1457,6 +1457,43 @@ public:
   }
 };
 
+// ---- GatherElements --------------------------------------------------------
+
+/// GatherElements<axis>(X, I) -> Y[shape of I]: Y[.., i_axis, ..] =
+/// X[.., I[..], ..] with every other coordinate the same, so each other axis
+/// is one space in X, I and Y; the gathered axis of X is indexed by values
+/// (frozen), and Y's is I's.
+///
+///   X[1,64] -> GatherElements<axis=1>(X, I[b,s]) -> Y[b,s]   I.1 ~ Y.1
+///
+/// BERT reads its token-type buffer so. Nothing to rewrite: a pruned axis
+/// shrinks X, I and Y alike.
+class GatherElementsHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *idx = n.getInput(1), *y = n.getOutput(0);
+    int64_t r = b.rank(x);
+    if (!x || !idx || !y || r < 0 || b.rank(idx) != r || b.rank(y) != r) {
+      b.freezeNode(n, "rank unknown");
+      return;
+    }
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
+    if (axis < 0) {
+      b.freezeNode(n, "invalid axis");
+      return;
+    }
+    for (unsigned a = 0; a < r; ++a) {
+      b.join({idx, a}, {y, a}, n);
+      if (a == axis)
+        b.freeze({x, a}, &n, "indexed by values computed at run time");
+      else if (b.size({x, a}) == b.size({y, a}))
+        b.join({x, a}, {y, a}, n);
+      else
+        b.freeze({x, a}, &n, "gathers a part of this axis");
+    }
+  }
+};
+
 // ---- Expand ----------------------------------------------------------------
 
 /// Expand(X, shape) -> Y (numpy broadcast of X to shape): axes of equal
@@ -1620,6 +1657,9 @@ std::shared_ptr<const OpHandler> createSliceHandler() {
 }
 std::shared_ptr<const OpHandler> createGatherHandler() {
   return std::make_shared<GatherHandler>();
+}
+std::shared_ptr<const OpHandler> createGatherElementsHandler() {
+  return std::make_shared<GatherElementsHandler>();
 }
 std::shared_ptr<const OpHandler> createExpandHandler() {
   return std::make_shared<ExpandHandler>();
