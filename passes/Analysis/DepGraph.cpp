@@ -592,8 +592,11 @@ static void collectCaptured(const Graph &g, const Graph &outer,
   }
 }
 
-Expected<DepGraph> buildDepGraph(Model &m) {
+const DepGraphOptions &DepGraphBuilder::options() const { return g.options; }
+
+Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
   DepGraph dg;
+  dg.options = opts;
   DepGraphBuilder b(dg);
   StringMap<unsigned> unhandled;
   Graph &g = m.getGraph();

@@ -71,10 +71,25 @@ struct FreezeReason {
 
 class DepGraph;
 
+/// How the groups are built.
+struct DepGraphOptions {
+  /// Hidden-size pruning (VTrans / Minitron): axes normalised over by
+  /// LayerNorm / RMSNorm (fused, or decomposed into ReduceMean chains) are
+  /// not frozen, so the residual stream becomes a group with the
+  /// embeddings, the norms and every projection reading or writing it.
+  /// RMSNorm stays exact for removed channels that are zero (the mean is
+  /// rescaled to the original count); LayerNorm's mean and variance change
+  /// (approximate: measure it with check-numerics<report>).
+  bool hidden = false;
+};
+
 /// What op handlers use to state couplings. See the file comment.
 class DepGraphBuilder {
 public:
   explicit DepGraphBuilder(DepGraph &g) : g(g) {}
+
+  /// The options the graph is built with.
+  const DepGraphOptions &options() const;
 
   /// Static size of an axis, or -1 when unknown (dynamic or no shape).
   static int64_t size(AxisRef a);
@@ -259,10 +274,13 @@ public:
 
   void print(llvm::raw_ostream &os, const Model &m) const;
   void printCoverage(llvm::raw_ostream &os) const;
+  const DepGraphOptions &getOptions() const { return options; }
 
 private:
   friend class DepGraphBuilder;
-  friend llvm::Expected<DepGraph> buildDepGraph(Model &m);
+  friend llvm::Expected<DepGraph> buildDepGraph(Model &m,
+                                                const DepGraphOptions &opts);
+  DepGraphOptions options;
 
   // ---- Building (DepGraph.cpp) ----
   /// Creates on first use; size must be > 0. All axes of a value get their
@@ -331,7 +349,8 @@ private:
 
 /// Builds the dependency groups of the main graph of \p m. Fails only on
 /// internal inconsistencies; unsupported graphs freeze, they do not fail.
-llvm::Expected<DepGraph> buildDepGraph(Model &m);
+llvm::Expected<DepGraph> buildDepGraph(Model &m,
+                                       const DepGraphOptions &opts = {});
 
 } // namespace onnxprune
 

@@ -24,6 +24,20 @@ public:
   }
 };
 
+/// The groups with hidden-size pruning on (DepGraphOptions::hidden), for
+/// prune-width<hidden> and print<dep-groups-hidden>.
+class DepGroupsHiddenAnalysis {
+public:
+  using Result = DepGraph;
+  static inline AnalysisKey Key;
+  static llvm::StringRef name() { return "dep-groups-hidden"; }
+  llvm::Expected<DepGraph> run(Model &m, ModelAnalysisManager &) {
+    DepGraphOptions opts;
+    opts.hidden = true;
+    return buildDepGraph(m, opts);
+  }
+};
+
 } // namespace onnxprune
 
 #endif // ONNXPRUNE_PASSES_ANALYSIS_DEPGROUPSANALYSIS_H

@@ -6,7 +6,8 @@
 /// some axes (LayerNorm, RMSNorm, MVN, LRN): removing an element of such an
 /// axis changes every other element's statistics, so masked != pruned and
 /// those axes freeze ("normalised over"). Hidden-size pruning across norms
-/// is opt-in and not stated here.
+/// is opt-in (DepGraphOptions::hidden): then a single normalised last axis
+/// passes through, and the error it brings is the user's to measure.
 ///
 ///   BatchNormalization (inference):
 ///     X[N,C,H,W], scale[C], B[C], mean[C], var[C] -> Y[N,C,H,W]
@@ -158,10 +159,12 @@ void buildNormalisedOver(const Node &n, DepGraphBuilder &b, int64_t first,
   Value *x = n.getInput(0), *y = n.getOutput(0);
   int64_t r = b.rank(x);
   joinAllAxes(b, x, y, n);
-  for (int64_t i = first; i < r; ++i) {
-    b.freeze(ax(x, i), &n, "normalised over");
-    b.freeze(ax(y, i), &n, "normalised over");
-  }
+  // Hidden-size mode lets one normalised (last) axis go, approximately.
+  if (!(b.options().hidden && first == r - 1))
+    for (int64_t i = first; i < r; ++i) {
+      b.freeze(ax(x, i), &n, "normalised over");
+      b.freeze(ax(y, i), &n, "normalised over");
+    }
   for (unsigned pi : params)
     if (Value *p = n.getInput(pi))
       joinBroadcast(b, p, x, n);
@@ -207,7 +210,8 @@ public:
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     joinAllAxes(b, x, y, n);
-    b.freeze(ax(x, r - 1), &n, "normalised over");
+    if (!b.options().hidden)
+      b.freeze(ax(x, r - 1), &n, "normalised over");
     if (Value *skip = n.getInput(1))
       joinBroadcast(b, skip, x, n);
     // gamma, beta, bias (simplified: gamma, bias): [hidden].

@@ -34,6 +34,8 @@
 ///
 //===----------------------------------------------------------------------===//
 
+#include "lib/IR/Rewriter.h"
+#include "lib/Support/Error.h"
 #include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/SmallBitVector.h"
@@ -127,15 +129,66 @@ public:
       b.freezeNode(n, "output rank does not match the reduction");
       return;
     }
+    // Hidden-size mode: the mean or sum over the last axis of a decomposed
+    // LayerNorm / RMSNorm lets that axis go (see rewrite()).
+    bool hiddenPasses =
+        b.options().hidden && reduced.count() == 1 && reduced[r - 1] &&
+        (n.getOpType() == "ReduceMean" || n.getOpType() == "ReduceSum");
     int64_t out = 0;
     for (int64_t i = 0; i < r; ++i) {
       if (reduced[i]) {
-        b.freeze(ax(x, i), &n, "reduced over");
+        if (!hiddenPasses)
+          b.freeze(ax(x, i), &n, "reduced over");
         out += keep;
         continue;
       }
       b.join(ax(x, i), ax(y, out++), n);
     }
+  }
+
+  /// Hidden-size mode only: a ReduceMean whose reduced axis lost elements
+  /// keeps dividing by the original count, so a norm over channels that
+  /// were zero (masked) computes exactly what it did:
+  ///
+  ///   before: X[b,s,64] -> ReduceMean<axes=[-1]> -> Y
+  ///   after:  X[b,s,48] -> ReduceMean<axes=[-1]> -> Mul(., 48/64) -> Y'
+  ///
+  /// ReduceSum needs nothing (zeros add nothing).
+  Error rewrite(Node &n, PruneContext &ctx) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    int64_t r = DepGraphBuilder::rank(x);
+    if (n.getOpType() != "ReduceMean" || r < 1 || !ctx.kept(ax(x, r - 1)))
+      return Error::success();
+    DataType dt = y->getType().elemType;
+    double ratio =
+        (double)ctx.newSize(ax(x, r - 1)) / ctx.oldSize(ax(x, r - 1));
+    std::string bytes;
+    if (dt == DataType::Float) {
+      float f = (float)ratio;
+      bytes.assign(reinterpret_cast<const char *>(&f), sizeof f);
+    } else if (dt == DataType::Double) {
+      bytes.assign(reinterpret_cast<const char *>(&ratio), sizeof ratio);
+    } else {
+      return makeError("node " + n.describe() +
+                       ": hidden-size pruning through a ReduceMean of type " +
+                       dataTypeName(dt) + " is not supported");
+    }
+    Rewriter &rw = ctx.rewriter();
+    Graph &g = *n.getGraph();
+    auto t = std::make_unique<Tensor>(y->getName() + "_count_ratio", dt,
+                                      ArrayRef<int64_t>{});
+    t->setData({}, std::move(bytes));
+    Value *c = rw.createWeight(g, std::move(t));
+    Node *next = &*std::next(n.getIterator());
+    Node *mul = rw.createNode(g, "Mul", {y, c}, 1, next, "",
+                              y->getName() + "_rescaled");
+    Value *scaled = mul->getOutput(0);
+    rw.setType(scaled, y->getType());
+    SmallVector<Use, 4> uses(y->getUses().begin(), y->getUses().end());
+    for (const Use &u : uses)
+      if (u.user != mul)
+        rw.setInput(u.user, u.operandIndex, scaled);
+    return Error::success();
   }
 };
 

@@ -90,6 +90,8 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
     return std::move(e);
   if (Error e = params->getString("plan-in", o.planIn))
     return std::move(e);
+  if (Error e = params->getBool("hidden", o.hidden))
+    return std::move(e);
   if (Error e = params->finish())
     return std::move(e);
 
@@ -198,6 +200,8 @@ void PruneWidthPass::printPipeline(raw_ostream &os) const {
     pp.add("plan-in", opts.planIn);
     if (!opts.planOut.empty())
       pp.add("plan-out", opts.planOut);
+    if (opts.hidden)
+      pp.addFlag("hidden");
     return;
   }
   const CriterionOptions &c = opts.criterionOptions;
@@ -215,6 +219,8 @@ void PruneWidthPass::printPipeline(raw_ostream &os) const {
   pp.add("seed", opts.criterionOptions.seed);
   if (!opts.planOut.empty())
     pp.add("plan-out", opts.planOut);
+  if (opts.hidden)
+    pp.addFlag("hidden");
 }
 
 // ---- Cost model -----------------------------------------------------------
@@ -583,7 +589,8 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
 Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
                                                 ModelAnalysisManager &am) {
   raw_ostream &out = log ? *log : errs();
-  auto dgOr = am.getResult<DepGroupsAnalysis>(m);
+  auto dgOr = opts.hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
+                          : am.getResult<DepGroupsAnalysis>(m);
   if (!dgOr)
     return dgOr.takeError();
   const DepGraph &dg = *dgOr;

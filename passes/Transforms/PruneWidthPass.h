@@ -72,6 +72,9 @@ struct PruneWidthOptions {
   std::string protect;
   std::string planOut;
   std::string planIn;
+  /// Hidden-size pruning: groups from dep-groups-hidden (the residual
+  /// stream through the norms, DepGraphOptions::hidden).
+  bool hidden = false;
 
   /// Parses the text between `prune-width<` and `>`.
   static llvm::Expected<PruneWidthOptions> parse(llvm::StringRef params);

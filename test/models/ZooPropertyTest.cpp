@@ -40,7 +40,10 @@
 #include "passes/Transforms/WidthPruner.h"
 
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -61,7 +64,7 @@ namespace {
 
 // ---- The models ------------------------------------------------------------
 
-enum class Family { CNN, Transformer, OCR };
+enum class Family { CNN, Transformer, OCR, HF };
 
 /// One model under test, with how to feed it and its coverage floor.
 struct ZooModel {
@@ -70,6 +73,9 @@ struct ZooModel {
   Family family;
   /// Least share (%) of parameters in prunable groups (CoverageFloor).
   double coverageFloor;
+  /// Least number of groups with prunable units (HF exports: attention
+  /// heads and MLP of every layer; 0: not checked).
+  unsigned minPrunableGroups = 0;
   RandomInputOptions inputs;
 };
 
@@ -103,6 +109,26 @@ double coverageFloorOf(StringRef arch) {
       {"ocr_det", 95},            // 100.0
       {"ocr_rec", 94},            // 99.7: SVTR heads (selector split)
       {"ocr_cls", 95},            // 100.0
+      // Hugging Face exports (test/models/hf), TorchScript and dynamo alike.
+      // Llama-style decoders: heads and MLPs prunable; the hidden size is
+      // frozen by the norms (opt-in), with the embeddings and the LM head.
+      {"hf:llama_gqa", 72},          // 77.3
+      {"hf:llama_gqa_sdpa", 72},     // 77.3: dynamo's decomposed SDPA
+      {"hf:llama_gqa_attnmask", 72}, // 77.3
+      {"hf:mistral", 72},            // 77.3
+      {"hf:qwen2", 72},              // 77.3
+      {"hf:qwen3", 72},              // 77.3
+      {"hf:phi3", 72},               // 77.3
+      {"hf:gemma", 72},              // 77.3
+      {"hf:gpt_neox", 72},           // 77.4
+      {"hf:gpt2", 75},               // 80.3 (TorchScript copies the tied
+                                     // LM head), 88.2 (dynamo)
+      {"hf:bert", 77},               // 82.7
+      {"hf:vit", 85},                // 90.6
+      {"hf:t5_encoder", 66},         // 71.2
+      {"hf:whisper_encoder", 91},    // 96.4
+      {"hf:mixtral_moe", 10},        // 12.5 dynamo (GatherND experts),
+                                     // 87.2 TorchScript
   };
   for (const Floor &f : floors)
     if (arch == f.arch)
@@ -164,6 +190,50 @@ std::vector<ZooModel> allModels() {
       {{"p2o.DynamicDimension.0", 1},
        {"p2o.DynamicDimension.1", 48},
        {"p2o.DynamicDimension.2", 64}});
+  // Hugging Face exports, listed with their configs in the manifest.
+  auto manifest = MemoryBuffer::getFile(ONNXPRUNE_HF_DIR "/manifest.json");
+  if (!manifest) {
+    ZooModel m; // SetUp fails on the missing file.
+    m.name = "hf_manifest";
+    m.path = ONNXPRUNE_HF_DIR "/manifest.json";
+    out.push_back(std::move(m));
+    return out;
+  }
+  auto entries = json::parse((*manifest)->getBuffer());
+  if (!entries || !entries->getAsArray())
+    report_fatal_error("test/models/hf/manifest.json is not a JSON array");
+  for (const json::Value &e : *entries->getAsArray()) {
+    const json::Object &o = *e.getAsObject();
+    StringRef file = *o.getString("file"), model = *o.getString("model");
+    const json::Object &cfg = *o.getObject("config");
+    ZooModel m;
+    m.name = "hf_" + file.drop_back(5).str(); // minus ".onnx"
+    m.path = std::string(ONNXPRUNE_HF_DIR) + "/" + file.str();
+    m.family = Family::HF;
+    m.coverageFloor = coverageFloorOf(("hf:" + model).str());
+    // Heads and MLP of every layer; T5 shares one relative-position bias
+    // between its layers' heads (one head group), Mixtral's experts are
+    // prunable only in the TorchScript form.
+    int64_t layers = 0;
+    for (const char *k :
+         {"num_hidden_layers", "n_layer", "num_layers", "encoder_layers"})
+      if (auto v = cfg.getInteger(k); v && !layers)
+        layers = *v;
+    if (model == "t5_encoder")
+      m.minPrunableGroups = layers + 1;
+    else if (model != "mixtral_moe")
+      m.minPrunableGroups = 2 * layers;
+    m.inputs.batchDim = 2;
+    m.inputs.otherDim = 8;
+    // Token ids over the vocabulary; with an attention mask (which shares
+    // the integer range), 0/1 so the mask is a mask.
+    bool hasMask = false;
+    for (const json::Value &in : *o.getArray("inputs"))
+      hasMask |= in.getAsObject()->getString("name").getValueOr("") ==
+                 "attention_mask";
+    m.inputs.intHigh = hasMask ? 2 : cfg.getInteger("vocab_size").getValueOr(2);
+    out.push_back(std::move(m));
+  }
   return out;
 }
 
@@ -521,12 +591,70 @@ TEST_P(ZooProperty, CoverageFloor) {
   raw_string_ostream os(cov);
   dg.printCoverage(os);
   EXPECT_GE(pct, zm.coverageFloor) << zm.name << ":\n" << os.str();
+  unsigned prunableGroups = 0;
+  for (const DepGraph::Group &g : dg.getGroups())
+    prunableGroups += g.numPrunable > 0;
+  EXPECT_GE(prunableGroups, zm.minPrunableGroups)
+      << zm.name << ": a layer's heads or MLP are frozen:\n"
+      << os.str();
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ZooProperty, ::testing::ValuesIn(allModels()),
                          [](const ::testing::TestParamInfo<ZooModel> &info) {
                            return info.param.name;
                          });
+
+// ---- Hidden size (opt-in) ---------------------------------------------------
+
+/// The group of the residual stream in hidden-size mode: the one whose
+/// spaces hold the most weight members (every projection reads or writes
+/// it, with the embeddings and the norms).
+unsigned residualGroup(const DepGraph &dg) {
+  unsigned best = 0, bestWeights = 0;
+  for (unsigned g = 0; g < dg.getGroups().size(); ++g) {
+    unsigned w = 0;
+    for (unsigned s : dg.getGroups()[g].spaces)
+      w += dg.getSpaces()[s].numWeightMembers;
+    if (w > bestWeights && dg.getGroups()[g].numPrunable > 0)
+      best = g, bestWeights = w;
+  }
+  return best;
+}
+
+/// RMSNorm decomposed as the exporters write it (Pow, ReduceMean, Add,
+/// Sqrt, Reciprocal or Div, Mul): with hidden-size mode the residual
+/// stream is one group, and removing a quarter of it is exact against
+/// masking, because the pruned ReduceMean keeps dividing by the original
+/// width (channels that are zero add nothing to the sum).
+TEST(HiddenSize, RMSNormMaskedEqualsPruned) {
+  for (const char *file :
+       {"llama_gqa__legacy_op17", "llama_gqa__dynamo", "qwen2__legacy_op14",
+        "gemma__dynamo", "llama_gqa_sdpa__dynamo"}) {
+    SCOPED_TRACE(file);
+    std::string path = std::string(ONNXPRUNE_HF_DIR) + "/" + file + ".onnx";
+    ASSERT_TRUE(sys::fs::exists(path)) << "model file missing: " << path;
+    test::PruneCheckOptions opts;
+    opts.graph.hidden = true;
+    opts.numInputSets = 1;
+    opts.inputs.batchDim = 2;
+    opts.inputs.otherDim = 8;
+    opts.inputs.intHigh = 128;
+    test::UnitSelector quarter =
+        [](const test::AnalyzedModel &am) -> Expected<std::vector<unsigned>> {
+      std::vector<unsigned> units = am.prunableUnits(residualGroup(am.dg));
+      units.resize(units.size() / 4);
+      return units;
+    };
+    auto r =
+        test::checkMaskedEqualsPruned(test::fileLoader(path), quarter, opts);
+    ASSERT_TRUE(!!r) << toString(r.takeError());
+    EXPECT_GE(r->units.size(), 8u);
+    EXPECT_LT(r->paramsAfter, r->paramsBefore);
+    outs() << "hidden-result: " << file << " units=" << r->units.size()
+           << " params " << r->paramsBefore << " -> " << r->paramsAfter
+           << " max-abs-err=" << format("%.3g", r->compare.maxAbsErr) << "\n";
+  }
+}
 
 } // namespace
 } // namespace onnxprune

@@ -166,8 +166,9 @@ ModelLoader fileLoader(std::string path) {
   return [path = std::move(path)] { return readModelFile(path); };
 }
 
-static Expected<AnalyzedModel> analyzeModel(std::unique_ptr<Model> m) {
-  auto dg = buildDepGraph(*m);
+static Expected<AnalyzedModel> analyzeModel(std::unique_ptr<Model> m,
+                                            const DepGraphOptions &graph = {}) {
+  auto dg = buildDepGraph(*m, graph);
   if (!dg)
     return dg.takeError();
   AnalyzedModel am;
@@ -176,11 +177,12 @@ static Expected<AnalyzedModel> analyzeModel(std::unique_ptr<Model> m) {
   return std::move(am);
 }
 
-Expected<AnalyzedModel> analyze(const ModelLoader &load) {
+Expected<AnalyzedModel> analyze(const ModelLoader &load,
+                                const DepGraphOptions &graph) {
   auto m = load();
   if (!m)
     return m.takeError();
-  return analyzeModel(std::move(*m));
+  return analyzeModel(std::move(*m), graph);
 }
 
 Expected<AnalyzedModel> analyzeText(StringRef text) {
@@ -251,8 +253,9 @@ uint64_t countParams(const Model &m) {
 
 /// Loads, analyses and selects units on one copy.
 static Expected<std::pair<AnalyzedModel, std::vector<unsigned>>>
-loadAndSelect(const ModelLoader &load, const UnitSelector &select) {
-  auto am = analyze(load);
+loadAndSelect(const ModelLoader &load, const UnitSelector &select,
+              const DepGraphOptions &graph) {
+  auto am = analyze(load, graph);
   if (!am)
     return am.takeError();
   auto units = select(*am);
@@ -280,10 +283,10 @@ runModel(const Model &m, const std::vector<NamedTensor> &feeds,
 Expected<PruneCheckResult>
 checkMaskedEqualsPruned(const ModelLoader &load, const UnitSelector &select,
                         const PruneCheckOptions &opts) {
-  auto a = loadAndSelect(load, select);
+  auto a = loadAndSelect(load, select, opts.graph);
   if (!a)
     return a.takeError();
-  auto b = loadAndSelect(load, select);
+  auto b = loadAndSelect(load, select, opts.graph);
   if (!b)
     return b.takeError();
   auto &[maskedAm, maskedUnits] = *a;

@@ -98,7 +98,8 @@ using ModelLoader = std::function<llvm::Expected<std::unique_ptr<Model>>()>;
 ModelLoader textLoader(std::string text);
 ModelLoader fileLoader(std::string path);
 
-llvm::Expected<AnalyzedModel> analyze(const ModelLoader &load);
+llvm::Expected<AnalyzedModel> analyze(const ModelLoader &load,
+                                      const DepGraphOptions &graph = {});
 llvm::Expected<AnalyzedModel> analyzeText(llvm::StringRef text);
 
 /// Picks the units to remove from an analysed copy.
@@ -123,6 +124,8 @@ struct PruneCheckOptions {
   /// onnx::checker (full) on the pruned copy. Skipped past the opsets the
   /// linked ONNX knows (reported in PruneCheckResult::checker.skipped).
   bool runChecker = true;
+  /// How both copies are analysed (hidden-size mode).
+  DepGraphOptions graph;
 };
 
 /// Both copies are re-analysed after their transform, so every lookup of
