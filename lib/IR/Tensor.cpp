@@ -56,6 +56,22 @@ void ExternalFile::release(uint64_t offset, uint64_t length) {
               MADV_DONTNEED);
 }
 
+bool Tensor::isSplat() const {
+  unsigned es = elementSize(dtype);
+  if (dtype == DataType::String || es == 0 || getNumElements() < 2)
+    return false;
+  auto data = getBytes();
+  if (!data) {
+    consumeError(data.takeError());
+    return false;
+  }
+  StringRef all(data->data(), data->size()), first = all.take_front(es);
+  for (size_t off = es; off + es <= all.size(); off += es)
+    if (all.substr(off, es) != first)
+      return false;
+  return true;
+}
+
 uint64_t Tensor::getNumElements() const {
   uint64_t n = 1;
   for (int64_t d : dims)

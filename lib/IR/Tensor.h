@@ -126,6 +126,12 @@ public:
   const ExternalLocation &getExternal() const { return external; }
   bool isModified() const { return modified; }
 
+  /// True when every element has the same bytes (a zero bias, a unit norm
+  /// weight) and there are at least two. Exporters merge such tensors when
+  /// they are bit-identical, so sharing one says nothing about the model.
+  /// Reads the bytes (maps external data); false for strings.
+  bool isSplat() const;
+
   Encoding encoding = Encoding::Raw;
   std::string docString;
   /// Non-empty when the tensor was lifted from a `Constant` node attribute:
