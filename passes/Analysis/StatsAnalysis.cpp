@@ -712,11 +712,12 @@ ParameterCounts findParameters(const Model &m) {
       for (const Use &u : v->getUses()) {
         ++readers;
         Role r = roles.classify(u, integer);
-        // Integers are parameters only as quantized weights; scalars only
-        // in a weight operand (a single PRelu slope), never as arithmetic
-        // constants (eps, 1/sqrt(d), the 2 of Pow).
-        bool param =
-            r == Role::Weight || (!integer && !scalar && r == Role::Param);
+        // Integers are parameters only as quantized weights: classify()
+        // gives them Weight in a quantized op's weight operand, and float
+        // roles only past a DequantizeLinear. Scalars count only as a
+        // weight operand or a bias (a single PRelu slope), never as
+        // arithmetic constants (eps, 1/sqrt(d), the 2 of Pow).
+        bool param = r == Role::Weight || (!scalar && r == Role::Param);
         sawParam |= param;
         sawUnknown |= r == Role::Unknown;
         paramReaders += param || (!integer && !scalar && r == Role::Unknown);

@@ -27,12 +27,14 @@
 ///     LayerNormalization, InstanceNormalization, GroupNormalization,
 ///     RMSNormalization (and the com.microsoft layer norms), PRelu's slope,
 ///     LSTM/GRU/RNN W, R, B and P, com.microsoft Attention weights and
-///     bias, FusedConv/FusedGemm/FusedMatMul/BiasGelu/FastGelu operands;
-///   - quantized integer weights (which count, unlike other integer data):
-///     int8/uint8/int4 read through DequantizeLinear by any of the above, and
-///     the weight operands of ConvInteger, MatMulInteger, QLinearConv (w and
-///     its int32 bias), QLinearMatMul, com.microsoft MatMulNBits,
-///     MatMulBnb4, GatherBlockQuantized, QGemm;
+///     bias, MultiHeadAttention's bias, FusedConv/FusedGemm/FusedMatMul/
+///     BiasGelu/FastGelu operands;
+///   - quantized integer weights (which count, unlike other integer data),
+///     their stored elements: int8/uint8/int4 read through DequantizeLinear
+///     and then used as any parameter here, and the weight operands of
+///     ConvInteger, MatMulInteger, QLinearConv (w and its int32 bias),
+///     QLinearMatMul, com.microsoft MatMulNBits, MatMulBnb4,
+///     GatherBlockQuantized, QGemm;
 ///   - elementwise arithmetic learned weights do: a Mul by a constant (a
 ///     norm's scale in a decomposed LayerNorm/RMSNorm, a layer scale), an
 ///     Add of a constant (a bias after a linear op, a norm's shift, a

@@ -388,33 +388,36 @@ g (float[2,3,2,2] X) => (float[2,5] P)
 
 // Quantized weights are parameters (their stored elements), integers or
 // not: QDQ int8 read through DequantizeLinear, MatMulInteger's uint8 B,
-// com.microsoft MatMulNBits' packed uint8 B. Scales and zero points are
-// buffers.
+// com.microsoft MatMulNBits' packed uint8 B, an int8 embedding table
+// dequantized and gathered. Scales and zero points are buffers.
 TEST(ParameterCountTest, QuantizedWeightsAreParameters) {
   auto m = parseText(R"(
 <ir_version: 8, opset_import: ["" : 17, "com.microsoft" : 1]>
-g (float[2,4] X, uint8[2,4] Xq, float[2,16] X16) => (float[2,3] Y, int32[2,3] Yi, float[2,2] Yn)
+g (float[2,4] X, uint8[2,4] Xq, float[2,16] X16, int64[1,3] ids) => (float[2,3] Y, int32[2,3] Yi, float[2,2] Yn, float[1,3,2] Ye)
 <int8[4,3] Wq = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12},
  float[3] ws = {0.1, 0.2, 0.3}, int8[3] wz = {0, 0, 0},
  uint8[4,3] Wi = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, uint8 xz = {128},
  uint8 wiz = {3},
  uint8[2,1,8] Bn = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
- float[2] bs = {0.5, 0.25}>
+ float[2] bs = {0.5, 0.25},
+ int8[5,2] Eq = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, float es = {0.1}>
 {
   W = DequantizeLinear <axis = 1> (Wq, ws, wz)
   Y = MatMul(X, W)
   Yi = MatMulInteger(Xq, Wi, xz, wiz)
   Yn = com.microsoft.MatMulNBits <K = 16, N = 2, bits = 4, block_size = 16> (X16, Bn, bs)
+  E = DequantizeLinear(Eq, es)
+  Ye = Gather(E, ids)
 }
 )");
   ASSERT_TRUE(m);
-  std::map<std::string, unsigned> want = {{"Wq", 1}, {"ws", 0}, {"wz", 0},
-                                          {"Wi", 1}, {"xz", 0}, {"wiz", 0},
-                                          {"Bn", 1}, {"bs", 0}};
+  std::map<std::string, unsigned> want = {
+      {"Wq", 1},  {"ws", 0}, {"wz", 0}, {"Wi", 1}, {"xz", 0},
+      {"wiz", 0}, {"Bn", 1}, {"bs", 0}, {"Eq", 1}, {"es", 0}};
   EXPECT_EQ(copiesByName(*m), want);
   ModelStats s = computeStats(*m);
-  EXPECT_EQ(s.numParams, 12u + 12u + 16u);
-  EXPECT_EQ(s.numBufferElements, 3u + 3u + 1u + 1u + 2u);
+  EXPECT_EQ(s.numParams, 12u + 12u + 16u + 10u);
+  EXPECT_EQ(s.numBufferElements, 3u + 3u + 1u + 1u + 2u + 1u);
 }
 
 // Lookup tables are parameters: token embeddings gathered by input ids,
