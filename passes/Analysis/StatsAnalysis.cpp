@@ -1,15 +1,19 @@
 //===- StatsAnalysis.cpp - Size and cost of a model -----------------------===//
 ///
 /// \file
-/// Node, weight, parameter and FLOP counts (conventions in the header).
+/// Node, weight, parameter, buffer and FLOP counts (conventions and the
+/// parameter rule in the header).
 ///
 //===----------------------------------------------------------------------===//
 
 #include "passes/Analysis/StatsAnalysis.h"
 
 #include "lib/IR/Tensor.h"
+#include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Format.h"
 
@@ -280,7 +284,460 @@ void visitGraph(const Graph &g, function_ref<void(const Graph &)> fn) {
     n.forEachSubgraph([&](const Graph &sub) { visitGraph(sub, fn); });
 }
 
+// ---- Parameters and buffers (the rule in the header) ----------------------
+
+/// What one read of a constant says about it, weakest first.
+enum class Role : uint8_t {
+  Unknown, ///< Nothing either way (an op we know nothing of).
+  Buffer,  ///< A mask, RoPE table, statistic, shape, index or scalar input.
+  Param,   ///< Arithmetic learned weights do: a norm's scale or shift, a
+           ///< bias, a learned token or position table, embedding rows.
+  Weight,  ///< A weight operand of its op (Conv W, BN scale, PRelu slope).
+};
+
+bool inDomain(const Node &n, StringRef domain) {
+  return domain.empty() ? isDefaultDomain(n.getDomain())
+                        : n.getDomain() == domain;
+}
+
+/// Ops that move, slice, re-type or dequantize their input 0 without
+/// computing on it: a constant read through them is still that constant
+/// (an Identity of a merged weight, a transposed weight, a slice of a
+/// table, a dequantized int8 weight).
+bool isDataMovement(const Node &n) {
+  static const StringSet<> ops = {
+      "Identity",         "Cast",          "CastLike",  "Transpose",
+      "Reshape",          "Squeeze",       "Unsqueeze", "Flatten",
+      "Expand",           "Tile",          "Slice",     "Gather",
+      "GatherElements",   "GatherND",      "Split",     "Dropout",
+      "DequantizeLinear", "QuantizeLinear"};
+  if (inDomain(n, "com.microsoft"))
+    return n.getOpType() == "DequantizeLinear" ||
+           n.getOpType() == "QuantizeLinear";
+  return isDefaultDomain(n.getDomain()) && ops.count(n.getOpType());
+}
+
+/// Gather ops pick rows by index: with indices computed at run time (token
+/// ids, expert ids, relative-position buckets) the constant is a lookup
+/// table (an embedding), whatever is then done with its rows.
+bool isRowLookup(const Node &n) {
+  StringRef op = n.getOpType();
+  return isDefaultDomain(n.getDomain()) &&
+         (op == "Gather" || op == "GatherElements" || op == "GatherND") &&
+         n.getInput(1) && !n.getInput(1)->isWeight();
+}
+
+/// Operands of quantized ops that hold the integer weight itself (not a
+/// scale or zero point).
+bool isIntegerWeightOperand(const Node &n, unsigned i) {
+  StringRef op = n.getOpType();
+  if (isDefaultDomain(n.getDomain())) {
+    if (op == "ConvInteger" || op == "MatMulInteger")
+      return i == 0 || i == 1;
+    if (op == "QLinearConv")
+      return i == 3 || i == 8; // w, int32 bias
+    if (op == "QLinearMatMul")
+      return i == 0 || i == 3;
+    // Not a plain MatMul: integers cast to float and multiplied are
+    // positions or indices (inv_freq x position ids), not weights.
+    return false;
+  }
+  if (inDomain(n, "com.microsoft")) {
+    if (op == "MatMulNBits" || op == "MatMulBnb4")
+      return i == 1;
+    if (op == "GatherBlockQuantized")
+      return i == 0;
+    if (op == "QGemm")
+      return i == 3;
+  }
+  return false;
+}
+
+/// Finds the role of every weight of a model: walks forward from each read
+/// through data movement to the op that uses the constant, and looks at
+/// that op and its neighbours (the rule in the header).
+class WeightRoles {
+public:
+  /// The role of read \p u of a constant. \p integer: the constant holds
+  /// integers not yet dequantized.
+  Role classify(const Use &u, bool integer) {
+    budget = 4096;
+    return classifyUse(*u.user, u.operandIndex, integer, false, 0);
+  }
+
+private:
+  static constexpr unsigned MaxDepth = 16;
+
+  Role classifyUse(const Node &n, unsigned i, bool integer, bool gathered,
+                   unsigned depth);
+  Role classifyFloat(const Node &n, unsigned i, bool gathered);
+  Role throughOutputs(const Node &n, bool integer, bool gathered, bool lookup,
+                      unsigned depth);
+
+  /// True when \p v is a constant, or data movement of one.
+  static bool isConstantRooted(const Value *v, unsigned depth = 0) {
+    for (; v && depth < 8; ++depth) {
+      if (v->isWeight())
+        return true;
+      const Node *p = v->getProducer();
+      if (!p || !isDataMovement(*p))
+        return false;
+      v = p->getInput(0);
+    }
+    return false;
+  }
+  /// The node that computed \p v, looking through reshapes and casts.
+  static const Node *producerThroughViews(const Value *v) {
+    for (unsigned d = 0; v && d < 6; ++d) {
+      const Node *p = v->getProducer();
+      if (!p)
+        return nullptr;
+      StringRef op = p->getOpType();
+      if (!isDefaultDomain(p->getDomain()) ||
+          !(op == "Identity" || op == "Reshape" || op == "Cast" ||
+            op == "Transpose" || op == "Squeeze" || op == "Unsqueeze" ||
+            op == "Flatten"))
+        return p;
+      v = p->getInput(0);
+    }
+    return nullptr;
+  }
+  /// True when \p v is the output of a linear op with a constant weight
+  /// (MatMul, Gemm, Conv...): a constant added to it is its bias.
+  static bool isLinearOutput(const Value *v) {
+    const Node *p = producerThroughViews(v);
+    if (!p)
+      return false;
+    StringRef op = p->getOpType();
+    static const StringSet<> linear = {
+        "MatMul",        "Gemm",          "Conv",        "ConvTranspose",
+        "Einsum",        "MatMulInteger", "ConvInteger", "QLinearConv",
+        "QLinearMatMul", "MatMulNBits",   "FusedMatMul", "FusedConv",
+        "FusedGemm",     "MatMulBnb4",    "QGemm"};
+    if (!(isDefaultDomain(p->getDomain()) || inDomain(*p, "com.microsoft")) ||
+        !linear.count(op))
+      return false;
+    for (unsigned k = 0; k < p->getNumInputs(); ++k)
+      if (isConstantRooted(p->getInput(k)))
+        return true;
+    return false;
+  }
+  /// True when \p v flows, through the ops in \p through, into an op in
+  /// \p targets within a few steps (breadth first, each value once).
+  static bool reaches(const Value *v, const StringSet<> &targets,
+                      const StringSet<> &through) {
+    SmallPtrSet<const Value *, 16> seen;
+    SmallVector<const Value *, 16> level = {v}, next;
+    for (unsigned depth = 0; depth <= 8 && !level.empty(); ++depth) {
+      next.clear();
+      for (const Value *x : level) {
+        if (!x || !seen.insert(x).second)
+          continue;
+        for (const Use &u : x->getUses()) {
+          const Node &n = *u.user;
+          if (!isDefaultDomain(n.getDomain()))
+            continue;
+          if (targets.count(n.getOpType()))
+            return true;
+          if (through.count(n.getOpType()))
+            next.append(n.getOutputs().begin(), n.getOutputs().end());
+        }
+      }
+      std::swap(level, next);
+    }
+    return false;
+  }
+  /// An attention mask: the sum flows into a Softmax through additions,
+  /// reshapes and Where.
+  static bool reachesSoftmax(const Value *v) {
+    static const StringSet<> targets = {"Softmax", "LogSoftmax"};
+    static const StringSet<> through = {
+        "Add",   "Sub",    "Reshape", "Cast",      "Identity",
+        "Where", "Expand", "Squeeze", "Unsqueeze", "Slice"};
+    return reaches(v, targets, through);
+  }
+  /// RoPE angles: the product flows into Cos or Sin.
+  static bool reachesCosSin(const Value *v) {
+    static const StringSet<> targets = {"Cos", "Sin"};
+    static const StringSet<> through = {
+        "Transpose", "Concat",   "Reshape", "Cast",   "Unsqueeze", "Squeeze",
+        "Expand",    "Identity", "Mul",     "MatMul", "Slice",     "Gather"};
+    return reaches(v, targets, through);
+  }
+  /// True when \p v is computed from positions: integer data (position ids,
+  /// a Range over the sequence length) cast, reshaped or sliced.
+  static bool derivesFromPositions(const Value *v) {
+    for (unsigned d = 0; v && d < 8; ++d) {
+      DataType dt = v->getType().elemType;
+      if (dt != DataType::Undefined && !isFloatingPoint(dt))
+        return true;
+      const Node *p = v->getProducer();
+      if (!p || !isDefaultDomain(p->getDomain()))
+        return false;
+      StringRef op = p->getOpType();
+      if (op == "Range")
+        return true;
+      if (!(op == "Cast" || op == "Unsqueeze" || op == "Squeeze" ||
+            op == "Expand" || op == "Reshape" || op == "Transpose" ||
+            op == "Slice" || op == "Identity" || op == "Gather"))
+        return false;
+      v = p->getInput(0);
+    }
+    return false;
+  }
+  /// rotate_half(x): a Concat of a negated half with the other half
+  /// (`cat(-x2, x1)`, or interleaved through Unsqueeze/Reshape).
+  static bool isRotateHalf(const Value *v) {
+    const Node *c = producerThroughViews(v);
+    if (!c || !isDefaultDomain(c->getDomain()) || c->getOpType() != "Concat")
+      return false;
+    for (const Value *in : c->getInputs()) {
+      const Node *p = producerThroughViews(in);
+      if (p && isDefaultDomain(p->getDomain()) && p->getOpType() == "Neg")
+        return true;
+    }
+    return false;
+  }
+  /// A RoPE product: `x * cos + rotate_half(x) * sin`. Operand \p i of Mul
+  /// \p n is the table when the other operand is rotated, or when the
+  /// product is added to (or subtracted from) a product with a rotated
+  /// operand.
+  static bool isRopeMul(const Node &n, unsigned i) {
+    if (n.getNumInputs() != 2)
+      return false;
+    if (isRotateHalf(n.getInput(1 - i)))
+      return true;
+    for (const Use &u : n.getOutput(0)->getUses()) {
+      const Node &a = *u.user;
+      if (!isDefaultDomain(a.getDomain()) ||
+          (a.getOpType() != "Add" && a.getOpType() != "Sub") ||
+          a.getNumInputs() != 2)
+        continue;
+      const Node *m = a.getInput(1 - u.operandIndex)->getProducer();
+      if (m && isDefaultDomain(m->getDomain()) && m->getOpType() == "Mul" &&
+          (isRotateHalf(m->getInput(0)) || isRotateHalf(m->getInput(1))))
+        return true;
+    }
+    return false;
+  }
+  /// RoPE frequencies: inv_freq multiplied with positions, on to Cos/Sin.
+  static bool isRopeFrequency(const Node &n, unsigned i) {
+    if (n.getNumInputs() != 2)
+      return false;
+    return derivesFromPositions(n.getInput(1 - i)) &&
+           reachesCosSin(n.getOutput(0));
+  }
+
+  unsigned budget = 0;
+};
+
+Role WeightRoles::throughOutputs(const Node &n, bool integer, bool gathered,
+                                 bool lookup, unsigned depth) {
+  bool any = false, allBuffer = true, anyUnknown = false;
+  Role best = Role::Unknown;
+  for (const Value *o : n.getOutputs()) {
+    if (!o)
+      continue;
+    if (o->isGraphOutput()) {
+      any = true;
+      allBuffer = false;
+      anyUnknown = true;
+    }
+    for (const Use &u : o->getUses()) {
+      Role r = classifyUse(*u.user, u.operandIndex, integer, gathered || lookup,
+                           depth + 1);
+      any = true;
+      allBuffer &= r == Role::Buffer;
+      anyUnknown |= r == Role::Unknown;
+      if (r == Role::Weight || (r == Role::Param && best != Role::Weight))
+        best = r;
+    }
+  }
+  if (best != Role::Unknown)
+    return best;
+  // Rows of a lookup table used as data (a token embedding feeding the
+  // first layer): an embedding.
+  if (lookup && !gathered && anyUnknown && !integer)
+    return Role::Param;
+  return any && allBuffer ? Role::Buffer : Role::Unknown;
+}
+
+Role WeightRoles::classifyUse(const Node &n, unsigned i, bool integer,
+                              bool gathered, unsigned depth) {
+  if (budget == 0 || depth > MaxDepth)
+    return Role::Unknown;
+  --budget;
+  if (isStatisticsOperand(n, i))
+    return Role::Buffer;
+  StringRef op = n.getOpType();
+  if (isDataMovement(n)) {
+    // The other operands are shapes, indices, axes, scales, zero points.
+    if (i != 0)
+      return Role::Buffer;
+    bool dequantize = op == "DequantizeLinear";
+    return throughOutputs(n, integer && !dequantize, gathered, isRowLookup(n),
+                          depth);
+  }
+  if (integer)
+    return isIntegerWeightOperand(n, i) ? Role::Weight : Role::Buffer;
+  return classifyFloat(n, i, gathered);
+}
+
+Role WeightRoles::classifyFloat(const Node &n, unsigned i, bool gathered) {
+  StringRef op = n.getOpType();
+  if (inDomain(n, "com.microsoft")) {
+    if (op == "LayerNormalization" || op == "SimplifiedLayerNormalization")
+      return i >= 1 ? Role::Weight : Role::Unknown;
+    if (op == "SkipLayerNormalization" ||
+        op == "SkipSimplifiedLayerNormalization")
+      return i >= 2 ? Role::Weight : Role::Unknown;
+    if (op == "Attention")
+      return i == 1 || i == 2 ? Role::Weight : Role::Unknown;
+    if (op == "MultiHeadAttention")
+      return i == 3 ? Role::Weight : Role::Unknown;
+    if (op == "MatMulNBits" || op == "MatMulBnb4")
+      return i == 5 ? Role::Weight : Role::Buffer; // scales, zero points
+    if (op == "FusedConv" || op == "FusedGemm" || op == "FusedMatMul" ||
+        op == "BiasGelu" || op == "FastGelu")
+      return i >= 1 ? Role::Weight : Role::Unknown;
+    return Role::Unknown;
+  }
+  if (!isDefaultDomain(n.getDomain()))
+    return Role::Unknown;
+
+  if (op == "Conv" || op == "ConvTranspose")
+    return i == 1 || i == 2 ? Role::Weight : Role::Unknown;
+  if (op == "Gemm")
+    return Role::Weight;
+  if (op == "MatMul" || op == "Einsum")
+    return isRopeFrequency(n, i) ? Role::Buffer : Role::Weight;
+  if (op == "BatchNormalization" || op == "LayerNormalization" ||
+      op == "InstanceNormalization" || op == "GroupNormalization" ||
+      op == "RMSNormalization")
+    return i >= 1 ? Role::Weight : Role::Unknown;
+  if (op == "PRelu")
+    return i == 1 ? Role::Weight : Role::Unknown;
+  if (op == "LSTM" || op == "GRU" || op == "RNN")
+    // W, R, B, P; sequence lengths and initial states are not learned.
+    return i == 1 || i == 2 || i == 3 || i == 7 ? Role::Weight : Role::Buffer;
+  if (op == "QLinearConv" || op == "QLinearMatMul" || op == "ConvInteger" ||
+      op == "MatMulInteger")
+    return Role::Buffer; // scales and zero points
+  if (op == "Mul")
+    return isRopeMul(n, i) || isRopeFrequency(n, i) ? Role::Buffer
+                                                    : Role::Param;
+  if (op == "Add") {
+    // A bias: as sure as a weight operand (so a one-element bias, a Linear
+    // with one output, still counts).
+    if (n.getNumInputs() == 2 && isLinearOutput(n.getInput(1 - i)))
+      return Role::Weight;
+    if (!gathered && reachesSoftmax(n.getOutput(0)))
+      return Role::Buffer; // an additive attention mask
+    return Role::Param;    // a shift, a learned position table
+  }
+  if (op == "Concat") {
+    // A learned token (ViT's class token) joins a computed stream.
+    for (const Value *in : n.getInputs())
+      if (in && !isConstantRooted(in))
+        return Role::Param;
+    return Role::Unknown;
+  }
+  // Masks and fill values, input normalisation (x - mean) / std, exponents,
+  // bounds, pads, sizes and scales of resizes, ranges.
+  static const StringSet<> buffers = {"Where",
+                                      "Sub",
+                                      "Div",
+                                      "Range",
+                                      "ConstantOfShape",
+                                      "Resize",
+                                      "Upsample",
+                                      "Pad",
+                                      "Clip",
+                                      "TopK",
+                                      "CumSum",
+                                      "OneHot",
+                                      "Trilu",
+                                      "ScatterND",
+                                      "ScatterElements",
+                                      "ReduceSum",
+                                      "ReduceMean",
+                                      "ReduceMax",
+                                      "ReduceMin",
+                                      "ReduceProd",
+                                      "ReduceL1",
+                                      "ReduceL2",
+                                      "ReduceSumSquare",
+                                      "ReduceLogSum",
+                                      "ReduceLogSumExp"};
+  if (buffers.count(op))
+    return i == 0 && op.startswith("Reduce") ? Role::Unknown : Role::Buffer;
+  if (op == "Pow")
+    return i == 1 ? Role::Buffer : Role::Unknown;
+  return Role::Unknown;
+}
+
 } // namespace
+
+uint64_t ParameterCounts::paramsOf(const Tensor *t) const {
+  return uint64_t(copiesOf(t)) * t->getNumElements();
+}
+
+ParameterCounts findParameters(const Model &m) {
+  // Every value that holds each weight (one, unless a tensor is shared).
+  MapVector<const Tensor *, SmallVector<const Value *, 1>> holders;
+  m.forEachGraph([&](const Graph &g) {
+    for (const Value *v : g.getInitializers())
+      holders[v->getWeight()].push_back(v);
+    for (const Node &n : g.getNodes())
+      for (const Value *v : n.getOutputs())
+        if (v && v->isWeight())
+          holders[v->getWeight()].push_back(v);
+  });
+
+  ParameterCounts out;
+  WeightRoles roles;
+  for (auto &[t, values] : holders) {
+    DataType dt = t->getDataType();
+    if (dt == DataType::String || dt == DataType::Bool ||
+        dt == DataType::Undefined)
+      continue;
+    bool integer = !isFloatingPoint(dt);
+    bool scalar = t->getNumElements() < 2;
+    unsigned readers = 0, paramReaders = 0;
+    bool sawParam = false, sawUnknown = false, graphInput = false;
+    for (const Value *v : values) {
+      graphInput |= v->isGraphInput();
+      if (v->isGraphOutput())
+        sawUnknown = true;
+      for (const Use &u : v->getUses()) {
+        ++readers;
+        Role r = roles.classify(u, integer);
+        // Integers are parameters only as quantized weights: classify()
+        // gives them Weight in a quantized op's weight operand, and float
+        // roles only past a DequantizeLinear. Scalars count only as a
+        // weight operand or a bias (a single PRelu slope), never as
+        // arithmetic constants (eps, 1/sqrt(d), the 2 of Pow).
+        bool param = r == Role::Weight || (!scalar && r == Role::Param);
+        sawParam |= param;
+        sawUnknown |= r == Role::Unknown;
+        paramReaders += param || (!integer && !scalar && r == Role::Unknown);
+      }
+    }
+    // Floats nothing classifies (unknown ops, unused) stay parameters, as
+    // they were counted before this rule.
+    bool isParam =
+        sawParam || (!integer && !scalar && (sawUnknown || !readers));
+    if (!isParam)
+      continue;
+    // A splat read by several readers is an accidental merge: one logical
+    // parameter per reader. Anything else shared is a real tie.
+    unsigned copies = 1;
+    if (paramReaders > 1 && !graphInput && t->isSplat())
+      copies = paramReaders;
+    out.copies[t] = copies;
+  }
+  return out;
+}
 
 std::optional<uint64_t> estimateNodeFlops(const Node &n, bool &allStatic,
                                           DerivedDims *derived) {
@@ -415,7 +872,7 @@ std::optional<uint64_t> estimateNodeFlops(const Node &n, bool &allStatic,
   return std::nullopt;
 }
 
-ModelStats computeStats(const Model &m) {
+ModelStats computeStats(const Model &m, const ParameterCounts &params) {
   ModelStats s;
   DenseSet<const Tensor *> seen;
   auto countWeight = [&](const Value *v) {
@@ -423,10 +880,10 @@ ModelStats computeStats(const Model &m) {
     if (!t || !seen.insert(t).second)
       return;
     ++s.numWeights;
-    if (isFloatingPoint(t->getDataType()))
-      s.numParams += t->getNumElements();
+    if (uint64_t p = params.paramsOf(t))
+      s.numParams += p;
     else
-      s.numIntWeightElements += t->getNumElements();
+      s.numBufferElements += t->getNumElements();
     s.weightBytes += t->getByteSize();
   };
 
@@ -449,13 +906,17 @@ ModelStats computeStats(const Model &m) {
   return s;
 }
 
+ModelStats computeStats(const Model &m) {
+  return computeStats(m, findParameters(m));
+}
+
 void ModelStats::print(raw_ostream &os, const Model &) const {
   os << "nodes: " << numNodes << '\n';
   for (const auto &entry : nodesByOp)
     os << "  " << entry.first << ": " << entry.second << '\n';
   os << "weights: " << numWeights << '\n';
   os << "params: " << numParams << '\n';
-  os << "int weight elements: " << numIntWeightElements << '\n';
+  os << "buffers: " << numBufferElements << '\n';
   os << "weight bytes: " << weightBytes << '\n';
   os << flopsLabel() << ": " << flops << '\n';
   uint64_t without = 0;
@@ -483,6 +944,7 @@ void printStatsDelta(raw_ostream &os, const ModelStats &before,
   row("nodes", before.numNodes, after.numNodes);
   row("weights", before.numWeights, after.numWeights);
   row("params", before.numParams, after.numParams);
+  row("buffers", before.numBufferElements, after.numBufferElements);
   row("weight bytes", before.weightBytes, after.weightBytes);
   bool exact = before.flopsExact && after.flopsExact;
   row(exact ? "FLOPs" : "FLOPs (static dims only)", before.flops, after.flops);

@@ -2,17 +2,84 @@
 ///
 /// \file
 /// Counts what pruning is meant to shrink: nodes (by op type), weights,
-/// parameters, weight bytes and FLOPs. computeStats() is a plain function so
-/// the tool's --stats can print before/after figures; StatsAnalysis wraps it
-/// for the pass manager (`print<stats>`).
+/// parameters, buffers, weight bytes and FLOPs. computeStats() is a plain
+/// function so the tool's --stats can print before/after figures;
+/// StatsAnalysis wraps it for the pass manager (`print<stats>`).
 ///
 /// Conventions:
 ///   * Nodes and weights of all graphs are counted, subgraphs included (a
 ///     Loop body counts once, not once per iteration).
-///   * A weight is an initializer or a tensor lifted from a Constant node,
-///     counted once however many values share it. Parameters are the
-///     elements of floating-point weights; elements of integer/bool weights
-///     (shapes, indices, axes) are reported separately.
+///   * A weight is an initializer or a tensor lifted from a Constant node.
+///
+/// Parameters are what the framework counts: the figure matches
+/// `sum(p.numel() for p in model.parameters())` of the module the model
+/// was exported from. Exports also hold buffers as constants (a causal mask
+/// of 1024x1024 can outweigh a small model), and the graph cannot say for
+/// certain which is which, so the rule reads how each weight is used
+/// (findParameters). A read is followed through data movement (Identity,
+/// Cast, Transpose, Reshape, (Un)Squeeze, Flatten, Expand, Tile, Slice,
+/// Gather*, Split, Dropout, QuantizeLinear, DequantizeLinear) to the op
+/// that computes with it; the other operands of those ops (shapes, indices,
+/// axes, scales, zero points) are buffers. A weight is a *parameter* when a
+/// read is:
+///   - a weight operand: Conv/ConvTranspose W and B, any constant operand of
+///     Gemm, MatMul and Einsum, the scale and shift of BatchNormalization,
+///     LayerNormalization, InstanceNormalization, GroupNormalization,
+///     RMSNormalization (and the com.microsoft layer norms), PRelu's slope,
+///     LSTM/GRU/RNN W, R, B and P, com.microsoft Attention weights and
+///     bias, MultiHeadAttention's bias, FusedConv/FusedGemm/FusedMatMul/
+///     BiasGelu/FastGelu operands;
+///   - quantized integer weights (which count, unlike other integer data),
+///     their stored elements: int8/uint8/int4 read through DequantizeLinear
+///     and then used as any parameter here, and the weight operands of
+///     ConvInteger, MatMulInteger, QLinearConv (w and its int32 bias),
+///     QLinearMatMul, com.microsoft MatMulNBits, MatMulBnb4,
+///     GatherBlockQuantized, QGemm;
+///   - elementwise arithmetic learned weights do: a Mul by a constant (a
+///     norm's scale in a decomposed LayerNorm/RMSNorm, a layer scale), an
+///     Add of a constant (a bias after a linear op, a norm's shift, a
+///     learned position table added to the stream), a constant
+///     concatenated to a computed stream (ViT's class token);
+///   - a lookup table: gathered with indices computed at run time (token
+///     and position embeddings, T5's relative-attention bias, MoE experts
+///     picked per token), unless every use of its rows is a buffer use.
+/// A weight is a *buffer* (not counted as a parameter) when every read is:
+///   - a mask: Where's condition and values; an Add whose sum reaches a
+///     Softmax through Add/Sub/Reshape/Cast/Where/Expand/Slice, unless the
+///     other operand is the output of a linear op (that is a bias) or the
+///     constant was gathered by computed indices (a learned bias table);
+///   - a RoPE table: a Mul whose other operand is rotate_half (a Concat
+///     with a Neg half), or whose product is added to such a product
+///     (cos/sin caches); a Mul/MatMul of a constant with positions (integer
+///     data, Range) whose product reaches Cos/Sin (inv_freq);
+///   - shape, index and size data: integer or bool weights (position ids,
+///     token-type ids, axes, shapes), Range, ConstantOfShape, Resize
+///     scales, Pad, Clip bounds, TopK/CumSum/OneHot/Trilu/Scatter*/Reduce*
+///     operands other than the data, Pow's exponent;
+///   - Sub or Div operands (input normalisation `(x - mean) / std`);
+///   - statistics: BatchNormalization's running mean and variance
+///     (OpHandler::isStatisticsInput), buffers in torch too;
+///   - a scalar (rank 0 or one element: eps, 1/sqrt(d)) anywhere but a
+///     weight operand or a bias after a linear op (a single PRelu slope,
+///     the bias of a Linear with one output still count).
+/// Other floating-point weights (read only by ops the rule does not know,
+/// or not read) count as parameters, as they did before the rule.
+///
+/// Exporters merge bit-identical tensors (Hugging Face starts every bias at
+/// 0 and every norm weight at 1): one tensor can be the weight of seven
+/// RMSNorms, read directly (dynamo) or through one Identity per merged
+/// parameter (TorchScript). A parameter whose elements are all equal (a
+/// *splat*, Tensor::isSplat) read by several readers is such an accidental
+/// merge: each reader (each Identity output, or each node input reading it
+/// directly) that uses it as a parameter is its own logical parameter. A
+/// non-splat tensor read several times (a tied embedding and LM head) is a
+/// real tie and counts once, as torch counts a tied parameter once; so is a
+/// weight that is also a graph input. Parameters = sum over parameter
+/// tensors of numel x (parameter readers if splat, else 1).
+///
+/// Buffers are the elements of the other weights, each tensor once.
+///
+/// FLOP conventions:
 ///   * FLOPs are for one inference, from the value shapes the model carries.
 ///     A multiply-add counts as 2 FLOPs. Dims that are not static count as
 ///     1 and the figure is labelled "static dims only". Per op:
@@ -63,10 +130,11 @@ struct ModelStats {
   std::map<std::string, uint64_t> nodesByOp;
   /// Distinct weight tensors.
   uint64_t numWeights = 0;
-  /// Elements of floating-point weights.
+  /// Parameters as the framework counts them (see the file comment).
   uint64_t numParams = 0;
-  /// Elements of non-floating-point weights (shapes, indices...).
-  uint64_t numIntWeightElements = 0;
+  /// Elements of weights that are not parameters: masks, RoPE tables,
+  /// statistics, position ids, shape and index data, scalars.
+  uint64_t numBufferElements = 0;
   /// Bytes of all weights (raw layout).
   uint64_t weightBytes = 0;
   /// Estimated FLOPs of one inference (see the file comment).
@@ -85,9 +153,33 @@ struct ModelStats {
   void print(llvm::raw_ostream &os, const Model &m) const;
 };
 
+/// Which weights of a model are parameters, and how many logical copies of
+/// each the framework holds (the rule in the file comment).
+class ParameterCounts {
+public:
+  /// Logical parameters \p t stands for: 0 for a buffer, 1 for a
+  /// parameter, the number of parameter readers for a shared splat.
+  unsigned copiesOf(const Tensor *t) const {
+    auto it = copies.find(t);
+    return it == copies.end() ? 0 : it->second;
+  }
+  /// Parameters \p t counts for: its elements times copiesOf(t).
+  uint64_t paramsOf(const Tensor *t) const;
+
+private:
+  friend ParameterCounts findParameters(const Model &m);
+  llvm::DenseMap<const Tensor *, unsigned> copies;
+};
+
+/// Classifies every weight of every graph of \p m (see the file comment).
+/// Reads the bytes of weights read more than once (the splat test).
+ParameterCounts findParameters(const Model &m);
+
 /// Computes the statistics of \p m. Never fails: what cannot be counted is
 /// reported as such.
 ModelStats computeStats(const Model &m);
+/// The same with parameters already found.
+ModelStats computeStats(const Model &m, const ParameterCounts &params);
 
 /// Prints a before/after comparison ("nodes  120  96  -24 (-20.0%)").
 void printStatsDelta(llvm::raw_ostream &os, const ModelStats &before,

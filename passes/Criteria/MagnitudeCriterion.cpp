@@ -15,7 +15,11 @@
 /// \endcode
 ///
 /// Only floating-point weights are read (integer weights are shapes and
-/// indices, not magnitudes). A unit touching none scores 0.
+/// indices, not magnitudes), and statistics are skipped: BatchNorm's running
+/// mean and variance describe the data, not what the channel contributes
+/// (OpHandler::isStatisticsInput). A channel whose conv filter and BN scale
+/// and shift are zero outputs zero whatever its statistics, so it scores 0.
+/// A unit touching none scores 0.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +27,7 @@
 
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
+#include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/DenseMap.h"
 
@@ -89,7 +94,7 @@ protected:
       for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
         const AxisRef &a = spaces[s].members[k];
         const Tensor &t = *a.value->getWeight();
-        if (!isFloatingPoint(t.getDataType()))
+        if (!isFloatingPoint(t.getDataType()) || isStatisticsWeight(*a.value))
           continue;
         auto n = sliceNorms(t, a.axis, opts.p);
         if (!n)

@@ -14,7 +14,8 @@
 ///     every axis of X ~ Y; the parameters' axis 0 ~ X.1.
 ///       before: X[1,8,..] scale[8]..  remove channel 2  after: scale[7]..
 ///     Training-mode outputs (running/saved mean and var) freeze the node;
-///     opset < 9 `spatial = 0` (per-activation parameters) too.
+///     opset < 9 `spatial = 0` (per-activation parameters) too. mean and
+///     var are statistics (isStatisticsInput): sliced, never scored.
 ///   InstanceNormalization: like BatchNorm with scale[C], B[C].
 ///   GroupNormalization (num_groups G, C/G channels per group):
 ///     every axis of X ~ Y; the channels of one group are tied, so whole
@@ -94,6 +95,10 @@ public:
     }
     joinAllAxes(b, n.getInput(0), n.getOutput(0), n);
     joinChannelParams(n, b, 1);
+  }
+  // input_mean and input_var: what the data looked like, not weights.
+  bool isStatisticsInput(const Node &, unsigned i) const override {
+    return i == 3 || i == 4;
   }
 };
 

@@ -19,6 +19,10 @@ Error OpHandler::rewrite(Node &, PruneContext &) const {
   return Error::success();
 }
 
+bool OpHandler::isStatisticsInput(const Node &, unsigned) const {
+  return false;
+}
+
 // Factories of the in-tree handlers, one per class in OpHandlers.def.
 #define OP_HANDLER(DOMAIN, OP_TYPE, MIN_OPSET, MAX_OPSET, CLASS)               \
   std::shared_ptr<const OpHandler> create##CLASS();
@@ -90,6 +94,27 @@ void registerOpHandler(StringRef domain, StringRef op, int64_t minOpset,
   std::lock_guard<std::mutex> lock(r.mu);
   r.addBuiltins();
   r.add(domain, op, minOpset, maxOpset, std::move(handler));
+}
+
+bool isStatisticsOperand(const Node &n, unsigned i) {
+  const OpHandler *h =
+      lookupOpHandler(n.getDomain(), n.getOpType(),
+                      n.getGraph()->getModel().getOpsetVersion(n.getDomain()));
+  return h && h->isStatisticsInput(n, i);
+}
+
+bool isStatisticsWeight(const Value &w) {
+  if (!w.hasUses() || w.isGraphOutput())
+    return false;
+  for (const Use &u : w.getUses()) {
+    const Node &n = *u.user;
+    bool viaIdentity = n.getOpType() == "Identity" &&
+                       (n.getDomain().empty() || n.getDomain() == "ai.onnx");
+    if (viaIdentity ? !isStatisticsWeight(*n.getOutput(0))
+                    : !isStatisticsOperand(n, u.operandIndex))
+      return false;
+  }
+  return true;
 }
 
 // ---- Helpers -------------------------------------------------------------

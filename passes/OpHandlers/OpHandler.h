@@ -52,6 +52,13 @@ public:
   /// sliced). Called only for nodes with an input or output axis that
   /// changed.
   virtual llvm::Error rewrite(Node &n, PruneContext &ctx) const;
+  /// True when input \p i of \p n holds statistics of the data the model
+  /// was trained on (BatchNormalization's running mean and variance), not
+  /// learned weights. They are sliced with their channel like any member,
+  /// but criteria do not score them (a channel whose weights are all zero
+  /// is dead whatever its statistics) and they are buffers, not parameters
+  /// (torch keeps them in buffers()).
+  virtual bool isStatisticsInput(const Node &n, unsigned i) const;
 };
 
 /// The handler for an op at an opset version, or null.
@@ -61,6 +68,13 @@ const OpHandler *lookupOpHandler(llvm::StringRef domain, llvm::StringRef op,
 void registerOpHandler(llvm::StringRef domain, llvm::StringRef op,
                        int64_t minOpset, int64_t maxOpset,
                        std::shared_ptr<const OpHandler> handler);
+
+/// isStatisticsInput() of the handler of \p n at its model's opset (false
+/// for an op without a handler).
+bool isStatisticsOperand(const Node &n, unsigned i);
+/// True when weight \p w is read, and only read, as statistics (directly or
+/// through Identity, as exporters that merge equal tensors do).
+bool isStatisticsWeight(const Value &w);
 
 // ---- Helpers shared by handlers ---------------------------------------
 

@@ -233,26 +233,30 @@ class CostModel {
 public:
   enum class Kind { Params, Flops };
 
-  CostModel(const Model &m, const DepGraph &dg, Kind kind) : dg(&dg) {
+  CostModel(const Model &m, const DepGraph &dg, Kind kind,
+            const ParameterCounts &params)
+      : dg(&dg) {
     auto spaces = dg.getSpaces();
     kept.resize(spaces.size());
     itemsOf.resize(spaces.size());
     for (unsigned s = 0; s < spaces.size(); ++s)
       kept[s] = spaces[s].size;
     if (kind == Kind::Params) {
-      // One item per floating-point weight, one factor per channel axis.
+      // One item per parameter weight (as the framework counts it: buffers
+      // such as masks and BatchNorm statistics cost nothing, a merged splat
+      // counts once per reader), one factor per channel axis.
       DenseMap<const Tensor *, unsigned> itemOf;
       DenseMap<std::pair<const Tensor *, unsigned>, bool> seenAxis;
       for (unsigned s = 0; s < spaces.size(); ++s)
         for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
           const AxisRef &a = spaces[s].members[k];
           const Tensor *t = a.value->getWeight();
-          if (!isFloatingPoint(t->getDataType()) ||
-              !seenAxis.try_emplace({t, a.axis}, true).second)
+          uint64_t n = params.paramsOf(t);
+          if (!n || !seenAxis.try_emplace({t, a.axis}, true).second)
             continue;
           auto [it, inserted] = itemOf.try_emplace(t, items.size());
           if (inserted)
-            items.push_back({double(t->getNumElements()), {}});
+            items.push_back({double(n), {}});
           addFactor(it->second, s);
         }
     } else {
@@ -475,7 +479,8 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
   CostModel::Kind kind = opts.budget == PruneBudget::Flops
                              ? CostModel::Kind::Flops
                              : CostModel::Kind::Params;
-  CostModel cost(m, dg, kind);
+  ParameterCounts params = findParameters(m);
+  CostModel cost(m, dg, kind, params);
   if (opts.budget == PruneBudget::PerGroup) {
     fixedCount(cost, [&](const GroupPlan &gp) {
       return int64_t(std::floor(opts.amount * gp.total + 1e-9));
@@ -488,7 +493,7 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
     });
   } else {
     // ratio / flops: the whole model's figure, frozen weights included.
-    ModelStats stats = computeStats(m);
+    ModelStats stats = computeStats(m, params);
     double whole = kind == CostModel::Kind::Params ? double(stats.numParams)
                                                    : double(stats.flops);
     double target = opts.amount * whole;

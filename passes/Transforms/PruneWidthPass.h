@@ -11,8 +11,10 @@
 ///   reduce=sum|mean|max             over the member slices of a unit
 ///   normalize=none|mean|max|l2      scores within each group
 ///   budget, exactly one of:
-///     ratio=R      remove at least a fraction R of ALL parameters (every
-///                  floating-point weight counts, frozen ones too)
+///     ratio=R      remove at least a fraction R of ALL parameters, frozen
+///                  ones too, counted as the framework counts them
+///                  (StatsAnalysis.h: masks, RoPE tables, BatchNorm
+///                  statistics and other buffers are not parameters)
 ///     flops=R      remove at least a fraction R of the estimated FLOPs
 ///     per-group=R  remove floor(R * units) of every prunable group
 ///     threshold=T  remove every unit scoring <= T (after normalisation)

@@ -6,6 +6,7 @@ with the TorchScript exporter at opset 13 and 17.
     /usr/bin/python3 test/models/gen_zoo.py --check    # regenerate in a temp dir, compare sha256
     /usr/bin/python3 test/models/gen_zoo.py --only vit,gpt2_decoder --opsets 17 --out /tmp/z
     /usr/bin/python3 test/models/gen_zoo.py --example examples/mobilenet_v2_tiny.onnx
+    /usr/bin/python3 test/models/gen_zoo.py --params   # only rewrite zoo/torch_params.json
 
 Needs Debian's /usr/bin/python3 (torch 1.13, torchvision 0.14, onnx 1.12).
 Weights are random (seeded per model, never pretrained). BatchNorm affine
@@ -23,6 +24,7 @@ goes through a fresh in-memory buffer and the volatile proto fields
 import argparse
 import hashlib
 import io
+import json
 import math
 import os
 import shutil
@@ -669,14 +671,65 @@ def count_params(m):
     return total
 
 
+PARAMS_FILE = "torch_params.json"
+
+
+def folded_bn_channels(model, m):
+    """Channels of the BatchNorms that the exporter folded into the Conv
+    before them (TrainingMode.EVAL): those whose weight no
+    BatchNormalization node of the export reads. torch counts a BN's weight
+    and bias (2C); the export holds the Conv's new bias (C) instead, since
+    every Conv before a BN here has bias=False."""
+    source = {n.output[0]: n.input[0] for n in m.graph.node if n.op_type == "Identity"}
+    kept = {source.get(n.input[1], n.input[1])
+            for n in m.graph.node if n.op_type == "BatchNormalization"}
+    return sum(mod.num_features for name, mod in model.named_modules()
+               if isinstance(mod, nn.modules.batchnorm._BatchNorm) and mod.affine
+               and name + ".weight" not in kept)
+
+
+def params_entry(name, opset, model, m):
+    """One torch_params.json entry: what `sum(p.numel() for p in
+    model.parameters())` says (tied parameters once), and the part of it
+    that the export cannot show (folded BatchNorms)."""
+    return {"file": f"{name}_op{opset}.onnx",
+            "torch_params": sum(p.numel() for p in model.parameters()),
+            "folded_bn_channels": folded_bn_channels(model, m)}
+
+
+def write_params(entries, out_dir):
+    """Writes torch_params.json (sorted by file, stable formatting)."""
+    data = json.dumps(sorted(entries, key=lambda e: e["file"]), indent=1) + "\n"
+    path = os.path.join(out_dir, PARAMS_FILE)
+    with open(path + ".tmp", "w") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
+    return data
+
+
+def params_only(names, opsets, out_dir):
+    """Recomputes torch_params.json without rewriting the models (the
+    exports happen in memory)."""
+    entries = []
+    for name in names:
+        model, example = build(name)
+        for opset in opsets:
+            entries.append(params_entry(name, opset, model, export_bytes(name, model, example, opset)))
+    write_params(entries, out_dir)
+    for e in entries:
+        print(f"{e['file']:<28} torch_params {e['torch_params']:>8}  folded BN channels {e['folded_bn_channels']:>5}")
+
+
 def generate(names, opsets, out_dir, quiet=False):
     os.makedirs(out_dir, exist_ok=True)
     rows = []
+    entries = []
     for name in names:
         model, example = build(name)
         for opset in opsets:
             m = export_bytes(name, model, example, opset)
             verify(name, m, opset)
+            entries.append(params_entry(name, opset, model, m))
             data = m.SerializeToString()
             path = os.path.join(out_dir, f"{name}_op{opset}.onnx")
             tmp = path + ".tmp"
@@ -685,6 +738,9 @@ def generate(names, opsets, out_dir, quiet=False):
             os.replace(tmp, path)
             rows.append((name, opset, len(m.graph.node), count_params(m), len(data),
                          hashlib.sha256(data).hexdigest(), path))
+    if set(names) == set(MODELS) and set(opsets) == set(OPSETS):
+        # Torch's own parameter counts, for the tests (TorchParamsTest).
+        write_params(entries, out_dir)
     if not quiet:
         print_table(rows)
     return rows
@@ -722,6 +778,14 @@ def check(names, opsets, ref_dir):
                 matched += 1
         expected = {os.path.basename(r[6]) for r in rows}
         if set(names) == set(MODELS) and set(opsets) == set(OPSETS):
+            ref = os.path.join(ref_dir, PARAMS_FILE)
+            with open(os.path.join(tmp, PARAMS_FILE)) as f:
+                fresh = f.read()
+            if not os.path.exists(ref) or open(ref).read() != fresh:
+                print(f"DIFFERS  {ref}")
+                bad += 1
+            else:
+                print(f"ok       {ref}")
             for f in sorted(os.listdir(ref_dir)):
                 if f.endswith(".onnx") and f not in expected:
                     print(f"EXTRA    {os.path.join(ref_dir, f)}")
@@ -743,6 +807,8 @@ def main(argv=None):
     ap.add_argument("--example", metavar="PATH",
                     help="only write mobilenet_v2 at opset 13 to PATH (the examples/ model)")
     ap.add_argument("--list", action="store_true", help="list model names and exit")
+    ap.add_argument("--params", action="store_true",
+                    help=f"only rewrite {PARAMS_FILE} in --out (torch's parameter counts)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -769,6 +835,11 @@ def main(argv=None):
     opsets = [int(o) for o in args.opsets.split(",") if o]
     if args.check:
         return check(names, opsets, args.out)
+    if args.params:
+        if set(names) != set(MODELS) or set(opsets) != set(OPSETS):
+            ap.error("--params covers the whole zoo: no --only or --opsets")
+        params_only(names, opsets, args.out)
+        return 0
     generate(names, opsets, args.out)
     return 0
 

@@ -192,6 +192,54 @@ TEST_F(CriteriaTest, Normalisations) {
   EXPECT_DOUBLE_EQ(l2[2], 12 / std::sqrt(193.0));
 }
 
+// BatchNorm's running mean and variance are statistics, not weights: they
+// never enter the score. Hidden channel 1 has a zero W1 row, BN scale and
+// shift and W2 column, and non-zero statistics: it is dead and scores 0.
+// L1, sum: u0 = 3 (W1) + 1 (scale) + 0.5 (B) + 3 (W2) = 7.5,
+//          u2 = 7 + 2 + 1 + 3 = 13.
+TEST(MagnitudeStatisticsTest, BatchNormStatisticsAreNotScored) {
+  auto m = parse(R"(
+<ir_version: 8, opset_import: ["" : 17, "test" : 1]>
+g (float[1,2] X) => (float[1,2] Y)
+<float[3,2] W1 = {1, 2, 0, 0, 3, 4}, float[3] S = {1, 0, 2},
+ float[3] B = {0.5, 0, 1}, float[3] Mean = {5, 6, 7}, float[3] Var = {2, 3, 4},
+ float[2,3] W2 = {1, 0, 2, 2, 0, -1},
+ float[1,3] H, float[1,3] N, float[1,3] R>
+{
+  H = test.Dense(X, W1)
+  N = BatchNormalization(H, S, B, Mean, Var)
+  R = Relu(N)
+  Y = test.Dense(R, W2)
+}
+)");
+  ASSERT_TRUE(m);
+  auto dg = buildDepGraph(*m);
+  ASSERT_TRUE(bool(dg)) << llvm::toString(dg.takeError());
+  Value *w1 = m->getGraph().lookup("W1");
+  int space = dg->spaceOf({w1, 0});
+  ASSERT_GE(space, 0);
+  // The statistics are members of the channel space (they are sliced with
+  // it); only the score ignores them.
+  EXPECT_GE(dg->spaceOf({m->getGraph().lookup("Mean"), 0}), 0);
+  EXPECT_TRUE(isStatisticsWeight(*m->getGraph().lookup("Var")));
+  EXPECT_FALSE(isStatisticsWeight(*m->getGraph().lookup("S")));
+  unsigned group = dg->getSpaces()[space].group;
+  auto c = CriteriaRegistry::create("magnitude");
+  ASSERT_TRUE(bool(c));
+  auto s = (*c)->score(*dg, group, opts(1, ScoreReduce::Sum));
+  ASSERT_TRUE(bool(s)) << llvm::toString(s.takeError());
+  std::vector<unsigned> units = prunableUnitsOf(*dg, group);
+  ASSERT_EQ(units.size(), 3u);
+  std::vector<double> byRow(3);
+  for (int64_t row = 0; row < 3; ++row) {
+    auto it = std::find(units.begin(), units.end(), dg->unitOf(space, row));
+    byRow[row] = (*s)[it - units.begin()];
+  }
+  EXPECT_DOUBLE_EQ(byRow[0], 7.5);
+  EXPECT_DOUBLE_EQ(byRow[1], 0);
+  EXPECT_DOUBLE_EQ(byRow[2], 13);
+}
+
 TEST(NormalizeScoresTest, AllZeroStaysZero) {
   std::vector<double> s = {0, 0};
   normalizeScores(s, ScoreNormalize::Mean);

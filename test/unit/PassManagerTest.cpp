@@ -589,7 +589,7 @@ TEST(PipelineParserTest, PrintPassWritesToItsStream) {
                       "nodes: 0\n"
                       "weights: 0\n"
                       "params: 0\n"
-                      "int weight elements: 0\n"
+                      "buffers: 0\n"
                       "weight bytes: 0\n"
                       "FLOPs: 0\n"
                       "ops without a FLOP estimate: 0\n");

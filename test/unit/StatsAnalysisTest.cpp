@@ -2,12 +2,15 @@
 ///
 /// \file
 /// computeStats on small Conv/Gemm/MatMul graphs with FLOPs worked out by
-/// hand, the print<stats> and print<shapes> texts, and the structural
-/// verifier on good and broken graphs.
+/// hand, which weights are parameters and which buffers (the rule in
+/// StatsAnalysis.h, on small text models of each pattern), the print<stats>
+/// and print<shapes> texts, and the structural verifier on good and broken
+/// graphs.
 ///
 //===----------------------------------------------------------------------===//
 
 #include "passes/Analysis/StatsAnalysis.h"
+#include "frontends/onnx/ModelReader.h"
 #include "passes/Analysis/IRVerifier.h"
 #include "passes/Analysis/ShapesAnalysis.h"
 
@@ -115,7 +118,7 @@ TEST_F(AnalysisTest, ConvGemmCountsByHand) {
   EXPECT_EQ(s.numWeights, 5u);
   // W 108 + B 4 + Wg 1440 + C 10.
   EXPECT_EQ(s.numParams, 1562u);
-  EXPECT_EQ(s.numIntWeightElements, 2u);
+  EXPECT_EQ(s.numBufferElements, 2u);
   EXPECT_EQ(s.weightBytes, 1562u * 4 + 2 * 8);
   // Conv: 2 * (1*4*6*6) * (3*3*3) + 144 bias adds = 7776 + 144 = 7920.
   // Relu: 144. Reshape: 0.
@@ -134,7 +137,7 @@ TEST_F(AnalysisTest, ConvGemmCountsByHand) {
                       "  Reshape: 1\n"
                       "weights: 5\n"
                       "params: 1562\n"
-                      "int weight elements: 2\n"
+                      "buffers: 2\n"
                       "weight bytes: 6264\n"
                       "FLOPs: 10954\n"
                       "ops without a FLOP estimate: 0\n");
@@ -224,6 +227,264 @@ TEST_F(AnalysisTest, DeltaTable) {
   EXPECT_NE(os.str().find("nodes"), std::string::npos);
   EXPECT_NE(os.str().find("-2 (-20.0%)"), std::string::npos) << os.str();
   EXPECT_NE(os.str().find("-300 (-30.0%)"), std::string::npos) << os.str();
+}
+
+//===----------------------------------------------------------------------===//
+// parameters and buffers (the rule in StatsAnalysis.h)
+//===----------------------------------------------------------------------===//
+
+std::unique_ptr<Model> parseText(const std::string &text) {
+  ReadOptions opts;
+  opts.inferShapes = false;
+  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test", opts);
+  EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
+  return m ? std::move(*m) : nullptr;
+}
+
+/// Parameter copies per weight name (0: buffer).
+std::map<std::string, unsigned> copiesByName(const Model &m) {
+  ParameterCounts p = findParameters(m);
+  std::map<std::string, unsigned> out;
+  for (const Value *v : m.getGraph().getInitializers())
+    out[v->getName()] = p.copiesOf(v->getWeight());
+  return out;
+}
+
+// Both torch exporters merge bit-identical tensors: one all-ones tensor is
+// the weight of three norms (two read through Identity as TorchScript
+// writes it, one directly as dynamo does), one all-zeros tensor the bias
+// of two linear layers. Each reader is its own parameter. W is read twice
+// but is not a splat: a real tie, counted once as torch counts it.
+TEST(ParameterCountTest, MergedSplatsCountPerReaderTiesOnce) {
+  auto m = parseText(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,4] X) => (float[2,4] Y)
+<float[4] ones = {1, 1, 1, 1}, float[4] zeros = {0, 0, 0, 0},
+ float[4,4] W = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}>
+{
+  w0 = Identity(ones)
+  w1 = Identity(ones)
+  A = Mul(X, w0)
+  B = Mul(A, w1)
+  C = Mul(B, ones)
+  D = MatMul(C, W)
+  E = Add(D, zeros)
+  F = MatMul(E, W)
+  Y = Add(F, zeros)
+}
+)");
+  ASSERT_TRUE(m);
+  std::map<std::string, unsigned> want = {{"ones", 3}, {"zeros", 2}, {"W", 1}};
+  EXPECT_EQ(copiesByName(*m), want);
+  ModelStats s = computeStats(*m);
+  EXPECT_EQ(s.numParams, 12u + 8u + 16u);
+  EXPECT_EQ(s.numBufferElements, 0u);
+}
+
+// A decoder layer's buffers: an RMSNorm's eps and exponent (scalars), RoPE
+// cos/sin caches (x * cos + rotate_half(x) * sin), inv_freq times positions
+// on to Cos, an additive causal mask before Softmax, slice bounds. Only
+// the norm weight and the projections are parameters.
+TEST(ParameterCountTest, MasksRopeTablesAndScalarsAreBuffers) {
+  auto m = parseText(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,8,4] X) => (float[1,8,4] Y, float[8,4] C)
+<float[4] normw = {0.5, 1.5, 1, 2}, float two = {2.0}, float eps = {1e-6},
+ float[4,4] Wq = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+ float[4,4] Wk = {1, 0, 0, 1, 0, 1, 1, 0, 2, 0, 0, 2, 0, 2, 2, 0},
+ float[8,4] cos = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32},
+ float[8,4] sin = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32},
+ float[8,8] mask = {0, -1, -1, -1, -1, -1, -1, -1, 0, 0, -1, -1, -1, -1, -1, -1,
+                    0, 0, 0, -1, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1,
+                    0, 0, 0, 0, 0, -1, -1, -1, 0, 0, 0, 0, 0, 0, -1, -1,
+                    0, 0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0},
+ float[1,2] inv_freq = {1, 0.01},
+ int64[1] lo = {0}, int64[1] mid = {2}, int64[1] hi = {4}, int64[1] last = {-1},
+ int64 start = {0}, int64 len = {8}, int64 step = {1}, int64[1] one = {1}>
+{
+  sq = Pow(X, two)
+  ms = ReduceMean <axes = [-1]> (sq)
+  mse = Add(ms, eps)
+  r = Sqrt(mse)
+  n = Div(X, r)
+  h = Mul(n, normw)
+  q = MatMul(h, Wq)
+  k = MatMul(h, Wk)
+  x1 = Slice(q, lo, mid, last)
+  x2 = Slice(q, mid, hi, last)
+  nx2 = Neg(x2)
+  rot = Concat <axis = -1> (nx2, x1)
+  qc = Mul(q, cos)
+  qs = Mul(rot, sin)
+  qr = Add(qc, qs)
+  kt = Transpose <perm = [0, 2, 1]> (k)
+  sc = MatMul(qr, kt)
+  sm = Add(sc, mask)
+  p = Softmax <axis = -1> (sm)
+  Y = MatMul(p, h)
+  pos = Range(start, len, step)
+  posf = Cast <to = 1> (pos)
+  posu = Unsqueeze(posf, one)
+  freqs = MatMul(posu, inv_freq)
+  emb = Concat <axis = -1> (freqs, freqs)
+  C = Cos(emb)
+}
+)");
+  ASSERT_TRUE(m);
+  std::map<std::string, unsigned> copies = copiesByName(*m);
+  for (const char *param : {"normw", "Wq", "Wk"})
+    EXPECT_EQ(copies[param], 1u) << param;
+  for (const char *buffer :
+       {"two", "eps", "cos", "sin", "mask", "inv_freq", "lo", "mid", "hi",
+        "last", "start", "len", "step", "one"})
+    EXPECT_EQ(copies[buffer], 0u) << buffer;
+  ModelStats s = computeStats(*m);
+  EXPECT_EQ(s.numParams, 4u + 16u + 16u);
+  // 2 scalars, cos and sin 32 each, mask 64, inv_freq 2, 8 integers.
+  EXPECT_EQ(s.numBufferElements, 2u + 64u + 64u + 2u + 8u);
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  s.print(os, *m);
+  EXPECT_NE(os.str().find("params: 36\nbuffers: 140\n"), std::string::npos)
+      << os.str();
+}
+
+// BatchNorm's running statistics are buffers (as in torch); a bias added
+// to a linear output before a Softmax is a bias, not a mask; a single PRelu
+// slope is a parameter although it is a scalar.
+TEST(ParameterCountTest, BatchNormStatisticsBiasBeforeSoftmaxPReluSlope) {
+  auto m = parseText(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3,2,2] X) => (float[2,5] P)
+<float[3] s = {1, 2, 3}, float[3] b = {0.1, 0.2, 0.3},
+ float[3] mu = {0.5, 0.6, 0.7}, float[3] var = {1, 2, 3},
+ float[1] slope = {0.25}, int64[2] shape = {2, 12},
+ float[12,5] W = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                  19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33,
+                  34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48,
+                  49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60},
+ float[5] c = {1, 2, 3, 4, 5}>
+{
+  n = BatchNormalization(X, s, b, mu, var)
+  z = PRelu(n, slope)
+  f = Reshape(z, shape)
+  l = MatMul(f, W)
+  lb = Add(l, c)
+  P = Softmax <axis = 1> (lb)
+}
+)");
+  ASSERT_TRUE(m);
+  std::map<std::string, unsigned> want = {
+      {"s", 1},     {"b", 1},     {"mu", 0}, {"var", 0},
+      {"slope", 1}, {"shape", 0}, {"W", 1},  {"c", 1}};
+  EXPECT_EQ(copiesByName(*m), want);
+  ModelStats s = computeStats(*m);
+  EXPECT_EQ(s.numParams, 3u + 3u + 1u + 60u + 5u);
+  EXPECT_EQ(s.numBufferElements, 3u + 3u + 2u);
+}
+
+// Quantized weights are parameters (their stored elements), integers or
+// not: QDQ int8 read through DequantizeLinear, MatMulInteger's uint8 B,
+// com.microsoft MatMulNBits' packed uint8 B, an int8 embedding table
+// dequantized and gathered. Scales and zero points are buffers.
+TEST(ParameterCountTest, QuantizedWeightsAreParameters) {
+  auto m = parseText(R"(
+<ir_version: 8, opset_import: ["" : 17, "com.microsoft" : 1]>
+g (float[2,4] X, uint8[2,4] Xq, float[2,16] X16, int64[1,3] ids) => (float[2,3] Y, int32[2,3] Yi, float[2,2] Yn, float[1,3,2] Ye)
+<int8[4,3] Wq = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12},
+ float[3] ws = {0.1, 0.2, 0.3}, int8[3] wz = {0, 0, 0},
+ uint8[4,3] Wi = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, uint8 xz = {128},
+ uint8 wiz = {3},
+ uint8[2,1,8] Bn = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+ float[2] bs = {0.5, 0.25},
+ int8[5,2] Eq = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, float es = {0.1}>
+{
+  W = DequantizeLinear <axis = 1> (Wq, ws, wz)
+  Y = MatMul(X, W)
+  Yi = MatMulInteger(Xq, Wi, xz, wiz)
+  Yn = com.microsoft.MatMulNBits <K = 16, N = 2, bits = 4, block_size = 16> (X16, Bn, bs)
+  E = DequantizeLinear(Eq, es)
+  Ye = Gather(E, ids)
+}
+)");
+  ASSERT_TRUE(m);
+  std::map<std::string, unsigned> want = {
+      {"Wq", 1},  {"ws", 0}, {"wz", 0}, {"Wi", 1}, {"xz", 0},
+      {"wiz", 0}, {"Bn", 1}, {"bs", 0}, {"Eq", 1}, {"es", 0}};
+  EXPECT_EQ(copiesByName(*m), want);
+  ModelStats s = computeStats(*m);
+  EXPECT_EQ(s.numParams, 12u + 12u + 16u + 10u);
+  EXPECT_EQ(s.numBufferElements, 3u + 3u + 1u + 1u + 2u + 1u);
+}
+
+// Lookup tables are parameters: token embeddings gathered by input ids,
+// learned positions gathered by (sliced) position ids and added, token
+// types, and a relative-attention bias gathered by computed buckets and
+// added to the scores before Softmax (T5). The id buffers are not.
+TEST(ParameterCountTest, EmbeddingsAndGatheredBiasTables) {
+  auto m = parseText(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (int64[1,4] ids, int64[4,4] buckets, float[1,2,4,4] scores) => (float[1,4,2] Y, float[1,2,4,4] S)
+<float[6,2] tok = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},
+ float[8,2] pos = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+ int64[1,8] posids = {0, 1, 2, 3, 4, 5, 6, 7},
+ float[2,2] tt = {1, 2, 3, 4}, int64[1,4] ttids = {0, 0, 0, 0},
+ float[5,2] rel = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+ int64[1] zero = {0}, int64[1] four = {4}, int64[1] one = {1}>
+{
+  e = Gather(tok, ids)
+  pidx = Slice(posids, zero, four, one)
+  pe = Gather(pos, pidx)
+  e2 = Add(e, pe)
+  te = Gather(tt, ttids)
+  Y = Add(e2, te)
+  rb = Gather(rel, buckets)
+  rbt = Transpose <perm = [2, 0, 1]> (rb)
+  rbu = Unsqueeze(rbt, zero)
+  sb = Add(scores, rbu)
+  S = Softmax <axis = -1> (sb)
+}
+)");
+  ASSERT_TRUE(m);
+  std::map<std::string, unsigned> want = {
+      {"tok", 1}, {"pos", 1},  {"posids", 0}, {"tt", 1}, {"ttids", 0},
+      {"rel", 1}, {"zero", 0}, {"four", 0},   {"one", 0}};
+  EXPECT_EQ(copiesByName(*m), want);
+}
+
+// ViT: the input normalisation (x - mean) / std is buffers; the patch conv,
+// the class token concatenated to the patches, the position table added to
+// them and the LayerNorm are parameters.
+TEST(ParameterCountTest, ClassTokenPositionTableAndInputNormalisation) {
+  auto m = parseText(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,3,4,4] X) => (float[1,5,3] Y)
+<float[1,3,1,1] mean = {0.4, 0.5, 0.6}, float[1,3,1,1] std = {0.2, 0.3, 0.4},
+ float[3,3,2,2] Wc = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+                      18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+                      32, 33, 34, 35, 36},
+ int64[3] shp = {1, 3, 4}, float[1,1,3] cls = {1, 2, 3},
+ float[1,5,3] posemb = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+ float[3] lns = {1, 2, 3}, float[3] lnb = {4, 5, 6}>
+{
+  xn = Sub(X, mean)
+  xs = Div(xn, std)
+  p = Conv <kernel_shape = [2, 2], strides = [2, 2]> (xs, Wc)
+  f = Reshape(p, shp)
+  t = Transpose <perm = [0, 2, 1]> (f)
+  c = Concat <axis = 1> (cls, t)
+  e = Add(c, posemb)
+  Y = LayerNormalization(e, lns, lnb)
+}
+)");
+  ASSERT_TRUE(m);
+  std::map<std::string, unsigned> want = {
+      {"mean", 0}, {"std", 0},    {"Wc", 1},  {"shp", 0},
+      {"cls", 1},  {"posemb", 1}, {"lns", 1}, {"lnb", 1}};
+  EXPECT_EQ(copiesByName(*m), want);
 }
 
 //===----------------------------------------------------------------------===//
