@@ -49,7 +49,9 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -390,12 +392,19 @@ TEST_P(Mixtral, EveryLayerIsAnMoEBlock) {
 }
 
 TEST_P(Mixtral, RemovedExpertEqualsNeverSelected) {
-  int64_t e = blocks.empty() ? 0 : blocks[0].numExperts;
-  int64_t k = blocks.empty() ? 0 : blocks[0].k;
-  std::vector<std::string> runs = {"count=1",
-                                   "count=1;criterion=random;seed=1"};
-  if (e - 2 >= k)
+  ASSERT_FALSE(blocks.empty());
+  // Sizes come from the model (it may be re-exported smaller): remove what
+  // keeps k experts in every block.
+  int64_t spare = INT64_MAX;
+  for (const MoEBlockInfo &b : blocks)
+    spare = std::min(spare, b.numExperts - b.k);
+  std::vector<std::string> runs;
+  if (spare >= 1)
+    runs = {"count=1", "count=1;criterion=random;seed=1"};
+  if (spare >= 2)
     runs.push_back("count=2;criterion=random;seed=2");
+  if (runs.empty())
+    GTEST_SKIP() << "no block has more than k experts";
   for (const std::string &params : runs) {
     SCOPED_TRACE(params);
     auto r = checkRemovedEqualsNeverSelected(fileLoader(path), params, check);
