@@ -31,9 +31,11 @@
 /// naming the node: the pass never guesses.
 ///
 /// Removing expert e equals, exactly, the original model with e never
-/// selected (its router logit at -inf): TopK then picks among the others,
-/// and Mixtral's routing weights, softmax renormalised over the selected k,
-/// do not depend on the logits of experts not selected. TopK's k stays, so
+/// selected (its router logit at -inf): the softmax over the kept logits is
+/// the softmax over all of them with e at probability exp(-inf) = 0, so
+/// TopK picks the same experts with the same probabilities, whatever the
+/// block does with them next (Mixtral renormalises them over the k picks).
+/// The router probabilities must reach nothing but TopK. TopK's k stays, so
 /// at least k experts must remain (an error otherwise); Clip bounds of E-1
 /// become E'-1. Weights read also outside the block are copied, not
 /// changed. Then dce runs.

@@ -11,12 +11,14 @@
 /// instead of the logits L, with M[e] = -inf for every removed expert and
 /// 0 for the others (neverSelect). That is exactly the pruned model:
 ///   - l + 0 == l bit for bit: the kept experts' logits do not change;
-///   - softmax gives a removed expert exp(-inf) = 0, so TopK (largest)
-///     never picks it while k experts with positive probability remain
-///     (the pass keeps at least k);
-///   - Mixtral's routing weights are the top-k probabilities renormalised
-///     over the picks, p_i / sum_j p_j = exp(l_i) / sum_j exp(l_j) (j over
-///     the picks): the logits of experts not picked do not enter them;
+///   - softmax gives a removed expert exp(-inf) = 0 and every kept expert
+///     exp(l_i) / sum over the kept of exp(l_j): the pruned router's
+///     softmax, value for value;
+///   - so TopK (largest) picks the same experts with the same
+///     probabilities (a removed one never, while k experts with positive
+///     probability remain: the pass keeps at least k), and what the block
+///     does with them next (Mixtral renormalises them over the k picks)
+///     is the same too;
 ///   - a picked expert computes with its own weights in both models (the
 ///     pruned TopK index j is the original expert kept[j]).
 /// Only rounding differs (the softmax sums E or E - n terms, the extra ones
