@@ -15,6 +15,7 @@
 #include "passes/PassParams.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/FoldShapesPass.h"
+#include "passes/Transforms/PruneExpertsPass.h"
 #include "passes/Transforms/PruneWidthPass.h"
 
 // Passes that live in other libraries; each is listed in the registry only

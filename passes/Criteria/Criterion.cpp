@@ -123,6 +123,31 @@ Criterion::score(const DepGraph &dg, unsigned group,
   return scores;
 }
 
+Expected<std::vector<double>>
+Criterion::scoreSlices(ArrayRef<SliceUnit> units, uint64_t stream,
+                       const CriterionOptions &opts) const {
+  auto scores = computeSliceScores(units, stream, opts);
+  if (!scores)
+    return scores.takeError();
+  if (scores->size() != units.size())
+    return makeError("criterion '" + name() + "' gave " +
+                     Twine(scores->size()) + " scores for " +
+                     Twine(units.size()) + " units");
+  for (double s : *scores)
+    if (!std::isfinite(s))
+      return makeError("criterion '" + name() + "' gave a non-finite score");
+  normalizeScores(*scores, opts.normalize);
+  return scores;
+}
+
+Expected<std::vector<double>>
+Criterion::computeSliceScores(ArrayRef<SliceUnit>, uint64_t,
+                              const CriterionOptions &) const {
+  return makeError("criterion '" + name() +
+                   "' cannot score units given as weight slices (it scores "
+                   "dependency groups only)");
+}
+
 // ---- Registry -------------------------------------------------------------
 
 #define CRITERION(NAME, CLASS, NEEDS_DATA, DESCRIPTION)                        \

@@ -63,6 +63,19 @@ std::vector<unsigned> prunableUnitsOf(const DepGraph &dg, unsigned group);
 /// alone when that is 0).
 void normalizeScores(std::vector<double> &scores, ScoreNormalize how);
 
+/// One slice W[.., index, ..] of a weight along \p axis: what removing a unit
+/// cuts from that weight.
+struct WeightSlice {
+  const Value *weight = nullptr;
+  unsigned axis = 0;
+  int64_t index = 0;
+};
+
+/// A unit given by the weight slices its removal cuts, for unit kinds that
+/// are not dependency groups (a whole MoE expert: its slice of every expert
+/// weight along the expert axis and its router row).
+using SliceUnit = std::vector<WeightSlice>;
+
 /// The interface of a criterion.
 class Criterion {
 public:
@@ -77,11 +90,25 @@ public:
   llvm::Expected<std::vector<double>> score(const DepGraph &dg, unsigned group,
                                             const CriterionOptions &opts) const;
 
+  /// One score per unit of \p units (same order), normalised as \p opts
+  /// asks; lower scores are removed first. \p stream tells the unit sets
+  /// of one run apart (an MoE block's index), as the group index does for
+  /// score(): randomised criteria draw a separate stream for each. Fails
+  /// for criteria that only know dependency groups.
+  llvm::Expected<std::vector<double>>
+  scoreSlices(llvm::ArrayRef<SliceUnit> units, uint64_t stream,
+              const CriterionOptions &opts) const;
+
 protected:
   /// What a criterion implements: the raw scores, in prunableUnitsOf order.
   virtual llvm::Expected<std::vector<double>>
   computeScores(const DepGraph &dg, unsigned group,
                 const CriterionOptions &opts) const = 0;
+  /// The raw scores of slice units. The default fails: "criterion 'x'
+  /// cannot score units given as weight slices".
+  virtual llvm::Expected<std::vector<double>>
+  computeSliceScores(llvm::ArrayRef<SliceUnit> units, uint64_t stream,
+                     const CriterionOptions &opts) const;
 };
 
 using CriterionFactory = std::function<std::unique_ptr<Criterion>()>;

@@ -19,7 +19,9 @@
 /// mean and variance describe the data, not what the channel contributes
 /// (OpHandler::isStatisticsInput). A channel whose conv filter and BN scale
 /// and shift are zero outputs zero whatever its statistics, so it scores 0.
-/// A unit touching none scores 0.
+/// A unit touching none scores 0. Units given as weight slices (whole MoE
+/// experts) score the same way: the norm of each slice, reduced over the
+/// unit's slices.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -75,6 +77,28 @@ Expected<std::vector<double>> sliceNorms(const Tensor &t, unsigned axis,
   return acc;
 }
 
+/// Reduces the slice norms of one unit (sum, mean or max).
+struct Reducer {
+  double sum = 0, max = 0;
+  uint64_t count = 0;
+  void add(double v) {
+    sum += v;
+    max = std::max(max, v);
+    ++count;
+  }
+  double get(ScoreReduce how) const {
+    switch (how) {
+    case ScoreReduce::Sum:
+      return sum;
+    case ScoreReduce::Mean:
+      return count ? sum / count : 0.0;
+    case ScoreReduce::Max:
+      return max;
+    }
+    llvm_unreachable("bad ScoreReduce");
+  }
+};
+
 class MagnitudeCriterion final : public Criterion {
 public:
   StringRef name() const override { return "magnitude"; }
@@ -105,25 +129,47 @@ protected:
 
     std::vector<double> scores;
     for (unsigned u : prunableUnitsOf(dg, group)) {
-      double sum = 0, max = 0;
-      uint64_t count = 0;
+      Reducer r;
       for (auto &[s, i] : dg.getUnit(u).elements)
-        for (const std::vector<double> &n : norms[s]) {
-          sum += n[i];
-          max = std::max(max, n[i]);
-          ++count;
-        }
-      switch (opts.reduce) {
-      case ScoreReduce::Sum:
-        scores.push_back(sum);
-        break;
-      case ScoreReduce::Mean:
-        scores.push_back(count ? sum / count : 0.0);
-        break;
-      case ScoreReduce::Max:
-        scores.push_back(max);
-        break;
+        for (const std::vector<double> &n : norms[s])
+          r.add(n[i]);
+      scores.push_back(r.get(opts.reduce));
+    }
+    return scores;
+  }
+
+  Expected<std::vector<double>>
+  computeSliceScores(ArrayRef<SliceUnit> units, uint64_t,
+                     const CriterionOptions &opts) const override {
+    if (!(opts.p >= 1))
+      return makeError("magnitude: p must be at least 1");
+    // Norms of every (weight, axis) the units cut, computed once.
+    DenseMap<std::pair<const Value *, unsigned>, std::vector<double>> norms;
+    for (const SliceUnit &unit : units)
+      for (const WeightSlice &w : unit) {
+        const Tensor *t = w.weight->getWeight();
+        if (!t || !isFloatingPoint(t->getDataType()) ||
+            norms.count({w.weight, w.axis}))
+          continue;
+        auto n = sliceNorms(*t, w.axis, opts.p);
+        if (!n)
+          return n.takeError();
+        norms[{w.weight, w.axis}] = std::move(*n);
       }
+    std::vector<double> scores;
+    for (const SliceUnit &unit : units) {
+      Reducer r;
+      for (const WeightSlice &w : unit) {
+        auto it = norms.find({w.weight, w.axis});
+        if (it == norms.end())
+          continue;
+        if (w.index < 0 || w.index >= (int64_t)it->second.size())
+          return makeError("magnitude: weight '" + w.weight->getName() +
+                           "' has no index " + Twine(w.index) + " on axis " +
+                           Twine(w.axis));
+        r.add(it->second[w.index]);
+      }
+      scores.push_back(r.get(opts.reduce));
     }
     return scores;
   }

@@ -5,7 +5,9 @@
 /// splitmix64 stream, so a seed gives the same scores on every platform and
 /// standard library (std::uniform_real_distribution does not promise that).
 /// The stream of group g starts from mix(seed, g): scores of one group do
-/// not depend on how many other groups were scored before it.
+/// not depend on how many other groups were scored before it. Units given
+/// as weight slices (experts) draw stream s of their caller (an MoE
+/// block's index) the same way.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +28,17 @@ uint64_t splitmix64(uint64_t &state) {
   return z ^ (z >> 31);
 }
 
+/// \p count uniform scores of stream \p stream under \p seed.
+std::vector<double> drawScores(uint64_t seed, uint64_t stream, size_t count) {
+  uint64_t mix = seed ^ (0xd1b54a32d192ed03ULL * (stream + 1));
+  uint64_t state = splitmix64(mix);
+  std::vector<double> scores;
+  for (size_t i = 0; i < count; ++i)
+    // The top 53 bits, scaled: exactly representable, in [0, 1).
+    scores.push_back((splitmix64(state) >> 11) * 0x1.0p-53);
+  return scores;
+}
+
 class RandomCriterion final : public Criterion {
 public:
   StringRef name() const override { return "random"; }
@@ -34,13 +47,12 @@ protected:
   Expected<std::vector<double>>
   computeScores(const DepGraph &dg, unsigned group,
                 const CriterionOptions &opts) const override {
-    uint64_t mix = opts.seed ^ (0xd1b54a32d192ed03ULL * (group + 1));
-    uint64_t state = splitmix64(mix);
-    std::vector<double> scores;
-    for (size_t i = 0, e = dg.getGroups()[group].numPrunable; i < e; ++i)
-      // The top 53 bits, scaled: exactly representable, in [0, 1).
-      scores.push_back((splitmix64(state) >> 11) * 0x1.0p-53);
-    return scores;
+    return drawScores(opts.seed, group, dg.getGroups()[group].numPrunable);
+  }
+  Expected<std::vector<double>>
+  computeSliceScores(ArrayRef<SliceUnit> units, uint64_t stream,
+                     const CriterionOptions &opts) const override {
+    return drawScores(opts.seed, stream, units.size());
   }
 };
 

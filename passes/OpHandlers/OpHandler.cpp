@@ -7,7 +7,9 @@
 #include <climits>
 
 #include <cstring>
+#include <functional>
 #include <mutex>
+#include <numeric>
 
 using namespace llvm;
 
@@ -177,6 +179,15 @@ void joinAllAxes(DepGraphBuilder &b, Value *in, Value *out, const Node &n) {
 
 void replaceConstantInts(Node &n, unsigned idx, ArrayRef<int64_t> values,
                          Rewriter &rw) {
+  replaceConstantInts(n, idx, values, {(int64_t)values.size()}, rw);
+}
+
+void replaceConstantInts(Node &n, unsigned idx, ArrayRef<int64_t> values,
+                         ArrayRef<int64_t> dims, Rewriter &rw) {
+  assert(std::accumulate(dims.begin(), dims.end(), int64_t(1),
+                         std::multiplies<int64_t>()) ==
+             (int64_t)values.size() &&
+         "dims must hold the values");
   Value *old = n.getInput(idx);
   DataType dt = old && old->isWeight() ? old->getWeight()->getDataType()
                                        : DataType::Int64;
@@ -193,9 +204,8 @@ void replaceConstantInts(Node &n, unsigned idx, ArrayRef<int64_t> values,
                  values.size() * 8);
   }
   std::string base = old ? old->getName() : n.getName() + "_const";
-  auto t = std::make_unique<Tensor>(base + "_pruned", dt,
-                                    ArrayRef<int64_t>{(int64_t)values.size()});
-  t->setData({(int64_t)values.size()}, std::move(bytes));
+  auto t = std::make_unique<Tensor>(base + "_pruned", dt, dims);
+  t->setData(dims, std::move(bytes));
   Value *nv = rw.createWeight(*n.getGraph(), std::move(t));
   rw.setInput(&n, idx, nv);
 }

@@ -92,6 +92,10 @@ void joinAllAxes(DepGraphBuilder &b, Value *in, Value *out, const Node &n);
 /// initializer holding \p values (never edits a constant others share).
 void replaceConstantInts(Node &n, unsigned idx, llvm::ArrayRef<int64_t> values,
                          Rewriter &rw);
+/// The same with the new constant's dims given (a scalar: {}; GatherND
+/// indices: {n, 1}); their product must be values.size().
+void replaceConstantInts(Node &n, unsigned idx, llvm::ArrayRef<int64_t> values,
+                         llvm::ArrayRef<int64_t> dims, Rewriter &rw);
 
 } // namespace onnxprune
 

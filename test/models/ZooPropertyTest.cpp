@@ -331,32 +331,6 @@ std::vector<unsigned> drawUnits(const test::AnalyzedModel &am,
   return out;
 }
 
-// ---- Interface checks
-// --------------------------------------------------------
-
-/// "name: float[batch,3,64,64]" for each graph input or output.
-std::vector<std::string> describeIO(ArrayRef<Value *> values) {
-  std::vector<std::string> out;
-  for (const Value *v : values) {
-    std::string s;
-    raw_string_ostream os(s);
-    const Type &t = v->getType();
-    os << v->getName() << ": dtype " << (int)t.elemType;
-    if (t.hasRank()) {
-      os << " [";
-      for (size_t i = 0; i < t.shape->size(); ++i) {
-        const Dim &d = (*t.shape)[i];
-        os << (i ? "," : "")
-           << (d.isStatic() ? std::to_string(d.value)
-                            : (d.param.empty() ? "?" : d.param));
-      }
-      os << "]";
-    }
-    out.push_back(os.str());
-  }
-  return out;
-}
-
 // ---- Helpers for the planted-zeros test -------------------------------------
 
 /// Zeroes slice \p index of \p t along \p axis (floating-point tensors only;
@@ -534,9 +508,9 @@ TEST_P(ZooProperty, MaskedEqualsPruned) {
                                             return os.str();
                                           }();
   const std::vector<std::string> inputsBefore =
-      describeIO(am->model->getGraph().getInputs());
+      test::describeIO(am->model->getGraph().getInputs());
   const std::vector<std::string> outputsBefore =
-      describeIO(am->model->getGraph().getOutputs());
+      test::describeIO(am->model->getGraph().getOutputs());
 
   test::PruneCheckOptions opts;
   opts.rtol = 1e-4;
@@ -565,9 +539,9 @@ TEST_P(ZooProperty, MaskedEqualsPruned) {
     maxRel = std::max(maxRel, r->compare.maxRelErr);
     EXPECT_LT(r->paramsAfter, r->paramsBefore);
     // Same interface: names, dtypes and shapes of inputs and outputs.
-    EXPECT_EQ(describeIO(r->pruned.model->getGraph().getInputs()),
+    EXPECT_EQ(test::describeIO(r->pruned.model->getGraph().getInputs()),
               inputsBefore);
-    EXPECT_EQ(describeIO(r->pruned.model->getGraph().getOutputs()),
+    EXPECT_EQ(test::describeIO(r->pruned.model->getGraph().getOutputs()),
               outputsBefore);
   }
   EXPECT_GT(sets, 0u);

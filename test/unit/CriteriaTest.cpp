@@ -275,6 +275,58 @@ TEST_F(CriteriaTest, RandomIsSeededAndPortable) {
   }
 }
 
+// ---- Units given as weight slices (whole MoE experts)
+// ------------------------
+
+/// The units of the group as slices: row r of W1, element r of B1, column r
+/// of W2 (what removing hidden channel r cuts).
+std::vector<SliceUnit> sliceUnitsOf(const Model &m) {
+  const Graph &g = m.getGraph();
+  std::vector<SliceUnit> units;
+  for (int64_t r = 0; r < 3; ++r)
+    units.push_back({{g.lookup("W1"), 0, r},
+                     {g.lookup("B1"), 0, r},
+                     {g.lookup("W2"), 1, r}});
+  return units;
+}
+
+TEST_F(CriteriaTest, MagnitudeSliceUnitsScoreLikeGroups) {
+  auto c = CriteriaRegistry::create("magnitude");
+  ASSERT_TRUE(bool(c));
+  for (const CriterionOptions &o :
+       {opts(1, ScoreReduce::Sum), opts(2, ScoreReduce::Max),
+        opts(2, ScoreReduce::Mean, ScoreNormalize::L2)}) {
+    auto s = (*c)->scoreSlices(sliceUnitsOf(*m), 0, o);
+    ASSERT_TRUE(bool(s)) << llvm::toString(s.takeError());
+    EXPECT_EQ(*s, scores("magnitude", o));
+  }
+  // By hand: L1 sums [7, 0, 12].
+  auto l1 = (*c)->scoreSlices(sliceUnitsOf(*m), 0, opts(1, ScoreReduce::Sum));
+  ASSERT_TRUE(bool(l1));
+  EXPECT_EQ(*l1, (std::vector<double>{7, 0, 12}));
+  // A slice past the end of its axis is an error, not a read out of bounds.
+  SliceUnit bad = {{m->getGraph().lookup("B1"), 0, 3}};
+  auto e = (*c)->scoreSlices({bad}, 0, opts(2, ScoreReduce::Sum));
+  ASSERT_FALSE(bool(e));
+  EXPECT_EQ(llvm::toString(e.takeError()),
+            "magnitude: weight 'B1' has no index 3 on axis 0");
+}
+
+TEST_F(CriteriaTest, RandomSliceUnitsDrawTheStreamOfTheirCaller) {
+  // Stream s of slice units is the stream of group s: one definition.
+  auto c = CriteriaRegistry::create("random");
+  ASSERT_TRUE(bool(c));
+  CriterionOptions o;
+  o.seed = 7;
+  auto byGroup = (*c)->score(*dg, group, o);
+  auto bySlices = (*c)->scoreSlices(sliceUnitsOf(*m), group, o);
+  ASSERT_TRUE(byGroup && bySlices);
+  EXPECT_EQ(*bySlices, *byGroup);
+  auto other = (*c)->scoreSlices(sliceUnitsOf(*m), group + 1, o);
+  ASSERT_TRUE(bool(other));
+  EXPECT_NE(*other, *bySlices);
+}
+
 TEST(CriteriaRegistryTest, LookupAndSuggestions) {
   EXPECT_TRUE(CriteriaRegistry::contains("magnitude"));
   EXPECT_TRUE(CriteriaRegistry::contains("random"));
@@ -315,6 +367,12 @@ TEST_F(CriteriaTest, OutOfTreeRegistration) {
   for (const CriterionInfo &info : CriteriaRegistry::list())
     listed |= info.name == "position";
   EXPECT_TRUE(listed);
+  // It knows groups only: slice units are refused with its name.
+  auto sl = (*c)->scoreSlices(sliceUnitsOf(*m), 0, o);
+  ASSERT_FALSE(bool(sl));
+  EXPECT_EQ(llvm::toString(sl.takeError()),
+            "criterion 'position' cannot score units given as weight slices "
+            "(it scores dependency groups only)");
 }
 
 } // namespace

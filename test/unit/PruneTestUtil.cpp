@@ -280,6 +280,65 @@ runModel(const Model &m, const std::vector<NamedTensor> &feeds,
   return std::move(*out);
 }
 
+Expected<CompareResult> compareInOrt(const Model &expected, const Model &actual,
+                                     const PruneCheckOptions &opts,
+                                     StringRef expectedName,
+                                     StringRef actualName) {
+  // Run both on the same inputs, drawn from the expected model's interface
+  // (the other must have the same).
+  auto probe = openModelSession(expected);
+  if (!probe)
+    return makeError(expectedName + " model does not load in ONNX Runtime: " +
+                     toString(probe.takeError()));
+  CompareResult worst;
+  for (unsigned k = 0; k < std::max(opts.numInputSets, 1u); ++k) {
+    RandomInputOptions ro = opts.inputs;
+    ro.seed = opts.inputs.seed + k;
+    auto feeds = makeRandomInputs((*probe)->getInputs(), ro);
+    if (!feeds)
+      return feeds.takeError();
+    auto outA = runModel(expected, *feeds, expectedName);
+    if (!outA)
+      return outA.takeError();
+    auto outB = runModel(actual, *feeds, actualName);
+    if (!outB)
+      return outB.takeError();
+    CompareResult c = compareOutputs(*outA, *outB, opts.rtol, opts.atol);
+    c.maxAbsErr = std::max(c.maxAbsErr, worst.maxAbsErr);
+    c.maxRelErr = std::max(c.maxRelErr, worst.maxRelErr);
+    worst = c;
+    if (!c.match)
+      return makeError(expectedName + " != " + actualName + " (input set " +
+                       Twine(k) + "): output '" + c.outputName + "' element " +
+                       Twine(c.elementIndex) + ": " + expectedName + " " +
+                       std::to_string(c.expected) + ", " + actualName + " " +
+                       std::to_string(c.actual) + " (" + c.reason + ")");
+  }
+  return worst;
+}
+
+std::vector<std::string> describeIO(ArrayRef<Value *> values) {
+  std::vector<std::string> out;
+  for (const Value *v : values) {
+    std::string s;
+    raw_string_ostream os(s);
+    const Type &t = v->getType();
+    os << v->getName() << ": dtype " << (int)t.elemType;
+    if (t.hasRank()) {
+      os << " [";
+      for (size_t i = 0; i < t.shape->size(); ++i) {
+        const Dim &d = (*t.shape)[i];
+        os << (i ? "," : "")
+           << (d.isStatic() ? std::to_string(d.value)
+                            : (d.param.empty() ? "?" : d.param));
+      }
+      os << "]";
+    }
+    out.push_back(os.str());
+  }
+  return out;
+}
+
 Expected<PruneCheckResult>
 checkMaskedEqualsPruned(const ModelLoader &load, const UnitSelector &select,
                         const PruneCheckOptions &opts) {
@@ -324,35 +383,11 @@ checkMaskedEqualsPruned(const ModelLoader &load, const UnitSelector &select,
       return makeError("pruned model fails the onnx checker: " +
                        toString(std::move(e)));
 
-  // Run both on the same inputs, drawn from the masked model's interface
-  // (the pruned one must have the same).
-  auto probe = openModelSession(*maskedAm.model);
-  if (!probe)
-    return makeError("masked model does not load in ONNX Runtime: " +
-                     toString(probe.takeError()));
-  for (unsigned k = 0; k < std::max(opts.numInputSets, 1u); ++k) {
-    RandomInputOptions ro = opts.inputs;
-    ro.seed = opts.inputs.seed + k;
-    auto feeds = makeRandomInputs((*probe)->getInputs(), ro);
-    if (!feeds)
-      return feeds.takeError();
-    auto outA = runModel(*maskedAm.model, *feeds, "masked");
-    if (!outA)
-      return outA.takeError();
-    auto outB = runModel(*prunedAm.model, *feeds, "pruned");
-    if (!outB)
-      return outB.takeError();
-    CompareResult c = compareOutputs(*outA, *outB, opts.rtol, opts.atol);
-    c.maxAbsErr = std::max(c.maxAbsErr, r.compare.maxAbsErr);
-    c.maxRelErr = std::max(c.maxRelErr, r.compare.maxRelErr);
-    r.compare = c;
-    if (!c.match)
-      return makeError("masked != pruned (input set " + Twine(k) +
-                       "): output '" + c.outputName + "' element " +
-                       Twine(c.elementIndex) + ": masked " +
-                       std::to_string(c.expected) + ", pruned " +
-                       std::to_string(c.actual) + " (" + c.reason + ")");
-  }
+  auto c =
+      compareInOrt(*maskedAm.model, *prunedAm.model, opts, "masked", "pruned");
+  if (!c)
+    return c.takeError();
+  r.compare = *c;
 
   // Re-analyse both copies so lookups on the result see the final models.
   auto remask = analyzeModel(std::move(maskedAm.model));

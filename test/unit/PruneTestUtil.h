@@ -151,6 +151,21 @@ llvm::Expected<PruneCheckResult>
 checkMaskedEqualsPruned(llvm::StringRef text, const UnitSelector &select,
                         const PruneCheckOptions &opts = {});
 
+/// Runs \p expected and \p actual in ONNX Runtime on the same seeded random
+/// inputs (opts.numInputSets sets drawn from \p expected's interface with
+/// opts.inputs) and compares their outputs to opts.rtol/atol: the worst
+/// result over all sets. Fails when a model does not load or run, or on
+/// the first mismatch (the message names the two models as given).
+llvm::Expected<CompareResult>
+compareInOrt(const Model &expected, const Model &actual,
+             const PruneCheckOptions &opts,
+             llvm::StringRef expectedName = "expected",
+             llvm::StringRef actualName = "actual");
+
+/// "name: dtype 1 [batch,3,64,64]" for each graph input or output: what
+/// must not change when a model is pruned.
+std::vector<std::string> describeIO(llvm::ArrayRef<Value *> values);
+
 /// Counts floating-point weight elements of the main graph.
 uint64_t countParams(const Model &m);
 
