@@ -1,6 +1,7 @@
 //===- DepGraph.cpp - Dependency groups of channel axes -------------------===//
 
 #include "passes/Analysis/DepGraph.h"
+#include "passes/Analysis/StatsAnalysis.h"
 #include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/DenseSet.h"
@@ -689,14 +690,18 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
     if (spaceHasPrunable[s])
       for (unsigned k = 0; k < dg.spaces[s].numWeightMembers; ++k)
         prunableW.insert(dg.spaces[s].members[k].value->getWeight());
+  // Parameters as the framework counts them (StatsAnalysis.h): masks and
+  // RoPE tables are not, so they do not dilute the coverage.
+  ParameterCounts params = findParameters(m);
   auto countValues = [&](const Graph &sg) {
     for (Value *v : sg.getValues()) {
       Tensor *t = v->getWeight();
-      if (!t || !isFloatingPoint(t->getDataType()) || !counted.insert(t).second)
+      if (!t || !counted.insert(t).second)
         continue;
-      dg.totalParams += t->getNumElements();
+      uint64_t n = params.paramsOf(t);
+      dg.totalParams += n;
       if (prunableW.count(t))
-        dg.prunableParams += t->getNumElements();
+        dg.prunableParams += n;
     }
   };
   std::function<void(const Graph &)> countGraph = [&](const Graph &sg) {

@@ -262,8 +262,8 @@ public:
     return mappedUnitId[elemUnit[s.elemBase + index]];
   }
 
-  /// Parameters (elements of floating-point weights) in total and in weights
-  /// that have an axis in a group with a prunable unit.
+  /// Parameters (as torch counts them, see StatsAnalysis.h) in total and in
+  /// weights that have an axis in a group with a prunable unit.
   uint64_t totalParams = 0, prunableParams = 0;
   /// Spaces with weights that cannot be pruned, by cause: "op: rule", or
   /// "coupled to op: rule" when the freeze arrives through a coupling; for

@@ -130,8 +130,7 @@ double coverageFloorOf(StringRef arch) {
       {"hf:vit", 85},                // 90.6
       {"hf:t5_encoder", 66},         // 71.2
       {"hf:whisper_encoder", 91},    // 96.4
-      {"hf:mixtral_moe", 10},        // 12.5 dynamo (GatherND experts),
-                                     // 87.2 TorchScript
+      {"hf:mixtral_moe", 82},        // 87.2 (dynamo: GatherND experts)
   };
   for (const Floor &f : floors)
     if (arch == f.arch)
@@ -215,8 +214,7 @@ std::vector<ZooModel> allModels() {
     m.family = Family::HF;
     m.coverageFloor = coverageFloorOf(("hf:" + model).str());
     // Heads and MLP of every layer; T5 shares one relative-position bias
-    // between its layers' heads (one head group), Mixtral's experts are
-    // prunable only in the TorchScript form.
+    // between its layers' heads (one head group).
     int64_t layers = 0;
     for (const char *k :
          {"num_hidden_layers", "n_layer", "num_layers", "encoder_layers"})
@@ -224,7 +222,7 @@ std::vector<ZooModel> allModels() {
         layers = *v;
     if (model == "t5_encoder")
       m.minPrunableGroups = layers + 1;
-    else if (model != "mixtral_moe")
+    else
       m.minPrunableGroups = 2 * layers;
     m.inputs.batchDim = 2;
     m.inputs.otherDim = 8;
@@ -672,7 +670,7 @@ unsigned residualGroup(const DepGraph &dg) {
 /// width (channels that are zero add nothing to the sum).
 TEST(HiddenSize, RMSNormMaskedEqualsPruned) {
   for (const char *file :
-       {"llama_gqa__legacy_op17", "llama_gqa__dynamo", "qwen2__legacy_op14",
+       {"llama_gqa__legacy_op17", "llama_gqa__dynamo", "qwen2__legacy_op17",
         "gemma__dynamo", "llama_gqa_sdpa__dynamo"}) {
     SCOPED_TRACE(file);
     std::string path = std::string(ONNXPRUNE_HF_DIR) + "/" + file + ".onnx";

@@ -363,8 +363,8 @@ class Mixtral : public ::testing::TestWithParam<const char *> {
 protected:
   void SetUp() override {
     path = hfModel(GetParam());
-    if (!llvm::sys::fs::exists(path))
-      GTEST_SKIP() << path << " is absent";
+    // The exports are checked in (test/models/hf): missing is a failure.
+    ASSERT_TRUE(llvm::sys::fs::exists(path)) << path << " is missing";
     // Token ids over the whole vocabulary: the rows of the table the
     // graph input indexes.
     auto m = readModelFile(path);
@@ -456,8 +456,7 @@ TEST_P(Mixtral, ExpertWidthIsMaskedEqualsPruned) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Exports, Mixtral,
-                         ::testing::Values("mixtral_moe__legacy_op14.onnx",
-                                           "mixtral_moe__legacy_op17.onnx",
+                         ::testing::Values("mixtral_moe__legacy_op17.onnx",
                                            "mixtral_moe__dynamo.onnx"),
                          [](const auto &info) {
                            std::string s = info.param;

@@ -276,8 +276,8 @@ g (float[2,4] X) => (float[2,4] Y)
   ASSERT_TRUE(m);
   // The reader unties the splats (lib/IR/UntieWeights.h): each reader
   // holds its own copy, one parameter each; W stays shared.
-  std::map<std::string, unsigned> want = {{"ones", 1},  {"ones_1", 1},
-                                          {"ones_2", 1}, {"zeros", 1},
+  std::map<std::string, unsigned> want = {{"ones", 1},    {"ones_1", 1},
+                                          {"ones_2", 1},  {"zeros", 1},
                                           {"zeros_1", 1}, {"W", 1}};
   EXPECT_EQ(copiesByName(*m), want);
   ModelStats s = computeStats(*m);
