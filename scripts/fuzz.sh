@@ -22,7 +22,11 @@ targets=("$@")
 ((${#targets[@]})) || targets=(reader-fuzzer pipeline-fuzzer)
 build=build-fuzz
 launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Paths relative to the checkout: a clone elsewhere hits the cache.
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+fi
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -138,6 +138,9 @@ build() {
               -DONNXPRUNE_ENABLE_ORT=ON "-DONNXPRUNE_ORT_ROOT=$ORT_ROOT")
   if command -v ccache >/dev/null 2>&1; then
     args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    # Paths relative to the checkout, so a fresh clone elsewhere (CI) hits
+    # the cache a previous build filled.
+    export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=true
   fi
   local cache=$BUILD_DIR/CMakeCache.txt
   if [[ -f $cache ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$cache"; then
