@@ -19,11 +19,11 @@ echo "test: running ctest in $BUILD_DIR" >&2
 # and the output of each failing test.
 status=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j "$JOBS" "$@" || status=$?
-# The reader's fuzzer: replay every past crash, then fuzz for a bounded time
+# The fuzzers (reader, pipeline): replay every past crash, then fuzz for a bounded time
 # (a separate clang + sanitizer build in build-fuzz/). Skipped when ctest
 # arguments select a subset.
 if [[ $# -eq 0 && ${ONNXPRUNE_FUZZ_SECONDS:-60} != 0 ]]; then
-  echo "test: fuzzing the reader for ${ONNXPRUNE_FUZZ_SECONDS:-60} s" >&2
+  echo "test: fuzzing the reader and the pipeline, ${ONNXPRUNE_FUZZ_SECONDS:-60} s each" >&2
   bash "$ROOT/scripts/fuzz.sh" "${ONNXPRUNE_FUZZ_SECONDS:-60}" || status=$?
 fi
 # No test may touch anything outside its temp folder; the classic way to
