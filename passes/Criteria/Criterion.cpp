@@ -63,6 +63,37 @@ Expected<ScoreNormalize> parseNormalize(StringRef text) {
                    "' is not a normalisation (none, mean, max, l2)");
 }
 
+Error applyCriterionParams(const PassParams &params, StringRef criterion,
+                           StringRef p, StringRef reduce, StringRef normalize,
+                           CriterionOptions &out) {
+  if (!CriteriaRegistry::contains(criterion)) {
+    auto c = CriteriaRegistry::create(criterion);
+    return params.makeParamError("criterion", toString(c.takeError()));
+  }
+  if (!p.empty()) {
+    double v = 0;
+    if (p == "inf")
+      out.p = INFINITY;
+    else if (p.getAsDouble(v) || !(v >= 1) || !std::isfinite(v))
+      return params.makeParamError("p", "must be a number >= 1 or 'inf'");
+    else
+      out.p = v;
+  }
+  if (!reduce.empty()) {
+    auto r = parseReduce(reduce);
+    if (!r)
+      return params.makeParamError("reduce", toString(r.takeError()));
+    out.reduce = *r;
+  }
+  if (!normalize.empty()) {
+    auto n = parseNormalize(normalize);
+    if (!n)
+      return params.makeParamError("normalize", toString(n.takeError()));
+    out.normalize = *n;
+  }
+  return Error::success();
+}
+
 std::vector<unsigned> prunableUnitsOf(const DepGraph &dg, unsigned group) {
   std::vector<unsigned> out;
   for (unsigned u : dg.getGroups()[group].units)

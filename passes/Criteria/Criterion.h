@@ -56,6 +56,17 @@ llvm::Expected<ScoreReduce> parseReduce(llvm::StringRef text);
 /// Parses normalizeName() text; fails with the accepted names.
 llvm::Expected<ScoreNormalize> parseNormalize(llvm::StringRef text);
 
+class PassParams;
+
+/// Checks and applies the criterion keys a pruning pass read from \p params
+/// (`criterion`, `p`, `reduce`, `normalize`; empty text: not given) to
+/// \p out. The criterion must be registered. Errors name the key.
+llvm::Error applyCriterionParams(const PassParams &params,
+                                 llvm::StringRef criterion, llvm::StringRef p,
+                                 llvm::StringRef reduce,
+                                 llvm::StringRef normalize,
+                                 CriterionOptions &out);
+
 /// The prunable units of group \p group, in group order: what score() scores.
 std::vector<unsigned> prunableUnitsOf(const DepGraph &dg, unsigned group);
 

@@ -88,17 +88,12 @@ public:
         b.freeze({x, (unsigned)a}, &n, "gathers single elements of this axis");
       return;
     }
-    std::vector<int64_t> map;
-    for (int64_t i : *ids) {
-      if (i < 0)
-        i += dim;
-      if (i < 0 || i >= dim) {
-        b.freezeNode(n, "index out of range");
-        return;
-      }
-      map.push_back(i);
+    std::optional<std::vector<int64_t>> map = indexMap(*ids, dim);
+    if (!map) {
+      b.freezeNode(n, "index out of range");
+      return;
     }
-    b.joinMap({y, 0}, ax, map, n);
+    b.joinMap({y, 0}, ax, *map, n);
   }
 
   Error rewrite(Node &n, PruneContext &ctx) const override {

@@ -135,6 +135,20 @@ std::optional<std::vector<int64_t>> constantInts(const Value *v) {
   return std::move(*vals);
 }
 
+std::optional<std::vector<int64_t>> indexMap(ArrayRef<int64_t> ids,
+                                             int64_t dim) {
+  std::vector<int64_t> map;
+  map.reserve(ids.size());
+  for (int64_t i : ids) {
+    if (i < 0)
+      i += dim;
+    if (i < 0 || i >= dim)
+      return std::nullopt;
+    map.push_back(i);
+  }
+  return map;
+}
+
 int64_t normalizeAxis(int64_t axis, int64_t rank) {
   if (rank < 0)
     return -1;

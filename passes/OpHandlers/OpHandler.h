@@ -82,6 +82,11 @@ bool isStatisticsWeight(const Value &w);
 std::optional<std::vector<int64_t>> constantInts(const Value *v);
 /// Normalises a possibly negative axis against \p rank; -1 when invalid.
 int64_t normalizeAxis(int64_t axis, int64_t rank);
+/// Constant gather indices as positions of an axis of \p dim elements
+/// (negative ones counted from the end); std::nullopt when one is out of
+/// range.
+std::optional<std::vector<int64_t>> indexMap(llvm::ArrayRef<int64_t> ids,
+                                             int64_t dim);
 /// Joins the axes of \p a and \p b aligned from the right (numpy
 /// broadcasting): axes of equal static size join; size-1 axes broadcast and
 /// are left alone; mismatches freeze.

@@ -57,25 +57,9 @@ Expected<PruneExpertsOptions> PruneExpertsOptions::parse(StringRef text) {
   if (Error e = params->finish())
     return std::move(e);
 
-  if (!CriteriaRegistry::contains(o.criterion)) {
-    auto c = CriteriaRegistry::create(o.criterion);
-    return params->makeParamError("criterion", toString(c.takeError()));
-  }
-  if (!p.empty()) {
-    double v = 0;
-    if (p == "inf")
-      o.criterionOptions.p = INFINITY;
-    else if (StringRef(p).getAsDouble(v) || !(v >= 1) || !std::isfinite(v))
-      return params->makeParamError("p", "must be a number >= 1 or 'inf'");
-    else
-      o.criterionOptions.p = v;
-  }
-  if (!reduce.empty()) {
-    auto r = parseReduce(reduce);
-    if (!r)
-      return params->makeParamError("reduce", toString(r.takeError()));
-    o.criterionOptions.reduce = *r;
-  }
+  if (Error e = applyCriterionParams(*params, o.criterion, p, reduce, "",
+                                     o.criterionOptions))
+    return std::move(e);
   bool hasCount = params->has("count"), hasRatio = params->has("ratio");
   if (hasCount && hasRatio)
     return params->makeParamError("ratio",

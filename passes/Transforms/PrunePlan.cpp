@@ -10,8 +10,8 @@
 #include "passes/Transforms/PrunePlan.h"
 
 #include "lib/IR/Graph.h"
-#include "lib/Support/OutputFile.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/OutputFile.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"

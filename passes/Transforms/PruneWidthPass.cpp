@@ -112,31 +112,9 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
   if (params->has("plan-out") && o.planOut.empty())
     return params->makeParamError("plan-out", "needs a file path");
 
-  if (!CriteriaRegistry::contains(o.criterion)) {
-    auto c = CriteriaRegistry::create(o.criterion);
-    return params->makeParamError("criterion", toString(c.takeError()));
-  }
-  if (!p.empty()) {
-    double v = 0;
-    if (p == "inf")
-      o.criterionOptions.p = INFINITY;
-    else if (StringRef(p).getAsDouble(v) || !(v >= 1) || !std::isfinite(v))
-      return params->makeParamError("p", "must be a number >= 1 or 'inf'");
-    else
-      o.criterionOptions.p = v;
-  }
-  if (!reduce.empty()) {
-    auto r = parseReduce(reduce);
-    if (!r)
-      return params->makeParamError("reduce", toString(r.takeError()));
-    o.criterionOptions.reduce = *r;
-  }
-  if (!normalize.empty()) {
-    auto n = parseNormalize(normalize);
-    if (!n)
-      return params->makeParamError("normalize", toString(n.takeError()));
-    o.criterionOptions.normalize = *n;
-  }
+  if (Error e = applyCriterionParams(*params, o.criterion, p, reduce, normalize,
+                                     o.criterionOptions))
+    return std::move(e);
 
   const char *given = nullptr;
   for (unsigned i = 0; i < 4; ++i) {
