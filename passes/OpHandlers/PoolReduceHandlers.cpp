@@ -133,6 +133,7 @@ public:
     // LayerNorm / RMSNorm lets that axis go (see rewrite()).
     bool hiddenPasses =
         b.options().hidden && reduced.count() == 1 && reduced[r - 1] &&
+        !y->isGraphOutput() &&
         (n.getOpType() == "ReduceMean" || n.getOpType() == "ReduceSum");
     int64_t out = 0;
     for (int64_t i = 0; i < r; ++i) {
@@ -179,7 +180,10 @@ public:
                                       ArrayRef<int64_t>{});
     t->setData({}, std::move(bytes));
     Value *c = rw.createWeight(g, std::move(t));
-    Node *next = &*std::next(n.getIterator());
+    // Right after the node (its users all come later); at the end when it
+    // is the last one.
+    auto after = std::next(n.getIterator());
+    Node *next = after == g.getNodes().end() ? nullptr : &*after;
     Node *mul = rw.createNode(g, "Mul", {y, c}, 1, next, "",
                               y->getName() + "_rescaled");
     Value *scaled = mul->getOutput(0);
