@@ -2,6 +2,7 @@
 
 #include "passes/OpHandlers/OpHandler.h"
 
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <climits>
@@ -41,15 +42,18 @@ struct Registry {
   StringMap<std::vector<Entry>> byOp; ///< Key: "domain\0op".
   bool builtinsAdded = false;
 
-  static std::string key(StringRef domain, StringRef op) {
-    std::string k = domain == "ai.onnx" ? std::string() : domain.str();
-    k += '\0';
-    k += op.str();
+  /// Built on the stack: every node of every analysis looks one up.
+  static SmallString<64> key(StringRef domain, StringRef op) {
+    SmallString<64> k;
+    if (domain != "ai.onnx")
+      k += domain;
+    k.push_back('\0');
+    k += op;
     return k;
   }
   void add(StringRef domain, StringRef op, int64_t lo, int64_t hi,
            std::shared_ptr<const OpHandler> h) {
-    byOp[key(domain, op)].push_back({lo, hi, std::move(h)});
+    byOp[key(domain, op).str()].push_back({lo, hi, std::move(h)});
   }
   void addBuiltins() {
     if (builtinsAdded)
@@ -79,7 +83,7 @@ const OpHandler *lookupOpHandler(StringRef domain, StringRef op,
   Registry &r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   r.addBuiltins();
-  auto it = r.byOp.find(Registry::key(domain, op));
+  auto it = r.byOp.find(Registry::key(domain, op).str());
   if (it == r.byOp.end())
     return nullptr;
   // Later registrations win (plugins override built-ins).
