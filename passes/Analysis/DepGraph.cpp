@@ -613,12 +613,10 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
                                 : "graph input '" + v->getName() + "'");
   for (Value *v : g.getOutputs())
     b.freezeValue(v, nullptr, "graph output '" + v->getName() + "'");
-  SmallVector<const Node *, 4> withSubgraphs;
   for (Node &n : g.getNodes()) {
     if (n.isLiftedConstant())
       continue;
     if (n.hasSubgraphs()) {
-      withSubgraphs.push_back(&n);
       b.freezeNode(n, "has subgraphs");
       SmallVector<Value *, 8> captured;
       n.forEachSubgraph(
@@ -670,49 +668,49 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
   std::sort(dg.unhandledOps.begin(), dg.unhandledOps.end());
   dg.finalize(m);
 
-  // Coverage: parameters of weights with an axis in a prunable unit. A space
-  // with a prunable element contributes all its weights: mark spaces first,
-  // so a big space's weights are visited once, not once per element. Counts
-  // the weights of every graph of the model, as Model::forEachGraph would,
-  // but without walking every node of the main graph again.
-  std::vector<char> spaceHasPrunable(dg.spaces.size(), 0);
-  for (unsigned s = 0; s < dg.spaces.size(); ++s)
-    if (dg.spaces[s].group >= 0 && dg.spaces[s].trivial)
-      spaceHasPrunable[s] = DepGraph::isPrunableTrivial(dg.spaces[s]);
-  for (size_t u = 0; u < dg.mappedPrunable.size(); ++u) {
-    if (!dg.mappedPrunable[u])
+  dg.source = &m;
+  return std::move(dg);
+}
+
+// ---- Coverage --------------------------------------------------------------
+
+void DepGraph::countCoverage() const {
+  if (coverage)
+    return;
+  // Parameters of weights with an axis in a prunable unit. A space with a
+  // prunable element contributes all its weights: mark spaces first, so a
+  // big space's weights are visited once, not once per element.
+  std::vector<char> spaceHasPrunable(spaces.size(), 0);
+  for (unsigned s = 0; s < spaces.size(); ++s)
+    if (spaces[s].group >= 0 && spaces[s].trivial)
+      spaceHasPrunable[s] = isPrunableTrivial(spaces[s]);
+  for (size_t u = 0; u < mappedPrunable.size(); ++u) {
+    if (!mappedPrunable[u])
       continue;
-    for (uint64_t k = dg.mappedFill[u]; k < dg.mappedFill[u + 1]; ++k)
-      spaceHasPrunable[dg.unitElements[k].first] = 1;
+    for (uint64_t k = mappedFill[u]; k < mappedFill[u + 1]; ++k)
+      spaceHasPrunable[unitElements[k].first] = 1;
   }
   DenseSet<const Tensor *> counted, prunableW;
-  for (unsigned s = 0; s < dg.spaces.size(); ++s)
+  for (unsigned s = 0; s < spaces.size(); ++s)
     if (spaceHasPrunable[s])
-      for (unsigned k = 0; k < dg.spaces[s].numWeightMembers; ++k)
-        prunableW.insert(dg.spaces[s].members[k].value->getWeight());
+      for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k)
+        prunableW.insert(spaces[s].members[k].value->getWeight());
   // Parameters as the framework counts them (StatsAnalysis.h): masks and
   // RoPE tables are not, so they do not dilute the coverage.
-  ParameterCounts params = findParameters(m);
-  auto countValues = [&](const Graph &sg) {
-    for (Value *v : sg.getValues()) {
-      Tensor *t = v->getWeight();
+  ParameterCounts params = findParameters(*source);
+  std::pair<uint64_t, uint64_t> c{0, 0};
+  source->forEachGraph([&](const Graph &g) {
+    for (const Value *v : g.getValues()) {
+      const Tensor *t = v->getWeight();
       if (!t || !counted.insert(t).second)
         continue;
       uint64_t n = params.paramsOf(t);
-      dg.totalParams += n;
+      c.first += n;
       if (prunableW.count(t))
-        dg.prunableParams += n;
+        c.second += n;
     }
-  };
-  std::function<void(const Graph &)> countGraph = [&](const Graph &sg) {
-    countValues(sg);
-    for (const Node &n : sg.getNodes())
-      n.forEachSubgraph(countGraph);
-  };
-  countValues(g);
-  for (const Node *n : withSubgraphs)
-    n->forEachSubgraph(countGraph);
-  return std::move(dg);
+  });
+  coverage = c;
 }
 
 // ---- Printing ------------------------------------------------------------
@@ -750,10 +748,11 @@ void DepGraph::printCoverage(raw_ostream &os) const {
     prunableUnits += g.numPrunable;
     prunableGroups += g.numPrunable > 0;
   }
-  double pct = totalParams ? 100.0 * prunableParams / totalParams : 0.0;
+  uint64_t total = getTotalParams(), prunable = getPrunableParams();
+  double pct = total ? 100.0 * prunable / total : 0.0;
   os << "coverage: " << prunableGroups << " of " << groups.size()
      << " groups prunable, " << prunableUnits << " prunable units, ";
-  os << format("%.1f", pct) << "% of " << totalParams
+  os << format("%.1f", pct) << "% of " << total
      << " parameters in prunable groups\n";
   for (auto &[why, count] : freezeCounts)
     os << "  frozen " << count << "x: " << why << "\n";

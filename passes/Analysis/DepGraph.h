@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -263,8 +264,18 @@ public:
   }
 
   /// Parameters (as torch counts them, see StatsAnalysis.h) in total and in
-  /// weights that have an axis in a group with a prunable unit.
-  uint64_t totalParams = 0, prunableParams = 0;
+  /// weights that have an axis in a group with a prunable unit. Counted on
+  /// first use, from the model the graph was built on, which must still be
+  /// as it was (the pass manager drops the analysis when a pass changes
+  /// the model); building the groups does not pay for it.
+  uint64_t getTotalParams() const {
+    countCoverage();
+    return coverage->first;
+  }
+  uint64_t getPrunableParams() const {
+    countCoverage();
+    return coverage->second;
+  }
   /// Spaces with weights that cannot be pruned, by cause: "op: rule", or
   /// "coupled to op: rule" when the freeze arrives through a coupling; for
   /// the coverage summary.
@@ -281,6 +292,10 @@ private:
   friend llvm::Expected<DepGraph> buildDepGraph(Model &m,
                                                 const DepGraphOptions &opts);
   DepGraphOptions options;
+  /// The model the graph was built on (for the coverage count).
+  const Model *source = nullptr;
+  mutable std::optional<std::pair<uint64_t, uint64_t>> coverage;
+  void countCoverage() const;
 
   // ---- Building (DepGraph.cpp) ----
   /// Creates on first use; size must be > 0. All axes of a value get their

@@ -498,13 +498,14 @@ TEST_P(ZooProperty, MaskedEqualsPruned) {
   const ZooModel &zm = GetParam();
   auto am = test::analyze(loader());
   ASSERT_TRUE(!!am) << toString(am.takeError());
-  ASSERT_GT(am->dg.prunableParams, 0u) << zm.name << " has no prunable unit:\n"
-                                       << [&] {
-                                            std::string s;
-                                            raw_string_ostream os(s);
-                                            am->dg.printCoverage(os);
-                                            return os.str();
-                                          }();
+  ASSERT_GT(am->dg.getPrunableParams(), 0u)
+      << zm.name << " has no prunable unit:\n"
+      << [&] {
+           std::string s;
+           raw_string_ostream os(s);
+           am->dg.printCoverage(os);
+           return os.str();
+         }();
   const std::vector<std::string> inputsBefore =
       test::describeIO(am->model->getGraph().getInputs());
   const std::vector<std::string> outputsBefore =
@@ -543,7 +544,7 @@ TEST_P(ZooProperty, MaskedEqualsPruned) {
               outputsBefore);
   }
   EXPECT_GT(sets, 0u);
-  double pct = 100.0 * am->dg.prunableParams / am->dg.totalParams;
+  double pct = 100.0 * am->dg.getPrunableParams() / am->dg.getTotalParams();
   outs() << "zoo-result: " << zm.name << " coverage=" << format("%.1f", pct)
          << "% sets=" << sets << " max-abs-err=" << format("%.3g", maxAbs)
          << " max-rel-err=" << format("%.3g", maxRel)
@@ -627,8 +628,8 @@ TEST_P(ZooProperty, CoverageFloor) {
   auto am = test::analyze(loader());
   ASSERT_TRUE(!!am) << toString(am.takeError());
   const DepGraph &dg = am->dg;
-  ASSERT_GT(dg.totalParams, 0u);
-  double pct = 100.0 * dg.prunableParams / dg.totalParams;
+  ASSERT_GT(dg.getTotalParams(), 0u);
+  double pct = 100.0 * dg.getPrunableParams() / dg.getTotalParams();
   std::string cov;
   raw_string_ostream os(cov);
   dg.printCoverage(os);
