@@ -4,6 +4,7 @@
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringMap.h"
+#include <algorithm>
 
 #include <climits>
 
@@ -151,6 +152,19 @@ std::optional<std::vector<int64_t>> indexMap(ArrayRef<int64_t> ids,
     map.push_back(i);
   }
   return map;
+}
+
+std::vector<int64_t> renumberIndices(ArrayRef<int64_t> ids, int64_t oldDim,
+                                     ArrayRef<int64_t> kept) {
+  std::vector<int64_t> out;
+  for (int64_t i : ids) {
+    if (i < 0)
+      i += oldDim;
+    auto it = std::lower_bound(kept.begin(), kept.end(), i);
+    if (it != kept.end() && *it == i)
+      out.push_back(it - kept.begin());
+  }
+  return out;
 }
 
 int64_t normalizeAxis(int64_t axis, int64_t rank) {

@@ -87,6 +87,12 @@ int64_t normalizeAxis(int64_t axis, int64_t rank);
 /// range.
 std::optional<std::vector<int64_t>> indexMap(llvm::ArrayRef<int64_t> ids,
                                              int64_t dim);
+/// Gather indices \p ids into an axis of \p oldDim elements, renumbered
+/// after the axis kept only \p kept (sorted): indices of removed elements
+/// are dropped (the unit structure removes their output positions too).
+std::vector<int64_t> renumberIndices(llvm::ArrayRef<int64_t> ids,
+                                     int64_t oldDim,
+                                     llvm::ArrayRef<int64_t> kept);
 /// Joins the axes of \p a and \p b aligned from the right (numpy
 /// broadcasting): axes of equal static size join; size-1 axes broadcast and
 /// are left alone; mismatches freeze.

@@ -1437,16 +1437,7 @@ public:
       return makeError("node " + n.describe() +
                        ": gathered axis changed but the indices are unknown");
     int64_t oldDim = ctx.oldSize({x, (unsigned)axis});
-    std::vector<int64_t> out;
-    for (int64_t i : *ids) {
-      if (i < 0)
-        i += oldDim;
-      auto it = std::lower_bound(keptIn->begin(), keptIn->end(), i);
-      // Removed: the unit structure removes the output position with it.
-      if (it == keptIn->end() || *it != i)
-        continue;
-      out.push_back(it - keptIn->begin());
-    }
+    std::vector<int64_t> out = renumberIndices(*ids, oldDim, *keptIn);
     replaceConstantInts(n, 1, out, ctx.rewriter());
     return Error::success();
   }
