@@ -38,7 +38,7 @@ PACKAGES=(
   cmake ninja-build g++ clang
   llvm-14-dev llvm-14-tools libclang-rt-14-dev
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
-  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   libeigen3-dev libopenblas-dev
   python3-torch python3-torchvision python3-onnx python3-numpy
   ccache nodejs npm

@@ -51,6 +51,12 @@ struct ExportOptions {
 llvm::Error exportModel(const Model &model, onnx::ModelProto &proto,
                         const ExportOptions &opts);
 
+/// Converts one dense TensorProto held in the proto (raw_data, moved out of
+/// \p tp, or typed fields, decoded) into a Tensor not tied to a model;
+/// external data is refused. \p where names the tensor in messages.
+llvm::Expected<std::unique_ptr<Tensor>>
+importTensorProto(onnx::TensorProto &tp, const llvm::Twine &where);
+
 /// Converts between IR types and TypeProto.
 Type importType(const onnx::TypeProto &tp);
 void exportType(const Type &t, onnx::TypeProto &tp);

@@ -659,4 +659,14 @@ Error importModel(onnx::ModelProto &proto, Model &model,
                     ctx.displayName);
 }
 
+Expected<std::unique_ptr<Tensor>> importTensorProto(onnx::TensorProto &tp,
+                                                    const Twine &where) {
+  // A scratch model: importTensor needs one only for external data, which
+  // the empty base folder refuses.
+  Model scratch;
+  ImportContext ctx;
+  Importer imp(scratch, ctx);
+  return imp.importTensor(tp, where);
+}
+
 } // namespace onnxprune
