@@ -12,11 +12,13 @@
 #include "passes/Analysis/DepGroupsAnalysis.h"
 #include "passes/Analysis/ShapesAnalysis.h"
 #include "passes/Analysis/StatsAnalysis.h"
+#include "passes/Criteria/Criterion.h"
 #include "passes/PassParams.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/FoldShapesPass.h"
 #include "passes/Transforms/PruneExpertsPass.h"
 #include "passes/Transforms/PruneWidthPass.h"
+#include "passes/Transforms/RecalibrateBNPass.h"
 
 // Passes that live in other libraries; each is listed in the registry only
 // when its header is there.
@@ -253,6 +255,24 @@ void PassBuilder::printRegistry(raw_ostream &os) {
     if (!info.paramDoc.empty())
       os << '<' << info.paramDoc << '>';
     os << "\n      " << info.description << '\n';
+  }
+  os << "\nCriteria (criterion=NAME of prune-width and prune-experts; "
+        "each takes the keys shown, with their defaults):\n";
+  for (const CriterionInfo &c : CriteriaRegistry::list()) {
+    os << "  " << c.name;
+    if (auto crit = CriteriaRegistry::create(c.name)) {
+      std::string keys;
+      raw_string_ostream ks(keys);
+      {
+        PassParamsPrinter pp(ks, "");
+        (*crit)->printParams(pp, CriterionOptions());
+      }
+      os << ks.str();
+    } else {
+      consumeError(crit.takeError());
+    }
+    os << (c.needsData ? "  (needs --calibration)" : "") << "\n      "
+       << c.description << '\n';
   }
   os << "\nAnalyses (use as print<NAME>, require<NAME> or "
         "invalidate<NAME>):\n";

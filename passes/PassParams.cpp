@@ -177,7 +177,8 @@ Error PassParams::finish() const {
     if (knownKeys.empty())
       msg += " (the pass takes no parameters)";
     else if (std::string near = suggestNearest(e.key, knownKeys); !near.empty())
-      msg += " (did you mean '" + near + "'?)";
+      msg += " (did you mean '" + near +
+             "'?) (valid: " + join(knownKeys, ", ") + ")";
     else
       msg += " (expected one of: " + join(knownKeys, ", ") + ")";
     return makeError(msg);

@@ -143,9 +143,11 @@ Error writeWhole(StringRef path, StringRef bytes) {
 
 } // namespace
 
-Expected<std::string> serializeModel(const Model &model) {
+Expected<std::string> serializeModel(const Model &model,
+                                     ArrayRef<std::string> extraOutputs) {
   onnx::ModelProto proto;
   ExportOptions opts;
+  opts.extraOutputs.assign(extraOutputs.begin(), extraOutputs.end());
   if (Error e = exportModel(model, proto, opts))
     return std::move(e);
   if (proto.ByteSizeLong() >= kProtoLimit)
@@ -220,6 +222,7 @@ Error writeModelFile(const Model &model, StringRef path,
   ExternalSink sink(dataName);
   ExportOptions opts;
   opts.placement = placement;
+  opts.extraOutputs = wopts.extraOutputs;
   opts.external = [&](const Tensor &t, onnx::TensorProto &tp) {
     return sink.add(t, tp);
   };

@@ -27,6 +27,8 @@ struct WriteOptions {
   /// Name of the external data file, relative to the output's folder.
   /// Default: "<output file name>.data".
   std::string externalFileName;
+  /// Main-graph values written as extra graph outputs (ExportOptions).
+  std::vector<std::string> extraOutputs;
 };
 
 /// Writes \p model to \p path. A regular file is replaced atomically, with
@@ -37,8 +39,11 @@ llvm::Error writeModelFile(const Model &model, llvm::StringRef path,
                            const WriteOptions &opts = {});
 
 /// Serializes \p model to binary bytes with every weight inline (fails past
-/// protobuf's 2 GB limit). For runtimes and tests.
-llvm::Expected<std::string> serializeModel(const Model &model);
+/// protobuf's 2 GB limit). For runtimes and tests. \p extraOutputs are
+/// main-graph values added as graph outputs (calibration probes).
+llvm::Expected<std::string>
+serializeModel(const Model &model,
+               llvm::ArrayRef<std::string> extraOutputs = {});
 
 } // namespace onnxprune
 

@@ -46,6 +46,9 @@ struct ExportOptions {
   /// Keep Constant nodes of lifted weights (true), or turn every weight into
   /// an initializer (false; skeletons for shape inference don't care).
   bool restoreConstants = true;
+  /// Main-graph values added as graph outputs (probes for calibration),
+  /// after the model's own; those already outputs are skipped.
+  std::vector<std::string> extraOutputs;
 };
 
 llvm::Error exportModel(const Model &model, onnx::ModelProto &proto,

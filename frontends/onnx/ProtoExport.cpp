@@ -376,6 +376,15 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
   }
   for (const Value *v : g.getOutputs())
     valueInfo(v, *gp.add_output());
+  if (&g == &model.getGraph())
+    for (const std::string &name : opts.extraOutputs) {
+      const Value *v = g.lookup(name);
+      if (!v)
+        return makeError("cannot add '" + name +
+                         "' as an output: the graph has no such value");
+      if (!llvm::is_contained(g.getOutputs(), v))
+        valueInfo(v, *gp.add_output());
+    }
   for (const Value *v : g.valueInfoOrder)
     valueInfo(v, *gp.add_value_info());
   for (const std::string &s : g.quantizationAnnotations)

@@ -25,9 +25,10 @@ static uint64_t weightBytes(const Model &m) {
 }
 
 llvm::Expected<std::unique_ptr<OrtSession>>
-openModelSession(const Model &m, const RuntimeOptions &ro) {
+openModelSession(const Model &m, const RuntimeOptions &ro,
+                 llvm::ArrayRef<std::string> extraOutputs) {
   if (weightBytes(m) <= kMaxSerializedWeightBytes) {
-    auto bytes = serializeModel(m);
+    auto bytes = serializeModel(m, extraOutputs);
     if (!bytes)
       return bytes.takeError();
     return OrtSession::createFromBytes(*bytes, ro);
@@ -44,6 +45,7 @@ openModelSession(const Model &m, const RuntimeOptions &ro) {
   llvm::sys::path::append(path, "model.onnx");
   WriteOptions wo;
   wo.externalThreshold = 1024;
+  wo.extraOutputs.assign(extraOutputs.begin(), extraOutputs.end());
   if (llvm::Error err = writeModelFile(m, path, wo))
     return std::move(err);
   return OrtSession::createFromFile(path, ro);

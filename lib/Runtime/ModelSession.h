@@ -15,8 +15,10 @@
 
 namespace onnxprune {
 
+/// \p extraOutputs: main-graph values added as graph outputs (probes).
 llvm::Expected<std::unique_ptr<OrtSession>>
-openModelSession(const Model &m, const RuntimeOptions &ro = {});
+openModelSession(const Model &m, const RuntimeOptions &ro = {},
+                 llvm::ArrayRef<std::string> extraOutputs = {});
 
 } // namespace onnxprune
 

@@ -11,6 +11,7 @@
 #include "lib/Support/Error.h"
 #include "passes/PassParams.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
@@ -63,18 +64,42 @@ Expected<ScoreNormalize> parseNormalize(StringRef text) {
                    "' is not a normalisation (none, mean, max, l2)");
 }
 
-Error applyCriterionParams(const PassParams &params, StringRef criterion,
-                           StringRef p, StringRef reduce, StringRef normalize,
-                           CriterionOptions &out) {
-  if (!CriteriaRegistry::contains(criterion)) {
-    auto c = CriteriaRegistry::create(criterion);
+Expected<std::unique_ptr<Criterion>>
+configureCriterion(PassParams &params, StringRef name, CriterionOptions &opts) {
+  auto c = CriteriaRegistry::create(name);
+  if (!c)
     return params.makeParamError("criterion", toString(c.takeError()));
+  if (Error e = (*c)->configure(params, opts))
+    return std::move(e);
+  return std::move(*c);
+}
+
+std::string criterionParamText(const PassParams &params,
+                               ArrayRef<std::string> passKeys) {
+  std::string out;
+  for (const PassParams::Entry &e : params.entries()) {
+    if (!e.used || llvm::is_contained(passKeys, e.key))
+      continue;
+    if (!out.empty())
+      out += ';';
+    out += e.key;
+    if (e.hasValue)
+      out += "=" + e.value;
   }
+  return out;
+}
+
+Error readLpParams(PassParams &params, CriterionOptions &out) {
+  std::string p, reduce;
+  if (Error e = params.getString("p", p))
+    return e;
+  if (Error e = params.getString("reduce", reduce))
+    return e;
   if (!p.empty()) {
     double v = 0;
     if (p == "inf")
       out.p = INFINITY;
-    else if (p.getAsDouble(v) || !(v >= 1) || !std::isfinite(v))
+    else if (StringRef(p).getAsDouble(v) || !(v >= 1) || !std::isfinite(v))
       return params.makeParamError("p", "must be a number >= 1 or 'inf'");
     else
       out.p = v;
@@ -85,6 +110,13 @@ Error applyCriterionParams(const PassParams &params, StringRef criterion,
       return params.makeParamError("reduce", toString(r.takeError()));
     out.reduce = *r;
   }
+  return Error::success();
+}
+
+Error readNormalizeParam(PassParams &params, CriterionOptions &out) {
+  std::string normalize;
+  if (Error e = params.getString("normalize", normalize))
+    return e;
   if (!normalize.empty()) {
     auto n = parseNormalize(normalize);
     if (!n)
@@ -133,6 +165,22 @@ void normalizeScores(std::vector<double> &scores, ScoreNormalize how) {
 }
 
 Criterion::~Criterion() = default;
+
+Error Criterion::configure(PassParams &, CriterionOptions &) {
+  return Error::success();
+}
+
+void Criterion::printParams(PassParamsPrinter &,
+                            const CriterionOptions &) const {}
+
+Error Criterion::prepare(const CriterionContext &, ArrayRef<unsigned>) {
+  return Error::success();
+}
+
+Expected<std::vector<WeightUpdate>>
+Criterion::updatesFor(const CriterionContext &, ArrayRef<unsigned>) {
+  return std::vector<WeightUpdate>();
+}
 
 Expected<std::vector<double>>
 Criterion::score(const DepGraph &dg, unsigned group,

@@ -20,6 +20,7 @@
 #define ONNXPRUNE_PASSES_CRITERIA_CRITERION_H
 
 #include "passes/Analysis/DepGraph.h"
+#include "passes/PassParams.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -37,7 +38,9 @@ enum class ScoreReduce { Sum, Mean, Max };
 /// How the scores of one group are rescaled (for ranking across groups).
 enum class ScoreNormalize { None, Mean, Max, L2 };
 
-/// The options every criterion sees (each uses those that apply to it).
+/// The options of the weight-only criteria: magnitude reads p, reduce and
+/// normalize, random reads seed (see Criterion::configure). Criteria with
+/// other parameters keep them in their own object.
 struct CriterionOptions {
   /// The p of the Lp norm: 1, 2, ... or infinity (max |w|).
   double p = 2;
@@ -56,16 +59,28 @@ llvm::Expected<ScoreReduce> parseReduce(llvm::StringRef text);
 /// Parses normalizeName() text; fails with the accepted names.
 llvm::Expected<ScoreNormalize> parseNormalize(llvm::StringRef text);
 
-class PassParams;
+class Criterion;
+class CalibrationProvider;
 
-/// Checks and applies the criterion keys a pruning pass read from \p params
-/// (`criterion`, `p`, `reduce`, `normalize`; empty text: not given) to
-/// \p out. The criterion must be registered. Errors name the key.
-llvm::Error applyCriterionParams(const PassParams &params,
-                                 llvm::StringRef criterion, llvm::StringRef p,
-                                 llvm::StringRef reduce,
-                                 llvm::StringRef normalize,
-                                 CriterionOptions &out);
+/// Creates criterion \p name and lets it read its own keys from \p params
+/// (marking them used) into \p opts or itself. The caller reads its own
+/// keys, then calls params.finish(), which lists every valid key when one
+/// is unknown. Errors name the key.
+llvm::Expected<std::unique_ptr<Criterion>>
+configureCriterion(PassParams &params, llvm::StringRef name,
+                   CriterionOptions &opts);
+
+/// The criterion keys among the entries of \p params, as parameter text
+/// ("lambda=0.01;compensate"): what a pass keeps to configure the criterion
+/// again when it runs. Call after configureCriterion.
+std::string criterionParamText(const PassParams &params,
+                               llvm::ArrayRef<std::string> passKeys);
+
+/// Reads magnitude's `p` and `reduce` into \p out (shared by the criteria
+/// that take an Lp norm of weight slices). Errors name the key.
+llvm::Error readLpParams(PassParams &params, CriterionOptions &out);
+/// Reads `normalize` into \p out.
+llvm::Error readNormalizeParam(PassParams &params, CriterionOptions &out);
 
 /// The prunable units of group \p group, in group order: what score() scores.
 std::vector<unsigned> prunableUnitsOf(const DepGraph &dg, unsigned group);
@@ -87,7 +102,28 @@ struct WeightSlice {
 /// weight along the expert axis and its router row).
 using SliceUnit = std::vector<WeightSlice>;
 
-/// The interface of a criterion.
+/// What a criterion sees besides a group: the model being pruned (before
+/// any change), its groups, and the injected calibration (null when none).
+struct CriterionContext {
+  const Model *model = nullptr;
+  const DepGraph *dg = nullptr;
+  CalibrationProvider *calibration = nullptr;
+  /// Progress and reports (solve times); never null while running.
+  llvm::raw_ostream *log = nullptr;
+};
+
+/// A new value for a weight, given before slicing (same name, dtype and
+/// dims as the weight; little-endian bytes): OBS's compensation of the kept
+/// members. Part of the plan, so plan-in replays it without data.
+struct WeightUpdate {
+  std::string weight;
+  DataType dtype = DataType::Float;
+  std::vector<int64_t> dims;
+  std::string bytes;
+};
+
+/// The interface of a criterion. A criterion object lives for one run of
+/// one pass: configure, prepare, score every group, then updatesFor.
 class Criterion {
 public:
   virtual ~Criterion();
@@ -95,6 +131,25 @@ public:
   virtual llvm::StringRef name() const = 0;
   /// True when the criterion needs calibration data.
   virtual bool needsData() const { return false; }
+
+  /// Reads the criterion's own parameters from \p params (the getters mark
+  /// them used) into \p opts or the criterion. Default: none.
+  virtual llvm::Error configure(PassParams &params, CriterionOptions &opts);
+  /// Prints every parameter configure reads, canonically.
+  virtual void printParams(PassParamsPrinter &pp,
+                           const CriterionOptions &opts) const;
+  /// Called once before any score() with every group that will be scored,
+  /// so data criteria gather all their statistics in one calibration run.
+  /// Default: nothing to gather.
+  virtual llvm::Error prepare(const CriterionContext &ctx,
+                              llvm::ArrayRef<unsigned> groups);
+  /// Once the units to remove are chosen: new values for kept members
+  /// (OBS compensation), in a fixed order. Default: none.
+  virtual llvm::Expected<std::vector<WeightUpdate>>
+  updatesFor(const CriterionContext &ctx, llvm::ArrayRef<unsigned> removed);
+  /// Where the criterion's data came from, for plans and reports ("data
+  /// 'calib.npz' (512 samples, batch 32)"); "" for weight-only criteria.
+  virtual std::string source() const { return ""; }
 
   /// One score per prunable unit of \p group (prunableUnitsOf order),
   /// normalised as \p opts asks. Lower scores are removed first.

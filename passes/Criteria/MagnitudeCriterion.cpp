@@ -103,6 +103,19 @@ class MagnitudeCriterion final : public Criterion {
 public:
   StringRef name() const override { return "magnitude"; }
 
+  Error configure(PassParams &params, CriterionOptions &opts) override {
+    if (Error e = readLpParams(params, opts))
+      return e;
+    return readNormalizeParam(params, opts);
+  }
+  void printParams(PassParamsPrinter &pp,
+                   const CriterionOptions &opts) const override {
+    pp.add("p",
+           std::isinf(opts.p) ? std::string("inf") : formatParamDouble(opts.p));
+    pp.add("reduce", reduceName(opts.reduce));
+    pp.add("normalize", normalizeName(opts.normalize));
+  }
+
 protected:
   Expected<std::vector<double>>
   computeScores(const DepGraph &dg, unsigned group,

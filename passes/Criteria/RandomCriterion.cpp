@@ -43,6 +43,14 @@ class RandomCriterion final : public Criterion {
 public:
   StringRef name() const override { return "random"; }
 
+  Error configure(PassParams &params, CriterionOptions &opts) override {
+    return params.getUnsigned("seed", opts.seed);
+  }
+  void printParams(PassParamsPrinter &pp,
+                   const CriterionOptions &opts) const override {
+    pp.add("seed", opts.seed);
+  }
+
 protected:
   Expected<std::vector<double>>
   computeScores(const DepGraph &dg, unsigned group,

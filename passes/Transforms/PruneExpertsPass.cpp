@@ -41,25 +41,18 @@ Expected<PruneExpertsOptions> PruneExpertsOptions::parse(StringRef text) {
   if (!params)
     return params.takeError();
   PruneExpertsOptions o;
-  std::string p, reduce;
   if (Error e = params->getString("criterion", o.criterion))
-    return std::move(e);
-  if (Error e = params->getString("p", p))
-    return std::move(e);
-  if (Error e = params->getString("reduce", reduce))
-    return std::move(e);
-  if (Error e = params->getUnsigned("seed", o.criterionOptions.seed))
     return std::move(e);
   if (Error e = params->getUnsigned("count", o.count))
     return std::move(e);
   if (Error e = params->getDouble("ratio", o.ratio))
     return std::move(e);
+  auto criterion = configureCriterion(*params, o.criterion, o.criterionOptions);
+  if (!criterion)
+    return criterion.takeError();
   if (Error e = params->finish())
     return std::move(e);
 
-  if (Error e = applyCriterionParams(*params, o.criterion, p, reduce, "",
-                                     o.criterionOptions))
-    return std::move(e);
   bool hasCount = params->has("count"), hasRatio = params->has("ratio");
   if (hasCount && hasRatio)
     return params->makeParamError("ratio",
@@ -79,11 +72,10 @@ Expected<PruneExpertsOptions> PruneExpertsOptions::parse(StringRef text) {
 void PruneExpertsPass::printPipeline(raw_ostream &os) const {
   PassParamsPrinter pp(os, name());
   pp.add("criterion", opts.criterion);
-  const CriterionOptions &c = opts.criterionOptions;
-  pp.add("p", std::isinf(c.p) ? std::string("inf") : formatParamDouble(c.p));
-  pp.add("reduce", reduceName(c.reduce));
-  if (c.seed)
-    pp.add("seed", c.seed);
+  if (auto c = CriteriaRegistry::create(opts.criterion))
+    (*c)->printParams(pp, opts.criterionOptions);
+  else
+    consumeError(c.takeError());
   if (opts.useRatio)
     pp.add("ratio", opts.ratio);
   else

@@ -105,6 +105,24 @@ std::string PrunePlan::toJSON() const {
                     {"criterion", criterion},
                     {"budget", budget},
                     {"groups", std::move(jgroups)}};
+  if (!source.empty())
+    root["source"] = source;
+  if (!updates.empty()) {
+    json::Array jupdates;
+    uint64_t offset = 0;
+    for (const WeightUpdate &u : updates) {
+      json::Array dims;
+      for (int64_t d : u.dims)
+        dims.push_back(d);
+      jupdates.push_back(json::Object{{"weight", u.weight},
+                                      {"dtype", int64_t(u.dtype)},
+                                      {"dims", std::move(dims)},
+                                      {"offset", int64_t(offset)},
+                                      {"bytes", int64_t(u.bytes.size())}});
+      offset += u.bytes.size();
+    }
+    root["updates"] = std::move(jupdates);
+  }
   std::string out;
   raw_string_ostream os(out);
   os << formatv("{0:2}", json::Value(std::move(root))) << "\n";
@@ -198,6 +216,8 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source) {
     return std::move(e);
   if (Error e = top.getString("budget", plan.budget, false))
     return std::move(e);
+  if (Error e = top.getString("source", plan.source, false))
+    return std::move(e);
   auto groups = top.getArray("groups");
   if (!groups)
     return groups.takeError();
@@ -241,18 +261,74 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source) {
     }
     plan.groups.push_back(std::move(g));
   }
+  if (root->get("updates")) {
+    auto updates = top.getArray("updates");
+    if (!updates)
+      return updates.takeError();
+    for (size_t ui = 0; ui < (*updates)->size(); ++ui) {
+      std::string uwhere = "updates[" + std::to_string(ui) + "]";
+      const json::Object *uo = (**updates)[ui].getAsObject();
+      if (!uo)
+        return top.fail(uwhere + " must be an object");
+      FieldReader ur(*uo, uwhere + ": ", source);
+      WeightUpdate u;
+      int64_t dtype = 0, offset = 0, bytes = 0;
+      if (Error e = ur.getString("weight", u.weight))
+        return std::move(e);
+      if (Error e = ur.getInt("dtype", dtype))
+        return std::move(e);
+      if (Error e = ur.getInt("offset", offset))
+        return std::move(e);
+      if (Error e = ur.getInt("bytes", bytes))
+        return std::move(e);
+      auto dims = ur.getArray("dims");
+      if (!dims)
+        return dims.takeError();
+      uint64_t numel = 1;
+      for (const json::Value &d : **dims) {
+        auto v = d.getAsInteger();
+        if (!v || *v < 0 || *v > (int64_t(1) << 40))
+          return ur.fail("'dims' must hold non-negative integers");
+        u.dims.push_back(*v);
+        numel *= uint64_t(*v);
+      }
+      u.dtype = DataType(dtype);
+      if (!isFloatingPoint(u.dtype) ||
+          uint64_t(bytes) != numel * elementSize(u.dtype))
+        return ur.fail("'bytes' (" + Twine(bytes) +
+                       ") is not what a floating-point tensor of these dims "
+                       "and dtype holds");
+      // The bytes come from the sidecar (readFile); offsets are kept in
+      // the order of the array, back to back.
+      u.bytes.assign(std::to_string(offset));
+      plan.updates.push_back(std::move(u));
+    }
+  }
   return plan;
 }
 
-Error PrunePlan::writeFile(StringRef path) const {
+/// Writes \p data to \p path atomically.
+static Error writeWhole(StringRef path, StringRef data, StringRef what) {
   auto f = OutputFile::create(path);
   if (!f)
-    return addContext(f.takeError(), "cannot write plan '" + path + "'");
-  if (Error e = f->write(toJSON()))
-    return addContext(std::move(e), "cannot write plan '" + path + "'");
+    return addContext(f.takeError(),
+                      "cannot write " + what + " '" + path + "'");
+  if (Error e = f->write(data))
+    return addContext(std::move(e), "cannot write " + what + " '" + path + "'");
   if (Error e = f->commit())
-    return addContext(std::move(e), "cannot write plan '" + path + "'");
+    return addContext(std::move(e), "cannot write " + what + " '" + path + "'");
   return Error::success();
+}
+
+Error PrunePlan::writeFile(StringRef path) const {
+  if (!updates.empty()) {
+    std::string blob;
+    for (const WeightUpdate &u : updates)
+      blob += u.bytes;
+    if (Error e = writeWhole((path + ".weights").str(), blob, "plan weights"))
+      return e;
+  }
+  return writeWhole(path, toJSON(), "plan");
 }
 
 Expected<PrunePlan> PrunePlan::readFile(StringRef path) {
@@ -260,7 +336,49 @@ Expected<PrunePlan> PrunePlan::readFile(StringRef path) {
   if (!buf)
     return makeError("cannot read plan '" + path +
                      "': " + buf.getError().message());
-  return fromJSON((*buf)->getBuffer(), path);
+  auto plan = fromJSON((*buf)->getBuffer(), path);
+  if (!plan || plan->updates.empty())
+    return plan;
+  std::string side = (path + ".weights").str();
+  auto blob = MemoryBuffer::getFile(side, /*IsText=*/false,
+                                    /*RequiresNullTerminator=*/false);
+  if (!blob)
+    return makeError("plan '" + path + "' has weight updates but '" + side +
+                     "' cannot be read: " + blob.getError().message());
+  StringRef bytes = (*blob)->getBuffer();
+  for (WeightUpdate &u : plan->updates) {
+    uint64_t offset = std::stoull(u.bytes);
+    uint64_t size = storageBytes(u.dtype, [&] {
+      uint64_t n = 1;
+      for (int64_t d : u.dims)
+        n *= uint64_t(d);
+      return n;
+    }());
+    if (offset > bytes.size() || size > bytes.size() - offset)
+      return makeError("plan '" + path + "': update of weight '" + u.weight +
+                       "' lies past the end of '" + side + "' (" +
+                       Twine(bytes.size()) + " bytes)");
+    u.bytes = bytes.substr(offset, size).str();
+  }
+  return plan;
+}
+
+Error applyWeightUpdates(Model &m, ArrayRef<WeightUpdate> updates,
+                         StringRef source) {
+  Graph &g = m.getGraph();
+  for (const WeightUpdate &u : updates) {
+    Value *v = g.lookup(u.weight);
+    Tensor *t = v ? v->getWeight() : nullptr;
+    if (!t)
+      return makeError("plan '" + source + "': update of weight '" + u.weight +
+                       "': the model has no such weight");
+    if (t->getDataType() != u.dtype ||
+        ArrayRef<int64_t>(u.dims) != t->getDims())
+      return makeError("plan '" + source + "': update of weight '" + u.weight +
+                       "' does not match its dtype and dims in the model");
+    t->setData(u.dims, u.bytes);
+  }
+  return Error::success();
 }
 
 // ---- Resolving ------------------------------------------------------------

@@ -29,6 +29,7 @@
 #define ONNXPRUNE_PASSES_TRANSFORMS_PRUNEPLAN_H
 
 #include "passes/Analysis/DepGraph.h"
+#include "passes/Criteria/Criterion.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -67,7 +68,13 @@ struct PrunePlan {
   std::string pass;      ///< The pipeline text of the pass that made it.
   std::string criterion; ///< Criterion name ("" when made by hand).
   std::string budget;    ///< The budget parameters ("ratio=0.3;global").
+  /// Where the criterion's data came from ("" for weight-only criteria).
+  std::string source;
   std::vector<Group> groups;
+  /// New values of unpruned weights (OBS compensation), applied before
+  /// slicing. Saved in a sidecar `PLAN.weights` (raw little-endian, in
+  /// order; the JSON gives each one's weight, dtype, dims, offset, bytes).
+  std::vector<WeightUpdate> updates;
 
   /// Number of units removed over all groups.
   size_t numRemoved() const;
@@ -78,10 +85,16 @@ struct PrunePlan {
   /// Parses a plan; errors name \p source and the bad field.
   static llvm::Expected<PrunePlan> fromJSON(llvm::StringRef text,
                                             llvm::StringRef source);
-  /// Writes toJSON() to \p path atomically.
+  /// Writes toJSON() to \p path atomically, and the updates' bytes to
+  /// `PATH.weights` (first) when there are any.
   llvm::Error writeFile(llvm::StringRef path) const;
   static llvm::Expected<PrunePlan> readFile(llvm::StringRef path);
 };
+
+/// Replaces each updated weight of \p m by its new value (same dtype and
+/// dims). Errors name \p source and the weight.
+llvm::Error applyWeightUpdates(Model &m, llvm::ArrayRef<WeightUpdate> updates,
+                               llvm::StringRef source);
 
 /// The content name of unit \p unit (see the file comment).
 PlanUnitRef getUnitRef(const DepGraph &dg, unsigned unit);

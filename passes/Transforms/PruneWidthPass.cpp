@@ -12,6 +12,7 @@
 #include "lib/IR/Graph.h"
 #include "lib/IR/Rewriter.h"
 #include "lib/Support/Error.h"
+#include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGroupsAnalysis.h"
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/PassParams.h"
@@ -51,25 +52,20 @@ static StringRef budgetKey(PruneBudget b) {
   llvm_unreachable("bad PruneBudget");
 }
 
-static std::string formatP(double p) {
-  return std::isinf(p) ? "inf" : formatParamDouble(p);
-}
+/// The keys prune-width itself reads; the rest belong to the criterion.
+static const char *const PassKeys[] = {
+    "criterion", "ratio",   "flops",    "per-group",     "threshold",
+    "global",    "uniform", "round-to", "max-per-group", "protect",
+    "plan-out",  "plan-in", "hidden"};
 
 Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
   auto params = PassParams::parse(PruneWidthPass::name(), text);
   if (!params)
     return params.takeError();
   PruneWidthOptions o;
-  std::string p, reduce, normalize;
   bool global = false;
   double amounts[4] = {0, 0, 0, 0};
   if (Error e = params->getString("criterion", o.criterion))
-    return std::move(e);
-  if (Error e = params->getString("p", p))
-    return std::move(e);
-  if (Error e = params->getString("reduce", reduce))
-    return std::move(e);
-  if (Error e = params->getString("normalize", normalize))
     return std::move(e);
   for (unsigned i = 0; i < 4; ++i)
     if (Error e = params->getDouble(BudgetKeys[i], amounts[i]))
@@ -84,15 +80,11 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
     return std::move(e);
   if (Error e = params->getString("protect", o.protect))
     return std::move(e);
-  if (Error e = params->getUnsigned("seed", o.criterionOptions.seed))
-    return std::move(e);
   if (Error e = params->getString("plan-out", o.planOut))
     return std::move(e);
   if (Error e = params->getString("plan-in", o.planIn))
     return std::move(e);
   if (Error e = params->getBool("hidden", o.hidden))
-    return std::move(e);
-  if (Error e = params->finish())
     return std::move(e);
 
   if (params->has("plan-in")) {
@@ -100,21 +92,25 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
       return params->makeParamError("plan-in", "needs a file path");
     // A saved plan replaces scoring and the budget: refuse what would be
     // silently ignored.
-    for (const char *k :
-         {"criterion", "p", "reduce", "normalize", "ratio", "flops",
-          "per-group", "threshold", "global", "uniform", "round-to",
-          "max-per-group", "protect", "seed"})
-      if (params->has(k))
+    for (const PassParams::Entry &e : params->entries())
+      if (!is_contained(ArrayRef<const char *>{"plan-in", "plan-out", "hidden"},
+                        e.key))
         return params->makeParamError(
-            k, "cannot be combined with plan-in (the plan already says what "
-               "to remove)");
+            e.key, "cannot be combined with plan-in (the plan already says "
+                   "what to remove)");
+  } else {
+    auto criterion =
+        configureCriterion(*params, o.criterion, o.criterionOptions);
+    if (!criterion)
+      return criterion.takeError();
   }
+  if (Error e = params->finish())
+    return std::move(e);
+  o.criterionParams =
+      criterionParamText(*params, std::vector<std::string>(std::begin(PassKeys),
+                                                           std::end(PassKeys)));
   if (params->has("plan-out") && o.planOut.empty())
     return params->makeParamError("plan-out", "needs a file path");
-
-  if (Error e = applyCriterionParams(*params, o.criterion, p, reduce, normalize,
-                                     o.criterionOptions))
-    return std::move(e);
 
   const char *given = nullptr;
   for (unsigned i = 0; i < 4; ++i) {
@@ -150,12 +146,20 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
                                   "must be a fraction in (0, 1]");
   if (params->has("protect")) {
     std::string err;
-    if (o.protect.empty() || !Regex("^(" + o.protect + ")$").isValid(err))
+    if (o.protect.empty() || !Regex(o.protect).isValid(err))
       return params->makeParamError("protect",
                                     "invalid regular expression '" + o.protect +
                                         "'" + (err.empty() ? "" : ": " + err));
   }
   return o;
+}
+
+Expected<std::unique_ptr<Criterion>> PruneWidthOptions::makeCriterion() const {
+  auto params = PassParams::parse(PruneWidthPass::name(), criterionParams);
+  if (!params)
+    return params.takeError();
+  CriterionOptions scratch = criterionOptions;
+  return configureCriterion(*params, criterion, scratch);
 }
 
 std::string PruneWidthOptions::budgetText() const {
@@ -182,11 +186,11 @@ void PruneWidthPass::printPipeline(raw_ostream &os) const {
       pp.addFlag("hidden");
     return;
   }
-  const CriterionOptions &c = opts.criterionOptions;
   pp.add("criterion", opts.criterion);
-  pp.add("p", formatP(c.p));
-  pp.add("reduce", reduceName(c.reduce));
-  pp.add("normalize", normalizeName(c.normalize));
+  if (auto c = opts.makeCriterion())
+    (*c)->printParams(pp, opts.criterionOptions);
+  else
+    consumeError(c.takeError());
   pp.add(budgetKey(opts.budget), opts.amount);
   if (opts.budget == PruneBudget::Ratio || opts.budget == PruneBudget::Flops)
     pp.addFlag(opts.uniform ? "uniform" : "global");
@@ -194,7 +198,6 @@ void PruneWidthPass::printPipeline(raw_ostream &os) const {
   pp.add("max-per-group", opts.maxPerGroup);
   if (!opts.protect.empty())
     pp.add("protect", opts.protect);
-  pp.add("seed", opts.criterionOptions.seed);
   if (!opts.planOut.empty())
     pp.add("plan-out", opts.planOut);
   if (opts.hidden)
@@ -367,24 +370,19 @@ void removeTo(GroupPlan &g, int64_t r, CostModel &cost) {
   g.removed = r;
 }
 
-/// Does \p name match the whole of \p re?
-bool matches(const Regex &re, StringRef name) { return re.match(name); }
-
-/// Spaces touching a protected node or tensor.
+/// Spaces with a weight member whose name, or the name of a node that
+/// reads it, contains a match of \p re (a search, as grep does: anchor with
+/// ^ and $ for whole names).
 std::vector<char> protectedSpaces(const DepGraph &dg, const Regex &re) {
   auto spaces = dg.getSpaces();
   std::vector<char> out(spaces.size(), 0);
   for (unsigned s = 0; s < spaces.size(); ++s)
-    for (const AxisRef &a : spaces[s].members) {
-      bool hit = matches(re, a.value->getName());
-      if (const Node *p = a.value->getProducer())
-        hit |= matches(re, p->getName());
-      for (const Use &u : a.value->getUses())
-        hit |= matches(re, u.user->getName());
-      if (hit) {
-        out[s] = 1;
-        break;
-      }
+    for (unsigned k = 0; k < spaces[s].numWeightMembers && !out[s]; ++k) {
+      const Value *w = spaces[s].members[k].value;
+      bool hit = re.match(w->getName());
+      for (const Use &u : w->getUses())
+        hit = hit || re.match(u.user->getName());
+      out[s] = hit;
     }
   return out;
 }
@@ -402,13 +400,27 @@ std::string percent(double part, double whole) {
 
 Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
                                      const PruneWidthOptions &opts,
-                                     raw_ostream &log) {
-  auto criterion = CriteriaRegistry::create(opts.criterion);
+                                     raw_ostream &log,
+                                     CalibrationProvider *calibration) {
+  auto criterion = opts.makeCriterion();
   if (!criterion)
     return criterion.takeError();
   std::vector<char> prot;
   if (!opts.protect.empty())
-    prot = protectedSpaces(dg, Regex("^(" + opts.protect + ")$"));
+    prot = protectedSpaces(dg, Regex(opts.protect));
+  CriterionContext ctx;
+  ctx.model = &m;
+  ctx.dg = &dg;
+  ctx.calibration = calibration;
+  ctx.log = &log;
+  {
+    std::vector<unsigned> scored;
+    for (unsigned g = 0; g < dg.getGroups().size(); ++g)
+      if (dg.getGroups()[g].numPrunable)
+        scored.push_back(g);
+    if (Error e = (*criterion)->prepare(ctx, scored))
+      return std::move(e);
+  }
 
   // 1. Scores and candidates of every group.
   std::vector<GroupPlan> plans;
@@ -564,6 +576,11 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
   PrunePlan plan = makePrunePlan(dg, units, scores);
   plan.criterion = opts.criterion;
   plan.budget = opts.budgetText();
+  plan.source = (*criterion)->source();
+  auto updates = (*criterion)->updatesFor(ctx, units);
+  if (!updates)
+    return updates.takeError();
+  plan.updates = std::move(*updates);
   return plan;
 }
 
@@ -587,7 +604,12 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
     plan = std::move(*loaded);
     source = opts.planIn;
   } else {
-    auto made = computePrunePlan(m, dg, opts, out);
+    CalibrationProvider *calibration = nullptr;
+    if (auto c = am.getResult<CalibrationAnalysis>(m))
+      calibration = *c;
+    else
+      return c.takeError();
+    auto made = computePrunePlan(m, dg, opts, out, calibration);
     if (!made)
       return made.takeError();
     plan = std::move(*made);
@@ -604,6 +626,9 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
       return std::move(e);
 
   ModelStats before = computeStats(m);
+  // Updates are values of the unpruned weights: applied before slicing.
+  if (Error e = applyWeightUpdates(m, plan.updates, source))
+    return std::move(e);
   if (!units->empty()) {
     Rewriter rw(m);
     if (Error e = applyPruning(m, dg, *units, rw))
@@ -624,7 +649,8 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
       << percent(double(before.flops) - double(after.flops),
                  double(before.flops))
       << ")\n";
-  return units->empty() ? PreservedAnalyses::all() : PreservedAnalyses::none();
+  return units->empty() && plan.updates.empty() ? PreservedAnalyses::all()
+                                                : PreservedAnalyses::none();
 }
 
 } // namespace onnxprune

@@ -6,10 +6,11 @@
 /// (PrunePlan.h), removes the units with applyPruning and cleans up with
 /// dce. Parameters (defaults first):
 ///
-///   criterion=magnitude|random|...  scorer, by registry name (Criteria.def)
-///   p=2|1|inf                       Lp norm of magnitude (any p >= 1)
-///   reduce=sum|mean|max             over the member slices of a unit
-///   normalize=none|mean|max|l2      scores within each group
+///   criterion=magnitude|random|wanda|amp|obs|obspa|...  scorer, by
+///                  registry name (Criteria.def); it reads its own keys
+///                  (magnitude: p, reduce, normalize; random: seed; obs:
+///                  lambda, compensate...; docs/criteria.md), and an unknown
+///                  key is an error listing the valid ones
 ///   budget, exactly one of:
 ///     ratio=R      remove at least a fraction R of ALL parameters, frozen
 ///                  ones too, counted as the framework counts them
@@ -26,10 +27,10 @@
 ///                  N); the kept count rounds up, so a group removes less
 ///   max-per-group=R  no group loses more than floor(R * units); default 0.9;
 ///                  every group and every axis keeps at least one unit
-///   protect=REGEX  units touching a node or tensor whose whole name
-///                  matches stay (alternatives joined with '|'): a protected
-///                  node or weight is left exactly as it was
-///   seed=S         seed of randomised criteria
+///   protect=REGEX  units of a space holding a weight whose name, or the
+///                  name of a node reading it, contains a match (searched,
+///                  as grep does; anchor with ^ and $) stay: a protected
+///                  weight is left exactly as it was
 ///   plan-out=PATH  write the plan (JSON)
 ///   plan-in=PATH   apply a saved plan instead of scoring (no criterion or
 ///                  budget parameters then)
@@ -66,6 +67,9 @@ enum class PruneBudget { None, Ratio, Flops, PerGroup, Threshold };
 struct PruneWidthOptions {
   std::string criterion = "magnitude";
   CriterionOptions criterionOptions;
+  /// The criterion's own parameters as text ("lambda=0.01;compensate"):
+  /// what makeCriterion() configures it from (CriterionOptions aside).
+  std::string criterionParams;
   PruneBudget budget = PruneBudget::None;
   double amount = 0; ///< R or T of the budget.
   bool uniform = false;
@@ -80,6 +84,8 @@ struct PruneWidthOptions {
 
   /// Parses the text between `prune-width<` and `>`.
   static llvm::Expected<PruneWidthOptions> parse(llvm::StringRef params);
+  /// A new criterion object, configured from criterionParams.
+  llvm::Expected<std::unique_ptr<Criterion>> makeCriterion() const;
   /// The budget as parameter text: "ratio=0.3;global;round-to=8".
   std::string budgetText() const;
 };
@@ -91,10 +97,13 @@ parsePruneWidthOptions(llvm::StringRef params) {
 }
 
 /// Chooses the units to remove from \p m (groups \p dg) as \p opts asks,
-/// without changing \p m. Warnings (budget not reachable) go to \p log.
-llvm::Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
-                                           const PruneWidthOptions &opts,
-                                           llvm::raw_ostream &log);
+/// without changing \p m, with the criterion's weight updates. Warnings
+/// (budget not reachable) go to \p log. Data criteria run \p m through
+/// \p calibration (null: none, and they fail saying so).
+llvm::Expected<PrunePlan>
+computePrunePlan(const Model &m, const DepGraph &dg,
+                 const PruneWidthOptions &opts, llvm::raw_ostream &log,
+                 CalibrationProvider *calibration = nullptr);
 
 class PruneWidthPass {
 public:

@@ -460,7 +460,7 @@ TEST(PassParamsTest, Errors) {
       {"fast=maybe", "pass 'test-params': parameter 'fast': expected true or "
                      "false, got 'maybe'"},
       {"sample=4", "pass 'test-params': unknown parameter 'sample' (did you "
-                   "mean 'samples'?)"},
+                   "mean 'samples'?) (valid: samples, rtol, fast, mode)"},
       {"zzzzzz=1", "pass 'test-params': unknown parameter 'zzzzzz' (expected "
                    "one of: samples, rtol, fast, mode)"},
       {"samples=1;samples=2",

@@ -204,12 +204,15 @@ TEST_F(PruneWidthTest, Protect) {
   // W3 touches group B only (its other axis is the frozen output).
   EXPECT_EQ(plan("ratio=0.3;protect=W3"),
             (Units{"W1:0:0", "W1:0:1", "W1:0:5"}));
-  // R1 is an activation of group A; alternatives join with '|'.
-  EXPECT_EQ(plan("ratio=0.1;protect=R1"), (Units{"W2:0:0"}));
-  EXPECT_EQ(plan("ratio=0.3;protect=R1|W3"), Units{});
+  // W1 is a weight of group A only; alternatives join with '|'.
+  EXPECT_EQ(plan("ratio=0.1;protect=W1"), (Units{"W2:0:0"}));
+  EXPECT_EQ(plan("ratio=0.3;protect=W1|W3"), Units{});
   EXPECT_NE(log.find("but only 0 (0.0%) can be removed"), std::string::npos);
-  // The whole name must match.
-  EXPECT_EQ(plan("ratio=0.1;protect=W"), (Units{"W1:0:1"}));
+  // The regex is searched, as grep does: "W" is in every weight's name,
+  // "3" in W3's; anchors ask for whole names.
+  EXPECT_EQ(plan("ratio=0.1;protect=W"), Units{});
+  EXPECT_EQ(plan("ratio=0.3;protect=3"), (Units{"W1:0:0", "W1:0:1", "W1:0:5"}));
+  EXPECT_EQ(plan("ratio=0.1;protect=^W$"), (Units{"W1:0:1"}));
 }
 
 TEST_F(PruneWidthTest, RunRemovesAndSummarises) {
@@ -251,7 +254,7 @@ TEST_F(PruneWidthTest, PlanRoundTripIsByteIdentical) {
   EXPECT_EQ(loaded->budget, "per-group=0.5;round-to=2;max-per-group=0.9");
   EXPECT_EQ(loaded->pass,
             "prune-width<criterion=magnitude;p=1;reduce=sum;normalize=none;"
-            "per-group=0.5;round-to=2;max-per-group=0.9;seed=0;plan-out=" +
+            "per-group=0.5;round-to=2;max-per-group=0.9;plan-out=" +
                 path + ">");
   // Serialising again gives the same bytes.
   auto reparsed = PrunePlan::fromJSON(loaded->toJSON(), "x");
@@ -325,7 +328,8 @@ TEST_F(PruneWidthTest, BadPlans) {
 TEST_F(PruneWidthTest, ParametersPrintAndParseBack) {
   for (const char *text :
        {"ratio=0.3", "flops=0.5;uniform;round-to=8", "per-group=0.25;p=inf",
-        "threshold=0;criterion=random;seed=7;normalize=l2;reduce=max",
+        "threshold=0;criterion=random;seed=7",
+        "per-group=0.1;normalize=l2;reduce=max",
         "ratio=0.1;protect=conv1|head.*;max-per-group=1", "plan-in=a.json",
         "plan-in=a.json;plan-out=b.json"}) {
     auto o = parsePruneWidthOptions(text);
@@ -348,7 +352,7 @@ TEST_F(PruneWidthTest, ParametersPrintAndParseBack) {
   PruneWidthPass(*parsePruneWidthOptions("ratio=0.3")).printPipeline(os);
   EXPECT_EQ(os.str(), "prune-width<criterion=magnitude;p=2;reduce=sum;"
                       "normalize=none;ratio=0.3;global;round-to=1;"
-                      "max-per-group=0.9;seed=0>");
+                      "max-per-group=0.9>");
   // Through the pipeline parser.
   PassBuilder pb;
   ModelPassManager mpm;
@@ -357,7 +361,7 @@ TEST_F(PruneWidthTest, ParametersPrintAndParseBack) {
   EXPECT_FALSE(bool(e)) << llvm::toString(std::move(e));
   EXPECT_EQ(mpm.getPipelineText(),
             "prune-width<criterion=magnitude;p=2;reduce=sum;normalize=none;"
-            "ratio=0.3;global;round-to=8;max-per-group=0.9;seed=0>,dce");
+            "ratio=0.3;global;round-to=8;max-per-group=0.9>,dce");
 }
 
 TEST_F(PruneWidthTest, BadParameters) {

@@ -19,12 +19,16 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "frontends/onnx/OnnxChecks.h"
 #include "lib/Support/Error.h"
+#include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/IRVerifier.h"
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
 #include "passes/StandardInstrumentations.h"
+#ifdef ONNXPRUNE_HAVE_ORT
+#include "lib/Runtime/OrtCalibration.h"
+#endif
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallVector.h"
@@ -116,6 +120,23 @@ struct ToolOptions {
                "prunable dependency groups and the ops and rules that froze "
                "the rest (the summary of print<dep-groups>) to stderr"),
       cl::cat(category)};
+  cl::opt<std::string> calibration{
+      "calibration",
+      cl::desc("Calibration data for data-driven criteria and repair passes "
+               "(obs, amp, wanda, recalibrate-bn): a .npz of arrays named "
+               "after the graph inputs (axis 0 = samples), a .npy for "
+               "one-input models, or an ONNX test-data folder "
+               "(test_data_set_N/input_K.pb)"),
+      cl::value_desc("path"), cl::init(""), cl::cat(category)};
+  cl::opt<int64_t> calibrationSamples{
+      "calibration-samples",
+      cl::desc("Use only the first N calibration samples (default: all)"),
+      cl::value_desc("N"), cl::init(0), cl::cat(category)};
+  cl::opt<int64_t> calibrationBatch{
+      "calibration-batch",
+      cl::desc("Samples per calibration run (default 32; a model with a "
+               "static batch dim fixes it)"),
+      cl::value_desc("B"), cl::init(32), cl::cat(category)};
   cl::opt<bool> timePasses{"time-passes",
                            cl::desc("Print wall time and peak memory of "
                                     "each pass and analysis to stderr"),
@@ -360,6 +381,26 @@ int runTool(int argc, char **argv) {
     dg->printCoverage(errs());
   }
 
+  if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1)
+    return reportError("--calibration-samples must be >= 0 and "
+                       "--calibration-batch >= 1");
+#ifdef ONNXPRUNE_HAVE_ORT
+  // Opened (and checked against the model's inputs) before any pass runs:
+  // bad data fails here and nothing is written.
+  OrtCalibrationOptions calOpts;
+  calOpts.batch = opts.calibrationBatch;
+  calOpts.samples = opts.calibrationSamples;
+  auto provider =
+      OrtCalibrationProvider::create(model, opts.calibration, calOpts);
+  if (!provider)
+    return reportError(provider.takeError());
+  std::shared_ptr<CalibrationProvider> calibration = std::move(*provider);
+#else
+  if (!opts.calibration.empty())
+    return reportError("--calibration needs a build with ONNX Runtime "
+                       "(-DONNXPRUNE_ENABLE_ORT=ON)");
+#endif
+
   PassInstrumentationCallbacks pic;
   TimePassesHandler timer;
   PrintPassesHandler printer(errs());
@@ -371,6 +412,9 @@ int runTool(int argc, char **argv) {
   {
     ModelAnalysisManager mam;
     mam.setInstrumentation(&pic);
+#ifdef ONNXPRUNE_HAVE_ORT
+    mam.registerAnalysis(CalibrationAnalysis(calibration));
+#endif
     pb.registerAnalyses(mam);
     if (opts.verifyEach) {
       ModelVerifierFn verifier = makeVerifier();

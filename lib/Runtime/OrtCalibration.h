@@ -1,0 +1,77 @@
+//===- OrtCalibration.h - Calibration statistics on ONNX Runtime -*- C++
+//-*-===//
+///
+/// \file
+/// The CalibrationProvider (passes/Analysis/Calibration.h) the tool and the
+/// library inject: it runs a model in ONNX Runtime, with the tensors the
+/// requests name added as graph outputs, batch by batch over the user's
+/// calibration data (CalibrationData) or over seeded Gaussian inputs, and
+/// folds every batch into StatsAccumulators before dropping it. Memory is
+/// one batch of inputs and probes plus the statistics.
+///
+/// On a terminal, progress goes to stderr: samples done, rate and ETA; a
+/// pipe or file stays quiet.
+///
+//===----------------------------------------------------------------------===//
+#ifndef ONNXPRUNE_RUNTIME_ORTCALIBRATION_H
+#define ONNXPRUNE_RUNTIME_ORTCALIBRATION_H
+
+#include "lib/Runtime/CalibrationData.h"
+#include "lib/Runtime/OrtSession.h"
+#include "passes/Analysis/Calibration.h"
+
+#include <memory>
+#include <optional>
+
+namespace onnxprune {
+
+struct OrtCalibrationOptions {
+  /// Samples per run (ignored when the model fixes its batch).
+  int64_t batch = 32;
+  /// Use only the first N samples of the data (0: all).
+  int64_t samples = 0;
+  RuntimeOptions runtime;
+  /// Progress on stderr; unset: only when stderr is a terminal.
+  std::optional<bool> progress;
+};
+
+class OrtCalibrationProvider final : public CalibrationProvider {
+public:
+  /// Opens the calibration data at \p path for \p m's inputs ("" for none:
+  /// only synthetic sources work then). Fails on bad data, naming the file
+  /// and the input.
+  static llvm::Expected<std::unique_ptr<OrtCalibrationProvider>>
+  create(const Model &m, llvm::StringRef path,
+         const OrtCalibrationOptions &opts = {});
+
+  bool hasData() const override { return data.has_value(); }
+  std::string describe(const CalibrationSource &source) const override;
+  llvm::Expected<std::vector<ActivationStats>>
+  collect(const Model &m, llvm::ArrayRef<StatRequest> requests,
+          const CalibrationSource &source) override;
+  llvm::Error forEachBatch(const Model &m, llvm::ArrayRef<std::string> outputs,
+                           const CalibrationSource &source,
+                           BatchFn fn) override;
+
+private:
+  OrtCalibrationProvider() = default;
+  /// Runs \p m with \p probes as outputs on every batch of \p source; \p fn
+  /// gets the feeds and the probe values.
+  llvm::Error
+  run(const Model &m, llvm::ArrayRef<std::string> probes,
+      const CalibrationSource &source,
+      llvm::function_ref<llvm::Error(llvm::ArrayRef<NamedTensor> feeds,
+                                     llvm::ArrayRef<NamedTensor> outs)>
+          fn);
+
+  std::optional<CalibrationData> data;
+  OrtCalibrationOptions opts;
+};
+
+/// The graph inputs of \p m that have no initializer, as the runtime sees
+/// them (name, dtype, dims with -1 and symbols for non-static ones).
+std::vector<TensorInfo> describeModelInputs(const Model &m);
+
+} // namespace onnxprune
+
+#endif // ONNXPRUNE_RUNTIME_ORTCALIBRATION_H

@@ -1,0 +1,307 @@
+//===- Calibration.cpp - Streaming activation statistics ------------------===//
+///
+/// \file
+/// The statistics accumulators of Calibration.h (moments, X^T X of vectors
+/// and of conv patches, per-block projected L1 norms) and the lookup of the
+/// injected provider. Products go through Eigen in float, 256 vectors at a
+/// time, and are summed in double across chunks.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Analysis/Calibration.h"
+
+#include "lib/Support/Error.h"
+
+#include <Eigen/Dense>
+
+#include <array>
+#include <cmath>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+namespace {
+/// Vectors per Eigen product: big enough for BLAS-like speed, small enough
+/// that a chunk of 4096-wide rows stays a few MB.
+constexpr int64_t kChunk = 256;
+
+using RowMajorF =
+    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+const char *kindName(StatRequest::Kind k) {
+  switch (k) {
+  case StatRequest::Kind::Moments:
+    return "moments";
+  case StatRequest::Kind::Gram:
+    return "gram";
+  case StatRequest::Kind::ConvGram:
+    return "conv-gram";
+  case StatRequest::Kind::BlockProjL1:
+    return "block-proj-l1";
+  }
+  llvm_unreachable("bad StatRequest::Kind");
+}
+
+std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? "," : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+} // namespace
+
+std::string StatRequest::key() const {
+  std::string k =
+      std::string(kindName(kind)) + ":" + value + ":" + std::to_string(axis);
+  if (kind == Kind::ConvGram) {
+    for (auto *v : {&conv.kernel, &conv.strides, &conv.dilations})
+      k += ":" + shapeText(*v);
+    k += ":" + shapeText(conv.pads);
+  }
+  if (kind == Kind::BlockProjL1)
+    k += ":" + weight + ":" + std::to_string(block);
+  return k;
+}
+
+double ActivationStats::variance(int64_t c) const {
+  if (!count)
+    return 0;
+  double m = sum[c] / count;
+  return std::max(0.0, sumSq[c] / count - m * m);
+}
+
+StatsAccumulator::StatsAccumulator(StatRequest r, std::vector<float> w,
+                                   int64_t cols)
+    : request(std::move(r)), weight(std::move(w)), weightCols(cols) {}
+
+Error StatsAccumulator::add(const float *data, ArrayRef<int64_t> shape) {
+  switch (request.kind) {
+  case StatRequest::Kind::Moments:
+    return addMoments(data, shape);
+  case StatRequest::Kind::Gram:
+    return addGram(data, shape);
+  case StatRequest::Kind::ConvGram:
+    return addConvGram(data, shape);
+  case StatRequest::Kind::BlockProjL1:
+    return addBlockProj(data, shape);
+  }
+  llvm_unreachable("bad StatRequest::Kind");
+}
+
+/// Splits \p shape at \p axis into outer x channels x inner.
+static Expected<std::array<int64_t, 3>>
+splitAt(const StatRequest &r, ArrayRef<int64_t> shape, int64_t axis) {
+  int64_t rank = shape.size();
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return makeError("calibration: tensor '" + r.value + "' of shape " +
+                     shapeText(shape) + " has no axis " + Twine(r.axis));
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= shape[d];
+  return std::array<int64_t, 3>{outer, shape[axis], inner};
+}
+
+/// Checks that the channel count stays the same from batch to batch.
+static Error checkChannels(const StatRequest &r, ActivationStats &s,
+                           int64_t channels) {
+  if (s.channels && s.channels != channels)
+    return makeError("calibration: tensor '" + r.value + "' has " +
+                     Twine(channels) + " channels in one batch and " +
+                     Twine(s.channels) + " in another");
+  s.channels = channels;
+  return Error::success();
+}
+
+Error StatsAccumulator::addMoments(const float *data, ArrayRef<int64_t> shape) {
+  auto split = splitAt(request, shape, request.axis);
+  if (!split)
+    return split.takeError();
+  auto [outer, c, inner] = *split;
+  if (Error e = checkChannels(request, stats, c))
+    return e;
+  if (stats.sum.empty())
+    stats.sum.assign(c, 0), stats.sumSq.assign(c, 0), stats.sumAbs.assign(c, 0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float *p = data + (o * c + ch) * inner;
+      double s = 0, sq = 0, ab = 0;
+      for (int64_t i = 0; i < inner; ++i) {
+        double x = p[i];
+        s += x, sq += x * x, ab += std::fabs(x);
+      }
+      stats.sum[ch] += s, stats.sumSq[ch] += sq, stats.sumAbs[ch] += ab;
+    }
+  stats.count += outer * inner;
+  return Error::success();
+}
+
+void StatsAccumulator::addRows(const float *rows, int64_t n, int64_t d) {
+  if (stats.gram.empty())
+    stats.gram.assign(d * d, 0.0);
+  Eigen::Map<const RowMajorF> x(rows, n, d);
+  Eigen::MatrixXf g = Eigen::MatrixXf::Zero(d, d);
+  g.selfadjointView<Eigen::Upper>().rankUpdate(x.transpose());
+  // Column-major g: (i, j) with i <= j is the upper triangle.
+  for (int64_t j = 0; j < d; ++j)
+    for (int64_t i = 0; i <= j; ++i)
+      stats.gram[i * d + j] += g(i, j);
+  stats.count += n;
+}
+
+Error StatsAccumulator::addGram(const float *data, ArrayRef<int64_t> shape) {
+  auto split = splitAt(request, shape, request.axis);
+  if (!split)
+    return split.takeError();
+  auto [outer, c, inner] = *split;
+  if (Error e = checkChannels(request, stats, c))
+    return e;
+  if (inner == 1) {
+    for (int64_t o = 0; o < outer; o += kChunk)
+      addRows(data + o * c, std::min(kChunk, outer - o), c);
+    return Error::success();
+  }
+  // Channels are strided (a 1x1 conv's [N, C, H, W] input): gather vectors.
+  std::vector<float> rows;
+  rows.reserve(kChunk * c);
+  int64_t n = 0;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      for (int64_t ch = 0; ch < c; ++ch)
+        rows.push_back(data[(o * c + ch) * inner + i]);
+      if (++n == kChunk) {
+        addRows(rows.data(), n, c);
+        rows.clear(), n = 0;
+      }
+    }
+  if (n)
+    addRows(rows.data(), n, c);
+  return Error::success();
+}
+
+Error StatsAccumulator::addConvGram(const float *data,
+                                    ArrayRef<int64_t> shape) {
+  const ConvGeometry &g = request.conv;
+  size_t sp = g.kernel.size();
+  if ((sp != 1 && sp != 2) || shape.size() != sp + 2)
+    return makeError("calibration: conv input '" + request.value +
+                     "' of shape " + shapeText(shape) +
+                     ": patches are gathered for 1-D and 2-D convs only");
+  auto at = [](ArrayRef<int64_t> v, size_t i, int64_t def) {
+    return i < v.size() ? v[i] : def;
+  };
+  int64_t n = shape[0], c = shape[1];
+  int64_t h = sp == 2 ? shape[2] : 1, w = shape[sp + 1];
+  int64_t kh = sp == 2 ? g.kernel[0] : 1, kw = g.kernel[sp - 1];
+  int64_t sh = sp == 2 ? at(g.strides, 0, 1) : 1, sw = at(g.strides, sp - 1, 1);
+  int64_t dh = sp == 2 ? at(g.dilations, 0, 1) : 1,
+          dw = at(g.dilations, sp - 1, 1);
+  int64_t ph0 = sp == 2 ? at(g.pads, 0, 0) : 0, pw0 = at(g.pads, sp - 1, 0);
+  int64_t ph1 = sp == 2 ? at(g.pads, 2, 0) : 0, pw1 = at(g.pads, 2 * sp - 1, 0);
+  int64_t oh = (h + ph0 + ph1 - dh * (kh - 1) - 1) / sh + 1;
+  int64_t ow = (w + pw0 + pw1 - dw * (kw - 1) - 1) / sw + 1;
+  if (oh <= 0 || ow <= 0)
+    return makeError("calibration: conv input '" + request.value +
+                     "' of shape " + shapeText(shape) +
+                     " is smaller than the kernel");
+  int64_t d = c * kh * kw;
+  if (Error e = checkChannels(request, stats, d))
+    return e;
+  std::vector<float> rows;
+  rows.reserve(kChunk * d);
+  int64_t m = 0;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t y = 0; y < oh; ++y)
+      for (int64_t x = 0; x < ow; ++x) {
+        for (int64_t ch = 0; ch < c; ++ch)
+          for (int64_t i = 0; i < kh; ++i) {
+            int64_t iy = y * sh - ph0 + i * dh;
+            for (int64_t j = 0; j < kw; ++j) {
+              int64_t ix = x * sw - pw0 + j * dw;
+              bool in = iy >= 0 && iy < h && ix >= 0 && ix < w;
+              rows.push_back(in ? data[((b * c + ch) * h + iy) * w + ix] : 0);
+            }
+          }
+        if (++m == kChunk) {
+          addRows(rows.data(), m, d);
+          rows.clear(), m = 0;
+        }
+      }
+  if (m)
+    addRows(rows.data(), m, d);
+  return Error::success();
+}
+
+Error StatsAccumulator::addBlockProj(const float *data,
+                                     ArrayRef<int64_t> shape) {
+  auto split = splitAt(request, shape, -1);
+  if (!split)
+    return split.takeError();
+  auto [outer, k, inner] = *split;
+  (void)inner;
+  if (request.block <= 0 || k % request.block ||
+      int64_t(weight.size()) != k * weightCols)
+    return makeError("calibration: tensor '" + request.value + "' of shape " +
+                     shapeText(shape) + " does not fit weight '" +
+                     request.weight + "' in blocks of " + Twine(request.block));
+  int64_t blocks = k / request.block;
+  if (Error e = checkChannels(request, stats, blocks))
+    return e;
+  if (stats.blockL1.empty())
+    stats.blockL1.assign(blocks, 0.0);
+  Eigen::Map<const RowMajorF> wm(weight.data(), k, weightCols);
+  for (int64_t o = 0; o < outer; o += kChunk) {
+    int64_t n = std::min(kChunk, outer - o);
+    Eigen::Map<const RowMajorF> x(data + o * k, n, k);
+    for (int64_t b = 0; b < blocks; ++b) {
+      RowMajorF y = x.middleCols(b * request.block, request.block) *
+                    wm.middleRows(b * request.block, request.block);
+      stats.blockL1[b] += y.cwiseAbs().cast<double>().sum();
+    }
+  }
+  stats.count += outer;
+  return Error::success();
+}
+
+ActivationStats StatsAccumulator::take() {
+  int64_t d = stats.channels;
+  if (!stats.gram.empty())
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < i; ++j)
+        stats.gram[i * d + j] = stats.gram[j * d + i];
+  ActivationStats out = std::move(stats);
+  stats = ActivationStats();
+  return out;
+}
+
+CalibrationProvider::~CalibrationProvider() = default;
+
+Error requireCalibration(const CalibrationProvider *p, StringRef who,
+                         bool needData) {
+  if (!p)
+    return makeError(who + " needs a runtime to run the model, and none was "
+                           "given (a build without ONNX Runtime, or a library "
+                           "caller that registered no CalibrationAnalysis)");
+  if (needData && !p->hasData())
+    return makeError(who + " needs calibration data (--calibration=PATH: a "
+                           ".npz of the model's inputs, a .npy, or an ONNX "
+                           "test-data folder)");
+  return Error::success();
+}
+
+Expected<CalibrationProvider &> getCalibration(Model &m,
+                                               ModelAnalysisManager &am,
+                                               StringRef who, bool needData) {
+  auto r = am.getResult<CalibrationAnalysis>(m);
+  if (!r)
+    return r.takeError();
+  if (Error e = requireCalibration(*r, who, needData))
+    return std::move(e);
+  return **r;
+}
+
+} // namespace onnxprune

@@ -1,0 +1,291 @@
+//===- ObsCriterion.cpp - Structured Optimal Brain Surgeon ----------------===//
+///
+/// \file
+/// `obs` and `obspa`: structured Optimal Brain Surgeon (Hassibi & Stork;
+/// OBC, Frantar & Alistarh 2022, in its structured form). For every
+/// consumer of a group (a Conv / MatMul / Gemm reading the group's channels,
+/// LinearUses.h) with W its [outputs, D] view and X its input vectors (Conv:
+/// im2col patches):
+///
+///   H = X^T X / n + lambda * mean(diag) * I
+///   dE(Q) = 1/2 * sum_r W[r, Q] ([H^-1]_QQ)^-1 W[r, Q]^T
+///
+/// where Q are the columns a unit removes (a channel: its kh * kw taps; a
+/// head: its d columns). A unit scores the sum of dE over its consumers:
+/// the increase of the consumers' mean squared output error when the unit
+/// goes and the rest of W stays. With `compensate`, once the units are
+/// chosen, the kept columns of each consumer absorb the removal, jointly for
+/// the removed set R:
+///
+///   dW = - W[:, R] ([H^-1]_RR)^-1 [H^-1]_R:
+///
+/// (exact least squares on the calibration data), returned as a weight
+/// update for the plan. Float32 weights with one reader only; others are
+/// scored and left as they are.
+///
+/// `obspa` is the same without user data: X comes from a synthetic source,
+/// Gaussian inputs (float inputs N(0, 1), integer inputs small uniform
+/// ints) pushed through the model, recorded in the plan's source.
+///
+/// \code
+///   W[1, 2] = [[2, 1]], H = [[2, 1], [1, 1]] (lambda = 0):
+///   H^-1 = [[1, -1], [-1, 2]]
+///   dE({0}) = 1/2 * 2^2 / 1 = 2, dE({1}) = 1/2 * 1^2 / 2 = 0.25
+///   remove 1 with compensate: dW = -[1] * 1/2 * [-1, 2] = [0.5, -1]
+///                             W' = [[2.5, 0]]
+/// \endcode
+///
+/// Parameters: lambda=0.01 (dampening), compensate, normalize; obspa also
+/// samples=64 and seed=0 of its synthetic inputs.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Criteria/Criterion.h"
+#include "passes/Criteria/LinearUses.h"
+
+#include "lib/IR/Tensor.h"
+#include "lib/Support/Error.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Format.h"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+namespace {
+
+using Matrix = Eigen::MatrixXd;
+
+/// Columns of W removed by a unit's indices \p idx in a use's space.
+std::vector<int64_t> columnsOf(const LinearUse &u, ArrayRef<int64_t> idx) {
+  std::vector<int64_t> cols;
+  for (int64_t i : idx)
+    for (int64_t t = 0; t < u.taps; ++t)
+      if (i * u.taps + t < u.depth)
+        cols.push_back(i * u.taps + t);
+  return cols;
+}
+
+Matrix submatrix(const Matrix &m, ArrayRef<int64_t> rows,
+                 ArrayRef<int64_t> cols) {
+  Matrix out(rows.size(), cols.size());
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t j = 0; j < cols.size(); ++j)
+      out(i, j) = m(rows[i], cols[j]);
+  return out;
+}
+
+class ObsCriterion final : public Criterion {
+public:
+  explicit ObsCriterion(bool dataFree) : dataFree(dataFree) {}
+
+  StringRef name() const override { return dataFree ? "obspa" : "obs"; }
+  bool needsData() const override { return !dataFree; }
+  std::string source() const override { return table.getSource(); }
+
+  Error configure(PassParams &params, CriterionOptions &opts) override {
+    if (Error e = params.getDouble("lambda", lambda))
+      return e;
+    if (!(lambda >= 0))
+      return params.makeParamError("lambda", "must be >= 0");
+    if (Error e = params.getBool("compensate", compensate))
+      return e;
+    if (dataFree) {
+      uint64_t samples = synthetic.samples;
+      if (Error e = params.getUnsigned("samples", samples))
+        return e;
+      if (samples == 0)
+        return params.makeParamError("samples", "must be at least 1");
+      synthetic.samples = samples;
+      if (Error e = params.getUnsigned("seed", synthetic.seed))
+        return e;
+    }
+    return readNormalizeParam(params, opts);
+  }
+  void printParams(PassParamsPrinter &pp,
+                   const CriterionOptions &opts) const override {
+    pp.add("lambda", lambda);
+    if (compensate)
+      pp.addFlag("compensate");
+    if (dataFree) {
+      pp.add("samples", uint64_t(synthetic.samples));
+      pp.add("seed", synthetic.seed);
+    }
+    pp.add("normalize", normalizeName(opts.normalize));
+  }
+
+  Error prepare(const CriterionContext &ctx,
+                ArrayRef<unsigned> groups) override {
+    log = ctx.log;
+    for (unsigned g : groups)
+      for (const LinearUse &u : linearUsesOf(*ctx.dg, g))
+        if (u.consumer)
+          table.request(inputRequest(u, /*gram=*/true));
+    CalibrationSource src;
+    if (dataFree)
+      src = synthetic;
+    return table.collect(ctx, src, "criterion '" + name().str() + "'");
+  }
+
+  Expected<std::vector<WeightUpdate>>
+  updatesFor(const CriterionContext &ctx, ArrayRef<unsigned> removed) override {
+    std::vector<WeightUpdate> out;
+    if (!compensate || removed.empty())
+      return out;
+    const DepGraph &dg = *ctx.dg;
+    // Removed units by group, groups in order.
+    std::map<unsigned, std::vector<unsigned>> byGroup;
+    for (unsigned unit : removed) {
+      auto els = dg.getUnit(unit).elements;
+      if (els.empty())
+        continue;
+      int g = dg.getSpaces()[els.front().first].group;
+      if (g >= 0)
+        byGroup[g].push_back(unit);
+    }
+    for (auto &[group, units] : byGroup)
+      for (const LinearUse &u : linearUsesOf(dg, group)) {
+        const Tensor &t = *u.weight->getWeight();
+        if (!u.consumer || t.getDataType() != DataType::Float ||
+            u.weight->getUses().size() != 1)
+          continue;
+        std::vector<int64_t> r;
+        for (unsigned unit : units) {
+          auto cols = columnsOf(u, elementsIn(dg, unit, u.space));
+          r.insert(r.end(), cols.begin(), cols.end());
+        }
+        llvm::sort(r);
+        r.erase(std::unique(r.begin(), r.end()), r.end());
+        if (r.empty())
+          continue;
+        auto hinv = inverseHessian(u);
+        if (!hinv)
+          return hinv.takeError();
+        auto w = readRowMatrix(u);
+        if (!w)
+          return w.takeError();
+        Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
+                                 Eigen::RowMajor>>
+            wm(w->data(), u.outputs, u.depth);
+        std::vector<int64_t> all(u.depth);
+        for (int64_t i = 0; i < u.depth; ++i)
+          all[i] = i;
+        Matrix hrr = submatrix(**hinv, r, r);
+        Matrix hra = submatrix(**hinv, r, all);
+        Matrix wr(u.outputs, r.size());
+        for (size_t j = 0; j < r.size(); ++j)
+          wr.col(j) = wm.col(r[j]);
+        Eigen::LDLT<Matrix> ldlt(hrr);
+        Matrix delta = -wr * ldlt.solve(hra);
+        wm += delta;
+        for (int64_t c : r)
+          wm.col(c).setZero(); // Removed anyway; exact zeros are cleaner.
+        out.push_back(makeRowMatrixUpdate(u, *w));
+      }
+    return out;
+  }
+
+protected:
+  Expected<std::vector<double>>
+  computeScores(const DepGraph &dg, unsigned group,
+                const CriterionOptions &) const override {
+    std::vector<unsigned> units = prunableUnitsOf(dg, group);
+    std::vector<double> scores(units.size(), 0.0);
+    for (const LinearUse &u : linearUsesOf(dg, group)) {
+      if (!u.consumer)
+        continue;
+      auto hinv = inverseHessian(u);
+      if (!hinv)
+        return hinv.takeError();
+      if (!*hinv)
+        continue;
+      auto w = readRowMatrix(u);
+      if (!w)
+        return w.takeError();
+      for (size_t k = 0; k < units.size(); ++k) {
+        std::vector<int64_t> q =
+            columnsOf(u, elementsIn(dg, units[k], u.space));
+        if (q.empty())
+          continue;
+        Matrix m = submatrix(**hinv, q, q);
+        Matrix y(q.size(), u.outputs); // W[:, Q]^T
+        for (size_t j = 0; j < q.size(); ++j)
+          for (int64_t r = 0; r < u.outputs; ++r)
+            y(j, r) = (*w)[r * u.depth + q[j]];
+        Matrix z = Eigen::LDLT<Matrix>(m).solve(y);
+        scores[k] += 0.5 * y.cwiseProduct(z).sum();
+      }
+    }
+    return scores;
+  }
+
+private:
+  /// [H^-1] of \p u's input, cached by statistic; null when no vector was
+  /// seen (the input never ran).
+  Expected<std::shared_ptr<Matrix>> inverseHessian(const LinearUse &u) const {
+    StatRequest req = inputRequest(u, /*gram=*/true);
+    std::string key = req.key();
+    auto it = hinvCache.find(key);
+    if (it != hinvCache.end())
+      return it->second;
+    const ActivationStats &st = table.get(req);
+    std::shared_ptr<Matrix> out;
+    if (st.count && st.channels == u.depth) {
+      auto start = std::chrono::steady_clock::now();
+      int64_t d = st.channels;
+      Matrix h(d, d);
+      double trace = 0;
+      for (int64_t i = 0; i < d; ++i)
+        for (int64_t j = 0; j < d; ++j)
+          h(i, j) = st.gram[i * d + j] / st.count;
+      for (int64_t i = 0; i < d; ++i)
+        trace += h(i, i);
+      // Dampening keeps H invertible where channels are dead or collinear.
+      double damp = std::max(lambda * trace / d, 1e-8);
+      h.diagonal().array() += damp;
+      Eigen::LLT<Matrix> llt(h);
+      if (llt.info() != Eigen::Success)
+        return makeError("criterion '" + name() +
+                         "': the Hessian of the input of node '" +
+                         u.node->getName() + "' (" + u.node->getOpType() +
+                         ") is not positive definite; raise lambda");
+      out = std::make_shared<Matrix>(llt.solve(Matrix::Identity(d, d)));
+      double ms = std::chrono::duration<double, std::milli>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+      if (log)
+        *log << name() << ": H^-1 of the input of '" << u.node->getName()
+             << "' (D=" << d << ") in " << format("%.1f", ms) << " ms\n";
+    }
+    hinvCache[key] = out;
+    return out;
+  }
+
+  bool dataFree;
+  double lambda = 0.01;
+  bool compensate = false;
+  CalibrationSource synthetic{CalibrationSource::Kind::Gaussian, 0, 64};
+  StatsTable table;
+  raw_ostream *log = nullptr;
+  mutable StringMap<std::shared_ptr<Matrix>> hinvCache;
+};
+
+} // namespace
+
+std::unique_ptr<Criterion> createObsCriterion() {
+  return std::make_unique<ObsCriterion>(false);
+}
+std::unique_ptr<Criterion> createObspaCriterion() {
+  return std::make_unique<ObsCriterion>(true);
+}
+
+} // namespace onnxprune

@@ -1,0 +1,111 @@
+//===- WandaCriterion.cpp - Structured Wanda ------------------------------===//
+///
+/// \file
+/// `wanda`: structured Wanda (Sun et al. 2023, pruning by weights and
+/// activations). Every weight element a unit removes scores its magnitude
+/// times the norm of the input channel it multiplies, summed over the unit:
+///
+///   consumer member (column block j of W):  sum_r |W[r, j]| * ||X_j||
+///   stem member (row j of W):               sum_c |W[j, c]| * ||X_c||
+///
+/// with W the [outputs, D] view of a Conv / MatMul / Gemm weight
+/// (LinearUses.h) and ||X_c|| the root mean square of input channel c over
+/// the calibration vectors (the L2 norm over vectors divided by sqrt of their
+/// count, so layers at different resolutions compare). Biases and norm
+/// parameters multiply no activation and add nothing.
+///
+/// \code
+///   W[2 out, 2 in] = [[1, -2], [3, 4]], rms(X) = (0.5, 2)
+///   consumer units (columns): j0 = (1 + 3) * 0.5 = 2, j1 = (2 + 4) * 2 = 12
+///   stem units (rows):        r0 = 1 * 0.5 + 2 * 2 = 4.5, r1 = 1.5 + 8 = 9.5
+/// \endcode
+///
+/// Parameters: normalize (as magnitude).
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Criteria/Criterion.h"
+#include "passes/Criteria/LinearUses.h"
+
+#include "lib/IR/Tensor.h"
+
+#include <cmath>
+
+using namespace llvm;
+
+namespace onnxprune {
+
+namespace {
+
+class WandaCriterion final : public Criterion {
+public:
+  StringRef name() const override { return "wanda"; }
+  bool needsData() const override { return true; }
+  std::string source() const override { return table.getSource(); }
+
+  Error configure(PassParams &params, CriterionOptions &opts) override {
+    return readNormalizeParam(params, opts);
+  }
+  void printParams(PassParamsPrinter &pp,
+                   const CriterionOptions &opts) const override {
+    pp.add("normalize", normalizeName(opts.normalize));
+  }
+
+  Error prepare(const CriterionContext &ctx,
+                ArrayRef<unsigned> groups) override {
+    for (unsigned g : groups)
+      for (const LinearUse &u : linearUsesOf(*ctx.dg, g))
+        table.request(inputRequest(u, /*gram=*/false));
+    return table.collect(ctx, {}, "criterion 'wanda'");
+  }
+
+protected:
+  Expected<std::vector<double>>
+  computeScores(const DepGraph &dg, unsigned group,
+                const CriterionOptions &) const override {
+    std::vector<LinearUse> uses = linearUsesOf(dg, group);
+    // Per use: the value of every index of its space.
+    std::vector<std::vector<double>> values;
+    for (const LinearUse &u : uses) {
+      const ActivationStats &st = table.get(inputRequest(u, false));
+      auto w = readRowMatrix(u);
+      if (!w)
+        return w.takeError();
+      std::vector<double> rms(st.channels);
+      for (int64_t c = 0; c < st.channels; ++c)
+        rms[c] = st.count ? std::sqrt(st.sumSq[c] / st.count) : 0.0;
+      auto norm = [&](int64_t c) {
+        return c < (int64_t)rms.size() ? rms[c] : 0.0;
+      };
+      std::vector<double> v(u.consumer ? u.depth / u.taps : u.outputs, 0.0);
+      for (int64_t r = 0; r < u.outputs; ++r)
+        for (int64_t col = 0; col < u.depth; ++col) {
+          double a =
+              std::fabs((*w)[r * u.depth + col]) * norm(u.channelOf(r, col));
+          v[u.consumer ? col / u.taps : r] += a;
+        }
+      values.push_back(std::move(v));
+    }
+    std::vector<double> scores;
+    for (unsigned unit : prunableUnitsOf(dg, group)) {
+      double s = 0;
+      for (auto &[space, i] : dg.getUnit(unit).elements)
+        for (size_t k = 0; k < uses.size(); ++k)
+          if (uses[k].space == space && i < (int64_t)values[k].size())
+            s += values[k][i];
+      scores.push_back(s);
+    }
+    return scores;
+  }
+
+private:
+  StatsTable table;
+};
+
+} // namespace
+
+std::unique_ptr<Criterion> createWandaCriterion() {
+  return std::make_unique<WandaCriterion>();
+}
+
+} // namespace onnxprune
