@@ -14,6 +14,7 @@
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/Criteria/Criterion.h"
 #include "passes/PassParams.h"
+#include "passes/Transforms/BiasCorrectPass.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/FoldShapesPass.h"
 #include "passes/Transforms/PruneExpertsPass.h"

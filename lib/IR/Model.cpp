@@ -37,4 +37,20 @@ void Model::forEachGraph(llvm::function_ref<void(const Graph &)> fn) const {
   visitGraph(*graph, [&](Graph &g) { fn(g); });
 }
 
+void Model::recordKeptChannels(llvm::StringRef name, unsigned axis,
+                               llvm::ArrayRef<int64_t> kept) {
+  auto key = std::make_pair(name.str(), axis);
+  auto it = channelOrigins.find(key);
+  std::vector<int64_t> origins;
+  for (int64_t k : kept)
+    origins.push_back(it == channelOrigins.end() ? k : it->second[k]);
+  channelOrigins[key] = std::move(origins);
+}
+
+const std::vector<int64_t> *Model::getChannelOrigins(llvm::StringRef name,
+                                                     unsigned axis) const {
+  auto it = channelOrigins.find(std::make_pair(name.str(), axis));
+  return it == channelOrigins.end() ? nullptr : &it->second;
+}
+
 } // namespace onnxprune

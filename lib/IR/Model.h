@@ -15,6 +15,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -71,6 +72,22 @@ public:
   /// external data locations are relative to.
   std::string sourcePath;
   std::string baseDir;
+
+  /// Where the channels of pruned activations came from: for (value name,
+  /// axis), the indices the kept channels had in the model as it was read,
+  /// composed over successive prunes. Kept in memory only (never written):
+  /// the repair passes (bias-correct, recalibrate-bn without BatchNorm
+  /// nodes) compare a pruned channel with its original through it.
+  std::map<std::pair<std::string, unsigned>, std::vector<int64_t>>
+      channelOrigins;
+  /// Records that axis \p axis of value \p name now keeps \p kept (indices
+  /// into its current channels), composing with an earlier record.
+  void recordKeptChannels(llvm::StringRef name, unsigned axis,
+                          llvm::ArrayRef<int64_t> kept);
+  /// The original index of every current channel of (\p name, \p axis),
+  /// or null when the axis was never pruned (channels are the original's).
+  const std::vector<int64_t> *getChannelOrigins(llvm::StringRef name,
+                                                unsigned axis) const;
 
 private:
   WeightStore weights;

@@ -8,6 +8,7 @@
 
 #include "lib/Runtime/OrtCalibration.h"
 
+#include "frontends/onnx/ModelReader.h"
 #include "lib/IR/Graph.h"
 #include "lib/IR/Tensor.h"
 #include "lib/Runtime/ModelSession.h"
@@ -53,6 +54,7 @@ OrtCalibrationProvider::create(const Model &m, StringRef path,
     return makeError("calibration batch must be at least 1");
   std::unique_ptr<OrtCalibrationProvider> p(new OrtCalibrationProvider());
   p->opts = opts;
+  p->referencePath = m.sourcePath;
   if (!path.empty()) {
     auto data = CalibrationData::open(path, describeModelInputs(m));
     if (!data)
@@ -273,6 +275,21 @@ OrtCalibrationProvider::collect(const Model &m, ArrayRef<StatRequest> requests,
   for (StatsAccumulator &a : acc)
     out.push_back(a.take());
   return out;
+}
+
+Expected<std::vector<ActivationStats>>
+OrtCalibrationProvider::collectReference(ArrayRef<StatRequest> requests,
+                                         const CalibrationSource &source) {
+  if (!reference) {
+    if (referencePath.empty())
+      return makeError("the original model is needed, and it was read from "
+                       "stdin: give it as a file");
+    auto read = readModelFile(referencePath);
+    if (!read)
+      return read.takeError();
+    reference = std::move(*read);
+  }
+  return collect(*reference, requests, source);
 }
 
 Error OrtCalibrationProvider::forEachBatch(const Model &m,

@@ -39,7 +39,7 @@ class OrtCalibrationProvider final : public CalibrationProvider {
 public:
   /// Opens the calibration data at \p path for \p m's inputs ("" for none:
   /// only synthetic sources work then). Fails on bad data, naming the file
-  /// and the input.
+  /// and the input. \p m's sourcePath is the reference model.
   static llvm::Expected<std::unique_ptr<OrtCalibrationProvider>>
   create(const Model &m, llvm::StringRef path,
          const OrtCalibrationOptions &opts = {});
@@ -49,6 +49,9 @@ public:
   llvm::Expected<std::vector<ActivationStats>>
   collect(const Model &m, llvm::ArrayRef<StatRequest> requests,
           const CalibrationSource &source) override;
+  llvm::Expected<std::vector<ActivationStats>>
+  collectReference(llvm::ArrayRef<StatRequest> requests,
+                   const CalibrationSource &source) override;
   llvm::Error forEachBatch(const Model &m, llvm::ArrayRef<std::string> outputs,
                            const CalibrationSource &source,
                            BatchFn fn) override;
@@ -66,6 +69,9 @@ private:
 
   std::optional<CalibrationData> data;
   OrtCalibrationOptions opts;
+  /// The file the model was read from; read again on first use.
+  std::string referencePath;
+  std::unique_ptr<Model> reference;
 };
 
 /// The graph inputs of \p m that have no initializer, as the runtime sees

@@ -147,6 +147,12 @@ public:
   /// of \p outputs (flattened to float, with their shapes) for each batch:
   /// what statistics that are not per tensor need (distances between two
   /// models' outputs).
+  /// collect() on the model as it was read, before any pass changed it
+  /// (repairs compare a pruned model with it). Fails when there is none
+  /// (a model read from stdin).
+  virtual llvm::Expected<std::vector<ActivationStats>>
+  collectReference(llvm::ArrayRef<StatRequest> requests,
+                   const CalibrationSource &source = {}) = 0;
   using BatchFn = llvm::function_ref<llvm::Error(
       llvm::ArrayRef<std::vector<float>> values,
       llvm::ArrayRef<std::vector<int64_t>> shapes)>;

@@ -13,6 +13,7 @@
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
 #include "passes/Analysis/Calibration.h"
+#include "passes/Transforms/StatisticsRepair.h"
 
 #include "llvm/ADT/DenseMap.h"
 
@@ -71,9 +72,24 @@ Expected<PreservedAnalyses> RecalibrateBNPass::run(Model &m,
         depth[o] = d;
   }
   if (levels.empty()) {
-    out << "recalibrate-bn: remark: the model has no BatchNormalization node "
-           "(folded into the convs by the exporter?); nothing to do\n";
-    return PreservedAnalyses::all();
+    // BN folded into the convs by the exporter: match each kept channel's
+    // mean and variance to the original model's instead (REPAIR).
+    if (m.channelOrigins.empty()) {
+      out << "recalibrate-bn: remark: no BatchNormalization node and nothing "
+             "pruned before it in this run; nothing to do\n";
+      return PreservedAnalyses::all();
+    }
+    auto cal = getCalibration(m, am, "pass 'recalibrate-bn'");
+    if (!cal)
+      return cal.takeError();
+    auto s = repairStatistics(m, *cal, /*matchVariance=*/true);
+    if (!s)
+      return addContext(s.takeError(), "pass 'recalibrate-bn'");
+    out << "recalibrate-bn: no BatchNormalization node (folded?): matched "
+           "the output mean and variance of "
+        << s->layers << " layers to the original's in " << s->levels
+        << " levels on " << cal->describe({}) << "\n";
+    return s->layers ? PreservedAnalyses::none() : PreservedAnalyses::all();
   }
   auto cal = getCalibration(m, am, "pass 'recalibrate-bn'");
   if (!cal)

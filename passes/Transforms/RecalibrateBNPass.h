@@ -18,9 +18,12 @@
 /// level by level: level k holds the BNs with k BNs on their longest path
 /// from the inputs, and one calibration run updates a whole level with the
 /// levels before it already updated. A mean or variance tensor shared with
-/// another node gets a copy of its own first. Models without BatchNorm
-/// nodes (BN folded into the convs by the exporter) are left unchanged,
-/// with a remark. Needs --calibration=PATH.
+/// another node gets a copy of its own first. In a model without BatchNorm
+/// nodes (BN folded into the convs by the exporter) that was pruned in
+/// this run, each kept output channel of the layers downstream of the
+/// prune gets the mean and variance it had in the original model instead,
+/// folded into its weights and bias (REPAIR, StatisticsRepair.h). Needs
+/// --calibration=PATH.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef ONNXPRUNE_PASSES_TRANSFORMS_RECALIBRATEBNPASS_H

@@ -144,6 +144,7 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
         continue;
       (*t.shape)[a.axis] = Dim::of(keptOfSpace[s].size());
       rw.setType(a.value, std::move(t));
+      m.recordKeptChannels(a.value->getName(), a.axis, keptOfSpace[s]);
     }
   }
   // Op-specific fixes, in graph order so results are deterministic.

@@ -134,6 +134,11 @@ public:
     }
     return out;
   }
+  llvm::Expected<std::vector<ActivationStats>>
+  collectReference(llvm::ArrayRef<StatRequest> requests,
+                   const CalibrationSource &source) override {
+    return collect(Model(), requests, source);
+  }
   llvm::Error forEachBatch(const Model &, llvm::ArrayRef<std::string>,
                            const CalibrationSource &, BatchFn) override {
     return llvm::Error::success();
