@@ -11,17 +11,20 @@
 ///   dE(Q) = 1/2 * sum_r W[r, Q] ([H^-1]_QQ)^-1 W[r, Q]^T
 ///
 /// where Q are the columns a unit removes (a channel: its kh * kw taps; a
-/// head: its d columns). A unit scores the sum of dE over its consumers:
-/// the increase of the consumers' mean squared output error when the unit
-/// goes and the rest of W stays. With `compensate`, once the units are
-/// chosen, the kept columns of each consumer absorb the removal, jointly for
+/// head: its d columns). A unit scores the sum over its consumers of the
+/// increase of their mean squared output error. With `compensate` that is
+/// dE(Q) above (the kept columns absorb the removal), and once the units
+/// are chosen the kept columns of each consumer are updated, jointly for
 /// the removed set R:
 ///
 ///   dW = - W[:, R] ([H^-1]_RR)^-1 [H^-1]_R:
 ///
 /// (exact least squares on the calibration data), returned as a weight
 /// update for the plan. Float32 weights with one reader only; others are
-/// scored and left as they are.
+/// scored and left as they are. Without `compensate` nothing absorbs the
+/// removal, and the error is what it costs alone (OBD's saliency, exact for
+/// one unit): dE(Q) = 1/2 * sum_r W[r, Q] H_QQ W[r, Q]^T. Ranking by the
+/// compensated error and then not compensating removes the wrong units.
 ///
 /// `obspa` is the same without user data: X comes from a synthetic source,
 /// Gaussian inputs (float inputs N(0, 1), integer inputs small uniform
@@ -29,8 +32,9 @@
 ///
 /// \code
 ///   W[1, 2] = [[2, 1]], H = [[2, 1], [1, 1]] (lambda = 0):
-///   H^-1 = [[1, -1], [-1, 2]]
-///   dE({0}) = 1/2 * 2^2 / 1 = 2, dE({1}) = 1/2 * 1^2 / 2 = 0.25
+///   plain:      dE({0}) = 1/2 * 2^2 * 2 = 4, dE({1}) = 1/2 * 1^2 * 1 = 0.5
+///   compensate: H^-1 = [[1, -1], [-1, 2]],
+///               dE({0}) = 1/2 * 2^2 / 1 = 2, dE({1}) = 1/2 * 1^2 / 2 = 0.25
 ///   remove 1 with compensate: dW = -[1] * 1/2 * [-1, 2] = [0.5, -1]
 ///                             W' = [[2.5, 0]]
 /// \endcode
@@ -203,10 +207,13 @@ protected:
     for (const LinearUse &u : linearUsesOf(dg, group)) {
       if (!u.consumer)
         continue;
-      auto hinv = inverseHessian(u);
-      if (!hinv)
-        return hinv.takeError();
-      if (!*hinv)
+      // With compensation the kept columns absorb the removal: OBS's
+      // ([H^-1]_QQ)^-1. Without, the error is what removal alone costs:
+      // H_QQ itself.
+      auto h = compensate ? inverseHessian(u) : hessian(u);
+      if (!h)
+        return h.takeError();
+      if (!*h)
         continue;
       auto w = readRowMatrix(u);
       if (!w)
@@ -216,12 +223,13 @@ protected:
             columnsOf(u, elementsIn(dg, units[k], u.space));
         if (q.empty())
           continue;
-        Matrix m = submatrix(**hinv, q, q);
+        Matrix m = submatrix(**h, q, q);
         Matrix y(q.size(), u.outputs); // W[:, Q]^T
         for (size_t j = 0; j < q.size(); ++j)
           for (int64_t r = 0; r < u.outputs; ++r)
             y(j, r) = (*w)[r * u.depth + q[j]];
-        Matrix z = Eigen::LDLT<Matrix>(m).solve(y);
+        Matrix z = compensate ? Matrix(Eigen::LDLT<Matrix>(m).solve(y))
+                              : Matrix(m * y);
         scores[k] += 0.5 * y.cwiseProduct(z).sum();
       }
     }
@@ -229,26 +237,37 @@ protected:
   }
 
 private:
-  /// [H^-1] of \p u's input, cached by statistic; null when no vector was
+  /// H = X^T X / n of \p u's input (undamped), or null when no vector was
   /// seen (the input never ran).
+  Expected<std::shared_ptr<Matrix>> hessian(const LinearUse &u) const {
+    const ActivationStats &st = table.get(inputRequest(u, /*gram=*/true));
+    if (!st.count || st.channels != u.depth)
+      return std::shared_ptr<Matrix>();
+    int64_t d = st.channels;
+    auto h = std::make_shared<Matrix>(d, d);
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < d; ++j)
+        (*h)(i, j) = st.gram[i * d + j] / st.count;
+    return h;
+  }
+
+  /// [H^-1] of \p u's input, dampened, cached by statistic; null when no
+  /// vector was seen.
   Expected<std::shared_ptr<Matrix>> inverseHessian(const LinearUse &u) const {
     StatRequest req = inputRequest(u, /*gram=*/true);
     std::string key = req.key();
     auto it = hinvCache.find(key);
     if (it != hinvCache.end())
       return it->second;
-    const ActivationStats &st = table.get(req);
+    auto hOr = hessian(u);
+    if (!hOr)
+      return hOr.takeError();
     std::shared_ptr<Matrix> out;
-    if (st.count && st.channels == u.depth) {
+    if (*hOr) {
       auto start = std::chrono::steady_clock::now();
-      int64_t d = st.channels;
-      Matrix h(d, d);
-      double trace = 0;
-      for (int64_t i = 0; i < d; ++i)
-        for (int64_t j = 0; j < d; ++j)
-          h(i, j) = st.gram[i * d + j] / st.count;
-      for (int64_t i = 0; i < d; ++i)
-        trace += h(i, i);
+      Matrix &h = **hOr;
+      int64_t d = h.rows();
+      double trace = h.trace();
       // Dampening keeps H invertible where channels are dead or collinear.
       double damp = std::max(lambda * trace / d, 1e-8);
       h.diagonal().array() += damp;

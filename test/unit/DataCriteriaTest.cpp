@@ -247,16 +247,22 @@ TEST_F(DataCriteriaTest, AmpIsTheMeanActivationAtTheConsumer) {
 }
 
 TEST_F(DataCriteriaTest, ObsScoresTheConsumersError) {
-  // H = [[2, 1], [1, 1]], H^-1 = [[1, -1], [-1, 2]]:
+  // Without compensation a unit costs what removing its column alone does:
+  // 1/2 W[:, j]^2 H_jj with H = [[2, 1], [1, 1]]: (1/2 * 4 * 2, 1/2 * 1 * 1).
+  std::vector<double> plain = scores("obs", "lambda=0");
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_NEAR(plain[0], 4, 1e-9);
+  EXPECT_NEAR(plain[1], 0.5, 1e-9);
+  // With compensation the kept column absorbs it: H^-1 = [[1, -1], [-1, 2]],
   // dE(0) = 1/2 * 2^2 / 1 = 2, dE(1) = 1/2 * 1^2 / 2 = 0.25.
-  std::vector<double> s = scores("obs", "lambda=0");
+  std::vector<double> s = scores("obs", "lambda=0;compensate");
   ASSERT_EQ(s.size(), 2u);
   EXPECT_NEAR(s[0], 2, 1e-6);
   EXPECT_NEAR(s[1], 0.25, 1e-6);
   // lambda=0.5 adds 0.5 * mean(diag H) = 0.75 to the diagonal:
   // H = [[2.75, 1], [1, 1.75]], det 3.8125, H^-1_00 = 1.75 / 3.8125, so
   // dE(0) = 1/2 * 4 * 3.8125 / 1.75.
-  std::vector<double> d = scores("obs", "lambda=0.5");
+  std::vector<double> d = scores("obs", "lambda=0.5;compensate");
   EXPECT_NEAR(d[0], 2 * 3.8125 / 1.75, 1e-9);
 }
 
