@@ -231,12 +231,12 @@ protected:
 };
 
 TEST_F(DataCriteriaTest, Wanda) {
-  // Stem (W1 column j over x): (1*0.5 + 3*2, 2*0.5 + 4*2) = (6.5, 9);
-  // consumer (W2 row j times rms(a_j)): (2*1, 1*3) = (2, 3).
+  // The consumer, W2 row j times rms(a_j): (2 * 1, 1 * 3); the stem W1
+  // (whose weights multiply x, not the unit) adds nothing.
   std::vector<double> s = scores("wanda", "");
   ASSERT_EQ(s.size(), 2u);
-  EXPECT_DOUBLE_EQ(s[0], 8.5);
-  EXPECT_DOUBLE_EQ(s[1], 12);
+  EXPECT_DOUBLE_EQ(s[0], 2);
+  EXPECT_DOUBLE_EQ(s[1], 3);
 }
 
 TEST_F(DataCriteriaTest, AmpIsTheMeanActivationAtTheConsumer) {
