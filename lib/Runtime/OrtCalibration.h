@@ -30,7 +30,14 @@ struct OrtCalibrationOptions {
   int64_t batch = 32;
   /// Use only the first N samples of the data (0: all).
   int64_t samples = 0;
-  RuntimeOptions runtime;
+  /// Basic graph optimisations only: with ORT's layout and fusion passes
+  /// (Extended, All) an intermediate asked for as an output came back empty
+  /// from fused Conv+Add nodes (the pinned ORT, a pruned ResNet, 45-wide).
+  RuntimeOptions runtime = [] {
+    RuntimeOptions r;
+    r.optLevel = RuntimeOptions::OptLevel::Basic;
+    return r;
+  }();
   /// Progress on stderr; unset: only when stderr is a terminal.
   std::optional<bool> progress;
 };

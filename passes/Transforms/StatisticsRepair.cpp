@@ -223,7 +223,7 @@ Expected<RepairSummary> repairStatistics(Model &m, CalibrationProvider &cal,
     refReqs.push_back(request(l));
   auto ref = cal.collectReference(refReqs);
   if (!ref)
-    return ref.takeError();
+    return addContext(ref.takeError(), "the original model");
 
   Rewriter rw(m);
   unsigned maxLevel = 0;
@@ -241,7 +241,7 @@ Expected<RepairSummary> repairStatistics(Model &m, CalibrationProvider &cal,
       continue;
     auto cur = cal.collect(m, reqs);
     if (!cur)
-      return cur.takeError();
+      return addContext(cur.takeError(), "the pruned model");
     ++summary.levels;
     for (size_t k = 0; k < idx.size(); ++k) {
       Layer &l = layers[idx[k]];
