@@ -185,3 +185,60 @@ def check_onnx(path, must_have=(), must_not_have=()):
           f"{len(m.graph.node)} nodes, {os.path.getsize(path)} bytes, sha256 {sha256(path)}")
     print(f"[onnx] op histogram: {dict(sorted(ops.items()))}")
     return m
+
+
+def _qualified(scope_parts):
+    """Module path from the scope components of a node name: ['layer2', 'layer2.0', 'shortcut',
+    'shortcut.0'] -> 'layer2.0.shortcut.0'; ['layers.0', 'self_attn', 'q_proj'] ->
+    'layers.0.self_attn.q_proj' (torch names a Sequential / ModuleList child `<container>.<i>`)."""
+    segs = []
+    for p in scope_parts:
+        if segs and p.startswith(segs[-1] + "."):
+            segs[-1] = p
+        else:
+            segs.append(p)
+    return ".".join(segs)
+
+
+def name_initializers(path, model):
+    """Give the weights that the exporter renamed `onnx::MatMul_123` / `onnx::Conv_45` (because
+    constant folding transposed a Linear weight, or folded a BatchNorm into a Conv) the name of
+    the torch module that owns them: `<module>.weight` / `<module>.bias`, taken from the scope of
+    the node that reads them (e.g. /layers.0/self_attn/q_proj/MatMul -> layers.0.self_attn.q_proj.weight).
+    NOTE: a MatMul weight is stored [in, out], i.e. transposed with respect to torch's Linear.weight.
+    Rewrites `path` in place; deterministic."""
+    import onnx
+    m = onnx.load(path)
+    modules = dict(model.named_modules())
+    consumers = {}
+    for n in m.graph.node:
+        for i, name in enumerate(n.input):
+            consumers.setdefault(name, []).append((n, i))
+    existing = {t.name for t in m.graph.initializer}
+    renames = {}
+    for t in m.graph.initializer:
+        if not t.name.startswith("onnx::"):
+            continue
+        uses = consumers.get(t.name, [])
+        if len(uses) != 1:
+            continue
+        node, slot = uses[0]
+        kind = {("MatMul", 1): "weight", ("Conv", 1): "weight", ("Conv", 2): "bias",
+                ("Gemm", 1): "weight", ("Gemm", 2): "bias"}.get((node.op_type, slot))
+        parts = node.name.strip("/").split("/")[:-1]
+        if kind is None or not parts:
+            continue
+        mod = _qualified(parts)
+        assert mod in modules, f"{node.name}: no module {mod}"
+        new = f"{mod}.{kind}"
+        assert new not in existing and new not in renames.values(), new
+        renames[t.name] = new
+    for t in m.graph.initializer:
+        t.name = renames.get(t.name, t.name)
+    for n in m.graph.node:
+        for i, name in enumerate(n.input):
+            if name in renames:
+                n.input[i] = renames[name]
+    onnx.save(m, path)
+    print(f"[onnx] {path}: named {len(renames)} initializers after their torch modules")
+    return renames

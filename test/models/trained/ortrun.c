@@ -1,4 +1,5 @@
-// ortrun MODEL IN_NAME {f32|i64} IN.bin D0 D1 ... -- runs model, writes OUT.bin (first output, float32) to stdout path argv after --
+// ortrun MODEL IN_NAME {f32|i64} IN.bin OUT.bin D0 [D1 ...]: runs MODEL in ONNX Runtime (1 thread, no graph
+// optimisation) on the raw little-endian tensor IN.bin of shape D0xD1x..., writes its first output as raw float32 to OUT.bin.
 #include <onnxruntime_c_api.h>
 #include <stdio.h>
 #include <stdlib.h>

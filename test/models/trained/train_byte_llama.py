@@ -20,7 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import brown_split, check_onnx, llama_eval_windows, setup_determinism, state_sha256  # noqa: E402
+from common import (brown_split, check_onnx, llama_eval_windows, name_initializers,  # noqa: E402
+                    setup_determinism, state_sha256)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -145,6 +146,8 @@ def main():
     ap.add_argument("--seqlen", type=int, default=128)
     ap.add_argument("--lr", type=float, default=5e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weights", default=None,
+                    help="load this state dict (a .pt written by an earlier run) instead of training; re-export only")
     ap.add_argument("--brown-dir", default=None)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -157,6 +160,9 @@ def main():
     held_small = held[:64]
 
     model = ByteLlama()
+    if args.weights:
+        model.load_state_dict(torch.load(args.weights))
+        args.steps = 0
     nparams = sum(p.numel() for p in model.parameters())
     print(f"params: {nparams}")
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
@@ -204,6 +210,7 @@ def main():
     torch.onnx.export(model, held[:2, :args.seqlen], path, input_names=["input_ids"], output_names=["logits"],
                       dynamic_axes={"input_ids": {0: "N", 1: "T"}, "logits": {0: "N", 1: "T"}},
                       opset_version=17, do_constant_folding=True)
+    name_initializers(path, model)
     check_onnx(path)
     print(f"FINAL byte_llama held-out perplexity per byte ({len(held)} windows of {args.seqlen + 1}, "
           f"{held[:, 1:].numel()} predicted bytes, torch): {ppl:.4f}  (nll {nll:.4f} nats = "

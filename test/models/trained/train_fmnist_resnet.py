@@ -13,8 +13,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (check_onnx, fmnist_normalize, load_fmnist, setup_determinism,  # noqa: E402
-                    state_sha256, FMNIST_MEAN, FMNIST_STD)
+from common import (check_onnx, fmnist_normalize, load_fmnist, name_initializers,  # noqa: E402
+                    setup_determinism, state_sha256, FMNIST_MEAN, FMNIST_STD)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -104,6 +104,7 @@ def export(model, out_dir, sample):
                       do_constant_folding=False, **common)
     torch.onnx.export(model, sample, p_fold, training=torch.onnx.TrainingMode.EVAL,
                       do_constant_folding=True, **common)
+    name_initializers(p_fold, model)
     check_onnx(p_bn, must_have=["BatchNormalization"])
     check_onnx(p_fold, must_not_have=["BatchNormalization"])
 
@@ -115,6 +116,8 @@ def main():
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weights", default=None,
+                    help="load this state dict (a .pt written by an earlier run) instead of training; re-export only")
     ap.add_argument("--fmnist-dir", default=None)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -126,6 +129,9 @@ def main():
     xte, yte = torch.from_numpy(fmnist_normalize(xte)), torch.from_numpy(yte)
 
     model = FmnistResNet()
+    if args.weights:
+        model.load_state_dict(torch.load(args.weights))
+        args.epochs = 0
     nparams = sum(p.numel() for p in model.parameters())
     print(f"params: {nparams}")
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]

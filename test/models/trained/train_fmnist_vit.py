@@ -15,8 +15,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (check_onnx, fmnist_normalize, load_fmnist, setup_determinism,  # noqa: E402
-                    state_sha256)
+from common import (check_onnx, fmnist_normalize, load_fmnist, name_initializers,  # noqa: E402
+                    setup_determinism, state_sha256)
 from train_fmnist_resnet import augment, evaluate  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weights", default=None,
+                    help="load this state dict (a .pt written by an earlier run) instead of training; re-export only")
     ap.add_argument("--fmnist-dir", default=None)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -117,6 +119,9 @@ def main():
     xte, yte = torch.from_numpy(fmnist_normalize(xte)), torch.from_numpy(yte)
 
     model = FmnistViT(patch=args.patch)
+    if args.weights:
+        model.load_state_dict(torch.load(args.weights))
+        args.epochs = 0
     nparams = sum(p.numel() for p in model.parameters())
     print(f"params: {nparams}")
     decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "embed" not in n and "token" not in n]
@@ -164,6 +169,7 @@ def main():
     torch.onnx.export(model, xte[:2], path, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, opset_version=17,
                       do_constant_folding=True)
+    name_initializers(path, model)
     check_onnx(path)
     print(f"FINAL fmnist_vit test accuracy (10000 images, torch): {acc:.4f}  params {nparams}  "
           f"train_time {train_time:.1f}s wall / {cpu_time:.1f}s CPU")
