@@ -124,15 +124,14 @@ void fillGaussian(HostTensor &t, uint64_t seed) {
 }
 
 /// The values of \p t as floats.
-std::vector<float> toFloats(const HostTensor &t) {
-  int64_t n = t.getNumElements();
-  std::vector<float> out(n);
-  if (t.dtype == DataType::Float) {
-    std::memcpy(out.data(), t.bytes.data(), n * sizeof(float));
-    return out;
-  }
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = float(t.getAsDouble(i));
+std::vector<float> toFloats(const OrtSession::TensorView &t) {
+  HostTensor h;
+  h.dtype = t.dtype;
+  h.shape = t.shape;
+  h.bytes.assign(t.data, t.data + t.numBytes);
+  std::vector<float> out(h.getNumElements());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = float(h.getAsDouble(i));
   return out;
 }
 
@@ -167,10 +166,8 @@ private:
 
 } // namespace
 
-Error OrtCalibrationProvider::run(
-    const Model &m, ArrayRef<std::string> probes,
-    const CalibrationSource &source,
-    function_ref<Error(ArrayRef<NamedTensor>, ArrayRef<NamedTensor>)> fn) {
+Error OrtCalibrationProvider::run(const Model &m, ArrayRef<std::string> probes,
+                                  const CalibrationSource &source, ProbeFn fn) {
   bool gaussian = source.kind == CalibrationSource::Kind::Gaussian;
   if (!gaussian && !data)
     return makeError("no calibration data was given (--calibration=PATH)");
@@ -212,12 +209,19 @@ Error OrtCalibrationProvider::run(
         return b.takeError();
       feeds = std::move(*b);
     }
-    auto outs = (*session)->run(feeds, outputs);
-    if (!outs)
-      return addContext(outs.takeError(), "calibration: running samples " +
-                                              Twine(begin) + ".." + Twine(end));
-    if (Error e = fn(feeds, *outs))
-      return e;
+    Error e = (*session)->runView(
+        feeds, outputs, [&](ArrayRef<OrtSession::TensorView> outs) {
+          StringMap<OrtSession::TensorView> byName;
+          for (const NamedTensor &f : feeds)
+            byName[f.name] = {f.name, f.tensor.dtype, f.tensor.shape,
+                              f.tensor.bytes.data(), f.tensor.bytes.size()};
+          for (const OrtSession::TensorView &o : outs)
+            byName[o.name] = o;
+          return fn(byName);
+        });
+    if (e)
+      return addContext(std::move(e), "calibration: samples " + Twine(begin) +
+                                          ".." + Twine(end));
     progress.update(end);
   }
   return Error::success();
@@ -246,29 +250,32 @@ OrtCalibrationProvider::collect(const Model &m, ArrayRef<StatRequest> requests,
     acc.emplace_back(r, std::move(w), cols);
     probes.push_back(r.value);
   }
-  Error err = run(
-      m, probes, source,
-      [&](ArrayRef<NamedTensor> feeds, ArrayRef<NamedTensor> outs) -> Error {
-        StringMap<const HostTensor *> byName;
-        for (const NamedTensor &t : feeds)
-          byName[t.name] = &t.tensor;
-        for (const NamedTensor &t : outs)
-          byName[t.name] = &t.tensor;
-        // Each probe converted once per batch.
-        StringMap<std::vector<float>> floats;
-        for (StatsAccumulator &a : acc) {
-          const std::string &name = a.getRequest().value;
-          auto it = byName.find(name);
-          if (it == byName.end())
-            return makeError("calibration: the run gave no '" + name + "'");
-          auto f = floats.find(name);
-          if (f == floats.end())
-            f = floats.try_emplace(name, toFloats(*it->second)).first;
-          if (Error e = a.add(f->second.data(), it->second->shape))
-            return e;
-        }
-        return Error::success();
-      });
+  Error err =
+      run(m, probes, source,
+          [&](const StringMap<OrtSession::TensorView> &byName) -> Error {
+            // Float probes are read in place; others are converted once per
+            // batch.
+            StringMap<std::vector<float>> converted;
+            for (StatsAccumulator &a : acc) {
+              const std::string &name = a.getRequest().value;
+              auto it = byName.find(name);
+              if (it == byName.end())
+                return makeError("calibration: the run gave no '" + name + "'");
+              const OrtSession::TensorView &t = it->second;
+              const float *values;
+              if (t.dtype == DataType::Float) {
+                values = reinterpret_cast<const float *>(t.data);
+              } else {
+                auto f = converted.find(name);
+                if (f == converted.end())
+                  f = converted.try_emplace(name, toFloats(t)).first;
+                values = f->second.data();
+              }
+              if (Error e = a.add(values, t.shape))
+                return e;
+            }
+            return Error::success();
+          });
   if (err)
     return std::move(err);
   std::vector<ActivationStats> out;
@@ -296,25 +303,20 @@ Error OrtCalibrationProvider::forEachBatch(const Model &m,
                                            ArrayRef<std::string> outputs,
                                            const CalibrationSource &source,
                                            BatchFn fn) {
-  return run(
-      m, outputs, source,
-      [&](ArrayRef<NamedTensor> feeds, ArrayRef<NamedTensor> outs) -> Error {
-        StringMap<const HostTensor *> byName;
-        for (const NamedTensor &t : feeds)
-          byName[t.name] = &t.tensor;
-        for (const NamedTensor &t : outs)
-          byName[t.name] = &t.tensor;
-        std::vector<std::vector<float>> values;
-        std::vector<std::vector<int64_t>> shapes;
-        for (const std::string &name : outputs) {
-          const HostTensor *t = byName.lookup(name);
-          if (!t)
-            return makeError("calibration: the run gave no '" + name + "'");
-          values.push_back(toFloats(*t));
-          shapes.push_back(t->shape);
-        }
-        return fn(values, shapes);
-      });
+  return run(m, outputs, source,
+             [&](const StringMap<OrtSession::TensorView> &byName) -> Error {
+               std::vector<std::vector<float>> values;
+               std::vector<std::vector<int64_t>> shapes;
+               for (const std::string &name : outputs) {
+                 auto it = byName.find(name);
+                 if (it == byName.end())
+                   return makeError("calibration: the run gave no '" + name +
+                                    "'");
+                 values.push_back(toFloats(it->second));
+                 shapes.push_back(it->second.shape);
+               }
+               return fn(values, shapes);
+             });
 }
 
 } // namespace onnxprune

@@ -66,13 +66,11 @@ public:
 private:
   OrtCalibrationProvider() = default;
   /// Runs \p m with \p probes as outputs on every batch of \p source; \p fn
-  /// gets the feeds and the probe values.
-  llvm::Error
-  run(const Model &m, llvm::ArrayRef<std::string> probes,
-      const CalibrationSource &source,
-      llvm::function_ref<llvm::Error(llvm::ArrayRef<NamedTensor> feeds,
-                                     llvm::ArrayRef<NamedTensor> outs)>
-          fn);
+  /// gets every probe (fed inputs included) by name, in ORT's buffers.
+  using ProbeFn = llvm::function_ref<llvm::Error(
+      const llvm::StringMap<OrtSession::TensorView> &probes)>;
+  llvm::Error run(const Model &m, llvm::ArrayRef<std::string> probes,
+                  const CalibrationSource &source, ProbeFn fn);
 
   std::optional<CalibrationData> data;
   OrtCalibrationOptions opts;

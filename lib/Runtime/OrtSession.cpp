@@ -223,9 +223,9 @@ llvm::Error OrtSession::describeIO() {
   });
 }
 
-llvm::Expected<std::vector<NamedTensor>>
-OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
-                llvm::ArrayRef<std::string> outputNames) {
+llvm::Error OrtSession::runView(llvm::ArrayRef<NamedTensor> feeds,
+                                llvm::ArrayRef<std::string> outputNames,
+                                ViewFn fn) {
   llvm::StringSet<> inputNames, seen;
   for (const TensorInfo &in : inputs)
     inputNames.insert(in.name);
@@ -257,8 +257,10 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
   else
     outNames.assign(outputNames.begin(), outputNames.end());
 
-  std::vector<NamedTensor> results;
+  std::vector<TensorView> views;
   std::string problem; // An output this wrapper cannot return.
+  llvm::Error viewErr = llvm::Error::success();
+  (void)static_cast<bool>(viewErr); // Checked: reassigned below.
   llvm::Error err = guard("ONNX Runtime run failed", [&] {
     std::vector<const char *> inPtrs, outPtrs;
     std::vector<Ort::Value> inValues;
@@ -281,7 +283,7 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
         inValues.size(), outPtrs.data(), outPtrs.size());
 
     for (size_t i = 0; i < outValues.size(); ++i) {
-      NamedTensor out;
+      TensorView out;
       out.name = outNames[i];
       Ort::Value &v = outValues[i];
       if (!v.IsTensor()) {
@@ -289,24 +291,49 @@ OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
         return;
       }
       auto info = v.GetTensorTypeAndShapeInfo();
-      out.tensor.dtype = fromOrt(info.GetElementType());
-      out.tensor.shape = info.GetShape();
-      if (!isSupportedHostType(out.tensor.dtype)) {
+      out.dtype = fromOrt(info.GetElementType());
+      out.shape = info.GetShape();
+      if (!isSupportedHostType(out.dtype)) {
         problem = "output '" + out.name + "' has element type " +
-                  dataTypeName(out.tensor.dtype) +
+                  dataTypeName(out.dtype) +
                   ", which the runtime does not support";
         return;
       }
-      size_t n = info.GetElementCount() * elementSize(out.tensor.dtype);
-      const char *raw = static_cast<const char *>(v.GetTensorRawData());
-      out.tensor.bytes.assign(raw, raw + n);
-      results.push_back(std::move(out));
+      out.data = static_cast<const char *>(v.GetTensorRawData());
+      out.numBytes = info.GetElementCount() * elementSize(out.dtype);
+      views.push_back(std::move(out));
     }
+    // Inside the guard: the views point into outValues, alive until here.
+    if (problem.empty())
+      viewErr = fn(views);
   });
-  if (err)
-    return std::move(err);
+  if (err) {
+    llvm::consumeError(std::move(viewErr));
+    return err;
+  }
   if (!problem.empty())
     return makeError("run: " + problem);
+  return viewErr;
+}
+
+llvm::Expected<std::vector<NamedTensor>>
+OrtSession::run(llvm::ArrayRef<NamedTensor> feeds,
+                llvm::ArrayRef<std::string> outputNames) {
+  std::vector<NamedTensor> results;
+  llvm::Error err =
+      runView(feeds, outputNames, [&](llvm::ArrayRef<TensorView> outs) {
+        for (const TensorView &v : outs) {
+          NamedTensor t;
+          t.name = v.name;
+          t.tensor.dtype = v.dtype;
+          t.tensor.shape = v.shape;
+          t.tensor.bytes.assign(v.data, v.data + v.numBytes);
+          results.push_back(std::move(t));
+        }
+        return llvm::Error::success();
+      });
+  if (err)
+    return std::move(err);
   return std::move(results);
 }
 

@@ -21,6 +21,7 @@
 #include "lib/Runtime/HostTensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -87,6 +88,21 @@ public:
   llvm::Expected<std::vector<NamedTensor>>
   run(llvm::ArrayRef<NamedTensor> feeds,
       llvm::ArrayRef<std::string> outputNames = {});
+
+  /// An output as ORT holds it, valid only inside runView's callback.
+  struct TensorView {
+    std::string name;
+    DataType dtype = DataType::Undefined;
+    std::vector<int64_t> shape;
+    const char *data = nullptr;
+    size_t numBytes = 0;
+  };
+  using ViewFn =
+      llvm::function_ref<llvm::Error(llvm::ArrayRef<TensorView> outputs)>;
+  /// run() without copying the outputs: \p fn sees them in ORT's buffers
+  /// (calibration folds big probes into statistics and drops them).
+  llvm::Error runView(llvm::ArrayRef<NamedTensor> feeds,
+                      llvm::ArrayRef<std::string> outputNames, ViewFn fn);
 
   /// ORT's version string ("1.23.0"), or an error when the library cannot
   /// be used (its C API is older than the headers we were built with).

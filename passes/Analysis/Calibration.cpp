@@ -126,16 +126,24 @@ Error StatsAccumulator::addMoments(const float *data, ArrayRef<int64_t> shape) {
     return e;
   if (stats.sum.empty())
     stats.sum.assign(c, 0), stats.sumSq.assign(c, 0), stats.sumAbs.assign(c, 0);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float *p = data + (o * c + ch) * inner;
-      double s = 0, sq = 0, ab = 0;
-      for (int64_t i = 0; i < inner; ++i) {
-        double x = p[i];
-        s += x, sq += x * x, ab += std::fabs(x);
+  // Sums in float within a batch (vectorised by Eigen), in double across.
+  if (inner == 1) {
+    Eigen::Map<const RowMajorF> x(data, outer, c);
+    Eigen::RowVectorXf s = x.colwise().sum();
+    Eigen::RowVectorXf sq = x.array().square().matrix().colwise().sum();
+    Eigen::RowVectorXf ab = x.array().abs().matrix().colwise().sum();
+    for (int64_t ch = 0; ch < c; ++ch)
+      stats.sum[ch] += s[ch], stats.sumSq[ch] += sq[ch],
+          stats.sumAbs[ch] += ab[ch];
+  } else {
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        Eigen::Map<const Eigen::VectorXf> p(data + (o * c + ch) * inner, inner);
+        stats.sum[ch] += p.sum();
+        stats.sumSq[ch] += p.squaredNorm();
+        stats.sumAbs[ch] += p.cwiseAbs().sum();
       }
-      stats.sum[ch] += s, stats.sumSq[ch] += sq, stats.sumAbs[ch] += ab;
-    }
+  }
   stats.count += outer * inner;
   return Error::success();
 }

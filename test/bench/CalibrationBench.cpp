@@ -1,0 +1,155 @@
+//===- CalibrationBench.cpp - Calibration overhead against plain ORT ------===//
+///
+/// \file
+/// What gathering statistics costs over running the model: for a model and
+/// its calibration data, times (best of --repeat, same batches, same
+/// session options) plain ONNX Runtime inference, then the calibration
+/// provider gathering
+///
+///   moments  per-channel sums at every Conv/MatMul/Gemm input (what wanda,
+///            amp and recalibrate-bn ask for; target <= 1.25x inference),
+///   gram     X^T X at the same inputs (what obs asks for; reported),
+///
+/// and OBS's solve time (H^-1) per layer. Prints ratios measured in one run.
+///
+///   build/test/bench/CalibrationBench test/models/trained/byte_llama.onnx \
+///       test/models/trained/llama_calib.npz
+///
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ModelReader.h"
+#include "lib/IR/Graph.h"
+#include "lib/Runtime/ModelSession.h"
+#include "lib/Runtime/OrtCalibration.h"
+#include "passes/Analysis/Calibration.h"
+#include "passes/Analysis/DepGraph.h"
+#include "passes/Criteria/LinearUses.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <Eigen/Dense>
+
+#include <chrono>
+#include <set>
+
+using namespace onnxprune;
+
+namespace {
+
+double seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+int fail(llvm::Error e) {
+  llvm::errs() << "CalibrationBench: " << llvm::toString(std::move(e)) << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    llvm::errs() << "usage: CalibrationBench MODEL DATA [repeat=3]\n";
+    return 2;
+  }
+  int repeat = argc > 3 ? std::atoi(argv[3]) : 3;
+  auto model = readModelFile(argv[1]);
+  if (!model)
+    return fail(model.takeError());
+  Model &m = **model;
+  OrtCalibrationOptions opts;
+  opts.progress = false;
+  auto provider = OrtCalibrationProvider::create(m, argv[2], opts);
+  if (!provider)
+    return fail(provider.takeError());
+  auto data = CalibrationData::open(argv[2], describeModelInputs(m));
+  if (!data)
+    return fail(data.takeError());
+
+  // The requests data criteria make: one per Conv/MatMul/Gemm consumer.
+  auto dg = buildDepGraph(m);
+  if (!dg)
+    return fail(dg.takeError());
+  std::vector<StatRequest> moments, grams;
+  std::set<std::string> seen;
+  std::vector<LinearUse> uses;
+  for (unsigned g = 0; g < dg->getGroups().size(); ++g)
+    for (const LinearUse &u : linearUsesOf(*dg, g))
+      if (u.consumer && seen.insert(inputRequest(u, true).key()).second) {
+        moments.push_back(inputRequest(u, false));
+        grams.push_back(inputRequest(u, true));
+        uses.push_back(u);
+      }
+
+  // Plain inference over the same batches, same session options.
+  auto session = openModelSession(m, opts.runtime);
+  if (!session)
+    return fail(session.takeError());
+  int64_t n = data->getNumSamples();
+  int64_t b = data->getFixedBatch() ? data->getFixedBatch() : opts.batch;
+  double plain = 1e30, empty = 1e30, mom = 1e30, gram = 1e30;
+  for (int r = 0; r < repeat; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t begin = 0; begin < n; begin += b) {
+      auto batch = data->getBatch(begin, std::min(n, begin + b));
+      if (!batch)
+        return fail(batch.takeError());
+      auto outs = (*session)->run(*batch);
+      if (!outs)
+        return fail(outs.takeError());
+    }
+    plain = std::min(plain, seconds(t0));
+    t0 = std::chrono::steady_clock::now();
+    if (auto s = (*provider)->collect(m, {}, {}); !s)
+      return fail(s.takeError());
+    empty = std::min(empty, seconds(t0));
+    t0 = std::chrono::steady_clock::now();
+    if (auto s = (*provider)->collect(m, moments, {}); !s)
+      return fail(s.takeError());
+    mom = std::min(mom, seconds(t0));
+    t0 = std::chrono::steady_clock::now();
+    if (auto s = (*provider)->collect(m, grams, {}); !s)
+      return fail(s.takeError());
+    gram = std::min(gram, seconds(t0));
+  }
+  llvm::outs() << argv[1] << ": " << n << " samples, batch " << b << ", "
+               << moments.size() << " distinct consumer inputs\n"
+               << llvm::format("  plain ORT inference   %8.3f s\n", plain)
+               << llvm::format("  calibration, no probe %8.3f s  %.2fx "
+                               "inference (session, feeding, outputs)\n",
+                               empty, empty / plain)
+               << llvm::format("  moments (wanda, amp)  %8.3f s  %.2fx "
+                               "inference\n",
+                               mom, mom / plain)
+               << llvm::format("  X^T X (obs)           %8.3f s  %.2fx "
+                               "inference\n",
+                               gram, gram / plain);
+
+  // OBS's solves: H^-1 of every consumer input.
+  auto stats = (*provider)->collect(m, grams, {});
+  if (!stats)
+    return fail(stats.takeError());
+  double total = 0;
+  for (size_t i = 0; i < stats->size(); ++i) {
+    const ActivationStats &st = (*stats)[i];
+    int64_t d = st.channels;
+    Eigen::MatrixXd h(d, d);
+    for (int64_t r = 0; r < d; ++r)
+      for (int64_t c = 0; c < d; ++c)
+        h(r, c) = st.gram[r * d + c] / std::max<int64_t>(1, st.count);
+    h.diagonal().array() += 0.01 * h.trace() / d + 1e-8;
+    auto t0 = std::chrono::steady_clock::now();
+    Eigen::LLT<Eigen::MatrixXd> llt(h);
+    Eigen::MatrixXd inv = llt.solve(Eigen::MatrixXd::Identity(d, d));
+    double s = seconds(t0);
+    total += s;
+    llvm::outs() << llvm::format("  H^-1 D=%-5lld %8.2f ms  ", (long long)d,
+                                 s * 1e3)
+                 << uses[i].node->getName() << "\n";
+  }
+  llvm::outs() << llvm::format("  H^-1 total %.3f s over %zu layers\n", total,
+                               stats->size());
+  return 0;
+}
