@@ -13,6 +13,7 @@
 #include "lib/IR/Tensor.h"
 #include "lib/Runtime/ModelSession.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/SplitMix.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Format.h"
@@ -88,13 +89,6 @@ std::string OrtCalibrationProvider::describe(const CalibrationSource &s) const {
 
 namespace {
 
-uint64_t splitmix64(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 /// Standard normal floats (Box-Muller over splitmix64), the same bytes on
 /// every platform up to libm's log/cos/sin.
 void fillGaussian(HostTensor &t, uint64_t seed) {
@@ -103,7 +97,7 @@ void fillGaussian(HostTensor &t, uint64_t seed) {
   std::vector<float> v(n);
   for (int64_t i = 0; i < n; i += 2) {
     double u1 = ((splitmix64(state) >> 11) + 1) * 0x1.0p-53;
-    double u2 = (splitmix64(state) >> 11) * 0x1.0p-53;
+    double u2 = splitmixUnit(state);
     double r = std::sqrt(-2 * std::log(u1));
     v[i] = float(r * std::cos(2 * M_PI * u2));
     if (i + 1 < n)

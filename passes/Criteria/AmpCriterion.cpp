@@ -32,28 +32,9 @@ namespace onnxprune {
 
 namespace {
 
-class AmpCriterion final : public Criterion {
+class AmpCriterion final : public ConsumerStatsCriterion {
 public:
   StringRef name() const override { return "amp"; }
-  bool needsData() const override { return true; }
-  std::string source() const override { return table.getSource(); }
-
-  Error configure(PassParams &params, CriterionOptions &opts) override {
-    return readNormalizeParam(params, opts);
-  }
-  void printParams(PassParamsPrinter &pp,
-                   const CriterionOptions &opts) const override {
-    pp.add("normalize", normalizeName(opts.normalize));
-  }
-
-  Error prepare(const CriterionContext &ctx,
-                ArrayRef<unsigned> groups) override {
-    for (unsigned g : groups)
-      for (const LinearUse &u : linearUsesOf(*ctx.dg, g))
-        if (u.consumer)
-          table.request(requestFor(*ctx.dg, g, u));
-    return table.collect(ctx, {}, "criterion 'amp'");
-  }
 
 protected:
   Expected<std::vector<double>>
@@ -88,11 +69,10 @@ protected:
     return scores;
   }
 
-private:
   /// A head's projected L1 at a MatMul whose units are aligned blocks of
   /// d > 1 consecutive rows; mean |a_j| otherwise.
-  static StatRequest requestFor(const DepGraph &dg, unsigned group,
-                                const LinearUse &u) {
+  StatRequest requestFor(const DepGraph &dg, unsigned group,
+                         const LinearUse &u) const override {
     StatRequest r = inputRequest(u, /*gram=*/false);
     if (u.node->getOpType() != "MatMul")
       return r;
@@ -114,8 +94,6 @@ private:
     r.block = block;
     return r;
   }
-
-  StatsTable table;
 };
 
 } // namespace

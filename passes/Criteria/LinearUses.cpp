@@ -214,6 +214,15 @@ Error StatsTable::collect(const CriterionContext &ctx,
   return Error::success();
 }
 
+Error ConsumerStatsCriterion::prepare(const CriterionContext &ctx,
+                                      ArrayRef<unsigned> groups) {
+  for (unsigned g : groups)
+    for (const LinearUse &u : linearUsesOf(*ctx.dg, g))
+      if (u.consumer)
+        table.request(requestFor(*ctx.dg, g, u));
+  return table.collect(ctx, {}, "criterion '" + name().str() + "'");
+}
+
 std::vector<int64_t> elementsIn(const DepGraph &dg, unsigned unit,
                                 unsigned space) {
   std::vector<int64_t> out;

@@ -102,6 +102,32 @@ private:
   std::string source;
 };
 
+/// The shared part of the criteria that score consumers from activation
+/// statistics and take only `normalize` (wanda, amp): registry flags,
+/// parameters, and the StatsTable gathered in prepare().
+class ConsumerStatsCriterion : public Criterion {
+public:
+  bool needsData() const override { return true; }
+  std::string source() const override { return table.getSource(); }
+  llvm::Error configure(PassParams &params, CriterionOptions &opts) override {
+    return readNormalizeParam(params, opts);
+  }
+  void printParams(PassParamsPrinter &pp,
+                   const CriterionOptions &opts) const override {
+    pp.add("normalize", normalizeName(opts.normalize));
+  }
+  /// Requests requestFor(use) for every consumer of \p groups and runs the
+  /// calibration once.
+  llvm::Error prepare(const CriterionContext &ctx,
+                      llvm::ArrayRef<unsigned> groups) override;
+
+protected:
+  /// The statistic this criterion reads at consumer \p u of \p group.
+  virtual StatRequest requestFor(const DepGraph &dg, unsigned group,
+                                 const LinearUse &u) const = 0;
+  StatsTable table;
+};
+
 /// Indices of \p unit's elements in space \p space, ascending.
 std::vector<int64_t> elementsIn(const DepGraph &dg, unsigned unit,
                                 unsigned space);

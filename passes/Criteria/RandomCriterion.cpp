@@ -13,20 +13,13 @@
 
 #include "passes/Criteria/Criterion.h"
 
+#include "lib/Support/SplitMix.h"
+
 using namespace llvm;
 
 namespace onnxprune {
 
 namespace {
-
-/// splitmix64 (Steele, Lea, Flood 2014): a 64-bit state advanced by a
-/// constant, output through a bijective mixer.
-uint64_t splitmix64(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 /// \p count uniform scores of stream \p stream under \p seed.
 std::vector<double> drawScores(uint64_t seed, uint64_t stream, size_t count) {
@@ -35,7 +28,7 @@ std::vector<double> drawScores(uint64_t seed, uint64_t stream, size_t count) {
   std::vector<double> scores;
   for (size_t i = 0; i < count; ++i)
     // The top 53 bits, scaled: exactly representable, in [0, 1).
-    scores.push_back((splitmix64(state) >> 11) * 0x1.0p-53);
+    scores.push_back(splitmixUnit(state));
   return scores;
 }
 

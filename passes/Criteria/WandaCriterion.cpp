@@ -40,28 +40,9 @@ namespace onnxprune {
 
 namespace {
 
-class WandaCriterion final : public Criterion {
+class WandaCriterion final : public ConsumerStatsCriterion {
 public:
   StringRef name() const override { return "wanda"; }
-  bool needsData() const override { return true; }
-  std::string source() const override { return table.getSource(); }
-
-  Error configure(PassParams &params, CriterionOptions &opts) override {
-    return readNormalizeParam(params, opts);
-  }
-  void printParams(PassParamsPrinter &pp,
-                   const CriterionOptions &opts) const override {
-    pp.add("normalize", normalizeName(opts.normalize));
-  }
-
-  Error prepare(const CriterionContext &ctx,
-                ArrayRef<unsigned> groups) override {
-    for (unsigned g : groups)
-      for (const LinearUse &u : linearUsesOf(*ctx.dg, g))
-        if (u.consumer)
-          table.request(inputRequest(u, /*gram=*/false));
-    return table.collect(ctx, {}, "criterion 'wanda'");
-  }
 
 protected:
   Expected<std::vector<double>>
@@ -75,7 +56,7 @@ protected:
         values.emplace_back();
         continue;
       }
-      const ActivationStats &st = table.get(inputRequest(u, false));
+      const ActivationStats &st = table.get(requestFor(dg, group, u));
       auto w = readRowMatrix(u);
       if (!w)
         return w.takeError();
@@ -104,8 +85,10 @@ protected:
     return scores;
   }
 
-private:
-  StatsTable table;
+  StatRequest requestFor(const DepGraph &, unsigned,
+                         const LinearUse &u) const override {
+    return inputRequest(u, /*gram=*/false);
+  }
 };
 
 } // namespace
