@@ -199,6 +199,13 @@ unsigned StatsTable::request(const StatRequest &r) {
   return it->second;
 }
 
+void StatsTable::set(const StatRequest &r, ActivationStats s) {
+  unsigned i = request(r);
+  if (stats.size() <= i)
+    stats.resize(i + 1);
+  stats[i] = std::move(s);
+}
+
 Error StatsTable::collect(const CriterionContext &ctx,
                           const CalibrationSource &src, StringRef who) {
   if (Error e = requireCalibration(ctx.calibration, who,

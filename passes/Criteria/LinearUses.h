@@ -94,6 +94,9 @@ public:
   bool empty() const { return requests.empty(); }
   /// The source's description, once collected.
   const std::string &getSource() const { return source; }
+  /// Statistics made without running the model (obspa<source=bn>).
+  void set(const StatRequest &r, ActivationStats s);
+  void setSource(std::string s) { source = std::move(s); }
 
 private:
   std::vector<StatRequest> requests;

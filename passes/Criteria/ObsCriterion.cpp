@@ -27,8 +27,10 @@
 /// compensated error and then not compensating removes the wrong units.
 ///
 /// `obspa` is the same without user data: X comes from a synthetic source,
-/// Gaussian inputs (float inputs N(0, 1), integer inputs small uniform
-/// ints) pushed through the model, recorded in the plan's source.
+/// recorded in the plan's source: `source=gaussian` (default) pushes
+/// Gaussian inputs (float inputs N(0, 1), integer inputs small uniform ints)
+/// through the model; `source=bn` takes H of every layer that reads a
+/// BatchNormalization from the BN's scale and shift (prepareFromBN).
 ///
 /// \code
 ///   W[1, 2] = [[2, 1]], H = [[2, 1], [1, 1]] (lambda = 0):
@@ -40,7 +42,7 @@
 /// \endcode
 ///
 /// Parameters: lambda=0.01 (dampening), compensate, normalize; obspa also
-/// samples=64 and seed=0 of its synthetic inputs.
+/// source=gaussian|bn, and samples=64 and seed=0 of its Gaussian inputs.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -112,6 +114,14 @@ public:
       synthetic.samples = samples;
       if (Error e = params.getUnsigned("seed", synthetic.seed))
         return e;
+      std::string src = "gaussian";
+      if (Error e = params.getString("source", src))
+        return e;
+      if (src != "gaussian" && src != "bn")
+        return params.makeParamError("source", "must be 'gaussian' (inputs "
+                                               "pushed through the model) or "
+                                               "'bn' (BatchNorm statistics)");
+      fromBN = src == "bn";
     }
     return readNormalizeParam(params, opts);
   }
@@ -121,6 +131,7 @@ public:
     if (compensate)
       pp.addFlag("compensate");
     if (dataFree) {
+      pp.add("source", fromBN ? "bn" : "gaussian");
       pp.add("samples", uint64_t(synthetic.samples));
       pp.add("seed", synthetic.seed);
     }
@@ -130,6 +141,8 @@ public:
   Error prepare(const CriterionContext &ctx,
                 ArrayRef<unsigned> groups) override {
     log = ctx.log;
+    if (fromBN)
+      return prepareFromBN(ctx, groups);
     for (unsigned g : groups)
       for (const LinearUse &u : linearUsesOf(*ctx.dg, g))
         if (u.consumer)
@@ -174,6 +187,8 @@ public:
         auto hinv = inverseHessian(u);
         if (!hinv)
           return hinv.takeError();
+        if (!*hinv)
+          continue; // No statistics for this input: left as it is.
         auto w = readRowMatrix(u);
         if (!w)
           return w.takeError();
@@ -237,6 +252,87 @@ protected:
   }
 
 private:
+  /// obspa<source=bn>: H of every consumer that reads a BatchNormalization
+  /// (through at most one Relu), from the BN's affine parameters: channel c
+  /// is N(beta_c, gamma_c^2) before the Relu, channels independent, so
+  /// H_ij = E[x_i] E[x_j] off the diagonal and E[x_i^2] on it (conv taps of
+  /// one channel alike; padding ignored). Other consumers add nothing.
+  Error prepareFromBN(const CriterionContext &ctx, ArrayRef<unsigned> groups) {
+    unsigned found = 0, total = 0;
+    for (unsigned g : groups)
+      for (const LinearUse &u : linearUsesOf(*ctx.dg, g)) {
+        if (!u.consumer)
+          continue;
+        ++total;
+        StatRequest req = inputRequest(u, /*gram=*/true);
+        ActivationStats st;
+        std::vector<double> mean, sq;
+        if (bnMoments(u.input, mean, sq) &&
+            int64_t(mean.size()) * u.taps == u.depth) {
+          int64_t d = u.depth;
+          st.count = 1;
+          st.channels = d;
+          st.gram.resize(d * d);
+          for (int64_t i = 0; i < d; ++i)
+            for (int64_t j = 0; j < d; ++j)
+              st.gram[i * d + j] =
+                  i == j ? sq[i / u.taps] : mean[i / u.taps] * mean[j / u.taps];
+          ++found;
+        }
+        table.set(req, std::move(st));
+      }
+    if (!found && total)
+      return makeError("criterion 'obspa' with source=bn: no layer reads a "
+                       "BatchNormalization output (folded by the exporter?); "
+                       "use source=gaussian");
+    table.setSource("BatchNorm statistics (" + std::to_string(found) + " of " +
+                    std::to_string(total) + " consumers)");
+    return Error::success();
+  }
+
+  /// Per-channel E[x] and E[x^2] of \p v when it is BN(z) or Relu(BN(z))
+  /// with constant float parameters.
+  static bool bnMoments(const Value *v, std::vector<double> &mean,
+                        std::vector<double> &sq) {
+    const Node *n = v->getProducer();
+    bool relu = n && n->getOpType() == "Relu";
+    if (relu)
+      n = n->getInput(0)->getProducer();
+    if (!n || n->getOpType() != "BatchNormalization" || n->getNumInputs() < 3)
+      return false;
+    const Tensor *gamma = n->getInput(1)->getWeight();
+    const Tensor *beta = n->getInput(2)->getWeight();
+    if (!gamma || !beta)
+      return false;
+    auto g = readAsDoubles(*gamma), b = readAsDoubles(*beta);
+    if (!g || !b || g->size() != b->size()) {
+      if (!g)
+        consumeError(g.takeError());
+      if (!b)
+        consumeError(b.takeError());
+      return false;
+    }
+    for (size_t c = 0; c < g->size(); ++c) {
+      double mu = (*b)[c], sigma = std::fabs((*g)[c]);
+      if (!relu || sigma == 0) {
+        double m = relu ? std::max(mu, 0.0) : mu;
+        mean.push_back(m);
+        sq.push_back(relu ? m * m : mu * mu + sigma * sigma);
+        continue;
+      }
+      // Rectified Gaussian: with a = mu / sigma, phi and Phi the standard
+      // normal density and distribution,
+      // E[x] = mu Phi(a) + sigma phi(a), E[x^2] = (mu^2 + sigma^2) Phi(a) +
+      // mu sigma phi(a).
+      double a = mu / sigma;
+      double pdf = std::exp(-0.5 * a * a) / std::sqrt(2 * M_PI);
+      double cdf = 0.5 * std::erfc(-a / std::sqrt(2.0));
+      mean.push_back(mu * cdf + sigma * pdf);
+      sq.push_back((mu * mu + sigma * sigma) * cdf + mu * sigma * pdf);
+    }
+    return true;
+  }
+
   /// H = X^T X / n of \p u's input (undamped), or null when no vector was
   /// seen (the input never ran).
   Expected<std::shared_ptr<Matrix>> hessian(const LinearUse &u) const {
@@ -293,6 +389,7 @@ private:
   double lambda = 0.01;
   bool compensate = false;
   CalibrationSource synthetic{CalibrationSource::Kind::Gaussian, 0, 64};
+  bool fromBN = false;
   StatsTable table;
   raw_ostream *log = nullptr;
   mutable StringMap<std::shared_ptr<Matrix>> hinvCache;
