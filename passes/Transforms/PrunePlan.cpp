@@ -373,9 +373,11 @@ Error applyWeightUpdates(Model &m, ArrayRef<WeightUpdate> updates,
       return makeError("plan '" + source + "': update of weight '" + u.weight +
                        "': the model has no such weight");
     if (t->getDataType() != u.dtype ||
-        ArrayRef<int64_t>(u.dims) != t->getDims())
+        ArrayRef<int64_t>(u.dims) != t->getDims() ||
+        u.bytes.size() != t->getByteSize())
       return makeError("plan '" + source + "': update of weight '" + u.weight +
-                       "' does not match its dtype and dims in the model");
+                       "' does not match its dtype, dims and size in the "
+                       "model");
     t->setData(u.dims, u.bytes);
   }
   return Error::success();
