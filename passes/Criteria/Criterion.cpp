@@ -177,6 +177,12 @@ Error Criterion::prepare(const CriterionContext &, ArrayRef<unsigned>) {
   return Error::success();
 }
 
+Expected<std::optional<std::vector<std::pair<unsigned, double>>>>
+Criterion::chooseOrder(const CriterionContext &, unsigned, ArrayRef<unsigned>,
+                       int64_t) {
+  return std::nullopt;
+}
+
 Expected<std::vector<WeightUpdate>>
 Criterion::updatesFor(const CriterionContext &, ArrayRef<unsigned>) {
   return std::vector<WeightUpdate>();

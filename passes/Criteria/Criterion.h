@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -143,6 +144,15 @@ public:
   /// Default: nothing to gather.
   virtual llvm::Error prepare(const CriterionContext &ctx,
                               llvm::ArrayRef<unsigned> groups);
+  /// Optionally chooses the removal order of group \p group itself, when
+  /// removals interact (OBS: each removal changes the cost of the next):
+  /// up to \p maxCount of \p candidates (prunable, unprotected), first to
+  /// go first, each with its marginal cost as score. None (the default):
+  /// the pass removes the lowest score() first.
+  virtual llvm::Expected<
+      std::optional<std::vector<std::pair<unsigned, double>>>>
+  chooseOrder(const CriterionContext &ctx, unsigned group,
+              llvm::ArrayRef<unsigned> candidates, int64_t maxCount);
   /// Once the units to remove are chosen: new values for kept members
   /// (OBS compensation), in a fixed order. Default: none.
   virtual llvm::Expected<std::vector<WeightUpdate>>

@@ -41,7 +41,12 @@
 ///                             W' = [[2.5, 0]]
 /// \endcode
 ///
-/// Parameters: lambda=0.01 (dampening), compensate, normalize; obspa also
+/// With `select=greedy` (and compensate) the criterion chooses the order
+/// itself (chooseOrder): the cheapest unit given those already removed and
+/// absorbed, one at a time.
+///
+/// Parameters: lambda=0.01 (dampening), compensate, select=score|greedy,
+/// normalize; obspa also
 /// source=gaussian|bn, and samples=64 and seed=0 of its Gaussian inputs.
 ///
 //===----------------------------------------------------------------------===//
@@ -105,6 +110,17 @@ public:
       return params.makeParamError("lambda", "must be >= 0");
     if (Error e = params.getBool("compensate", compensate))
       return e;
+    std::string select = "score";
+    if (Error e = params.getString("select", select))
+      return e;
+    if (select != "score" && select != "greedy")
+      return params.makeParamError("select", "must be 'score' (rank by each "
+                                             "unit's own cost) or 'greedy'");
+    greedy = select == "greedy";
+    if (greedy && !compensate)
+      return params.makeParamError(
+          "select", "greedy needs compensate (it re-scores each unit after "
+                    "the kept weights absorbed the last removal)");
     if (dataFree) {
       uint64_t samples = synthetic.samples;
       if (Error e = params.getUnsigned("samples", samples))
@@ -130,6 +146,8 @@ public:
     pp.add("lambda", lambda);
     if (compensate)
       pp.addFlag("compensate");
+    if (greedy)
+      pp.add("select", "greedy");
     if (dataFree) {
       pp.add("source", fromBN ? "bn" : "gaussian");
       pp.add("samples", uint64_t(synthetic.samples));
@@ -151,6 +169,87 @@ public:
     if (dataFree)
       src = synthetic;
     return table.collect(ctx, src, "criterion '" + name().str() + "'");
+  }
+
+  /// select=greedy: remove the unit whose removal costs least given the
+  /// ones already removed, then let the kept columns absorb it (W and H^-1
+  /// downdated as OBS does), and score the rest again. Sequential OBS with
+  /// exact downdates ends at the same weights as the joint update of
+  /// updatesFor, so only the choice changes.
+  Expected<std::optional<std::vector<std::pair<unsigned, double>>>>
+  chooseOrder(const CriterionContext &ctx, unsigned group,
+              ArrayRef<unsigned> candidates, int64_t maxCount) override {
+    if (!greedy)
+      return std::nullopt;
+    const DepGraph &dg = *ctx.dg;
+    struct Consumer {
+      Matrix w, hinv;
+      std::vector<std::vector<int64_t>> cols; ///< Per candidate.
+    };
+    std::vector<Consumer> consumers;
+    for (const LinearUse &u : linearUsesOf(dg, group)) {
+      if (!u.consumer)
+        continue;
+      auto hinv = inverseHessian(u);
+      if (!hinv)
+        return hinv.takeError();
+      if (!*hinv)
+        continue;
+      auto w = readRowMatrix(u);
+      if (!w)
+        return w.takeError();
+      Consumer c;
+      c.w = Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic,
+                                     Eigen::RowMajor>>(w->data(), u.outputs,
+                                                       u.depth);
+      c.hinv = **hinv;
+      for (unsigned unit : candidates)
+        c.cols.push_back(columnsOf(u, elementsIn(dg, unit, u.space)));
+      consumers.push_back(std::move(c));
+    }
+    if (consumers.empty())
+      return std::nullopt;
+    std::vector<std::pair<unsigned, double>> order;
+    std::vector<char> gone(candidates.size(), 0);
+    for (int64_t step = 0; step < maxCount; ++step) {
+      int best = -1;
+      double bestCost = INFINITY;
+      for (size_t k = 0; k < candidates.size(); ++k) {
+        if (gone[k])
+          continue;
+        double cost = 0;
+        for (const Consumer &c : consumers) {
+          const std::vector<int64_t> &q = c.cols[k];
+          if (q.empty())
+            continue;
+          Matrix y(q.size(), c.w.rows());
+          for (size_t j = 0; j < q.size(); ++j)
+            y.row(j) = c.w.col(q[j]).transpose();
+          Matrix z = Eigen::LDLT<Matrix>(submatrix(c.hinv, q, q)).solve(y);
+          cost += 0.5 * y.cwiseProduct(z).sum();
+        }
+        if (cost < bestCost)
+          bestCost = cost, best = int(k);
+      }
+      if (best < 0)
+        break;
+      gone[best] = 1;
+      order.push_back({candidates[best], bestCost});
+      for (Consumer &c : consumers) {
+        const std::vector<int64_t> &q = c.cols[best];
+        if (q.empty())
+          continue;
+        Eigen::LDLT<Matrix> ldlt(submatrix(c.hinv, q, q));
+        Matrix hq(q.size(), c.hinv.cols()); // [H^-1]_Q:
+        Matrix wq(c.w.rows(), q.size());    // W[:, Q]
+        for (size_t j = 0; j < q.size(); ++j)
+          hq.row(j) = c.hinv.row(q[j]), wq.col(j) = c.w.col(q[j]);
+        Matrix solved = ldlt.solve(hq);
+        c.w -= wq * solved;
+        c.hinv -= hq.transpose() * solved;
+      }
+    }
+    return order;
   }
 
   Expected<std::vector<WeightUpdate>>
@@ -388,6 +487,7 @@ private:
   bool dataFree;
   double lambda = 0.01;
   bool compensate = false;
+  bool greedy = false;
   CalibrationSource synthetic{CalibrationSource::Kind::Gaussian, 0, 64};
   bool fromBN = false;
   StatsTable table;

@@ -456,6 +456,21 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
         int64_t(std::floor(opts.maxPerGroup * gp.total + 1e-9));
     gp.cap =
         std::min<int64_t>({capByRatio, int64_t(gp.order.size()), gp.total - 1});
+    // A criterion that chooses jointly (OBS's greedy selection) orders the
+    // candidates itself; its scores are the marginal costs.
+    if (gp.cap > 0) {
+      auto chosen = (*criterion)->chooseOrder(ctx, g, gp.order, gp.cap);
+      if (!chosen)
+        return chosen.takeError();
+      if (*chosen) {
+        gp.order.clear(), gp.scores.clear();
+        for (auto &[unit, score] : **chosen) {
+          gp.order.push_back(unit);
+          gp.scores.push_back(score);
+        }
+        gp.cap = std::min<int64_t>(gp.cap, gp.order.size());
+      }
+    }
     gp.done = allowedAtMost(gp, gp.cap, opts.roundTo) == 0;
     plans.push_back(std::move(gp));
   }

@@ -65,6 +65,11 @@ def cnn(passes, name, model="fmnist_resnet.onnx"):
 base = measure(os.path.join(TRAINED, "fmnist_resnet.onnx"),
                "fmnist_eval_1k.npz", "accuracy")
 acc = {}
+for crit in ["obs;compensate;select=greedy"]:
+    acc[crit + "@0.5"] = cnn("prune-width<criterion=%s;per-group=0.5>" % crit,
+                             "cnn-greedy")
+acc["obs;compensate@0.5"] = cnn(
+    "prune-width<criterion=obs;compensate;per-group=0.5>", "cnn-oneshot")
 for crit in ["magnitude", "obs", "obs;compensate"]:
     acc[crit] = cnn("prune-width<criterion=%s;per-group=0.3>" % crit,
                     "cnn-" + crit.replace(";", "-"))
@@ -83,6 +88,10 @@ check("ResNet: obs+compensate keeps >= 0.88", acc["obs;compensate"] >= 0.88,
 check("ResNet: compensation beats plain obs",
       acc["obs;compensate"] > acc["obs"],
       "%.3f > %.3f" % (acc["obs;compensate"], acc["obs"]))
+check("ResNet: greedy OBS beats one-shot OBS at 50% per group",
+      acc["obs;compensate;select=greedy@0.5"] > acc["obs;compensate@0.5"],
+      "%.3f > %.3f" % (acc["obs;compensate;select=greedy@0.5"],
+                       acc["obs;compensate@0.5"]))
 check("ResNet: recalibrate-bn repairs magnitude",
       acc["magnitude+bn"] > acc["magnitude"] + 0.2,
       "%.3f > %.3f + 0.2" % (acc["magnitude+bn"], acc["magnitude"]))

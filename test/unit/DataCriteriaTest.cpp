@@ -292,6 +292,27 @@ TEST_F(DataCriteriaTest, ObsCompensationIsAPlanUpdate) {
   EXPECT_TRUE(plan2->updates.empty());
 }
 
+TEST_F(DataCriteriaTest, ObsGreedyChoosesAndCompensates) {
+  // One removal: greedy picks the cheapest unit (channel 1, dE 0.25) and
+  // the update is the joint one, W2 = (2.5, 0).
+  auto opts = PruneWidthOptions::parse(
+      "criterion=obs;lambda=0;compensate;select=greedy;per-group=0.5");
+  ASSERT_TRUE(bool(opts)) << llvm::toString(opts.takeError());
+  auto plan = computePrunePlan(*m, *dg, *opts, llvm::nulls(), &provider);
+  ASSERT_TRUE(bool(plan)) << llvm::toString(plan.takeError());
+  ASSERT_EQ(plan->numRemoved(), 1u);
+  EXPECT_EQ(plan->groups[0].removed[0].unit.index, 1);
+  EXPECT_NEAR(plan->groups[0].removed[0].score, 0.25, 1e-6);
+  ASSERT_EQ(plan->updates.size(), 1u);
+  EXPECT_NEAR(reinterpret_cast<const float *>(plan->updates[0].bytes.data())[0],
+              2.5, 1e-5);
+  // Greedy re-scores after absorbing a removal, which needs compensate.
+  auto bad = PruneWidthOptions::parse("criterion=obs;select=greedy;ratio=0.3");
+  ASSERT_FALSE(bool(bad));
+  EXPECT_NE(llvm::toString(bad.takeError()).find("greedy needs compensate"),
+            std::string::npos);
+}
+
 TEST_F(DataCriteriaTest, CriteriaOwnTheirKeys) {
   // p belongs to magnitude: obs lists what it takes.
   auto bad = PruneWidthOptions::parse("criterion=obs;p=1;ratio=0.3");
