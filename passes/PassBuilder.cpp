@@ -258,7 +258,9 @@ void PassBuilder::printRegistry(raw_ostream &os) {
     os << "\n      " << info.description << '\n';
   }
   os << "\nCriteria (criterion=NAME of prune-width and prune-experts; "
-        "each takes the keys shown, with their defaults):\n";
+        "each takes the keys shown, with their defaults, and scores the unit "
+        "kinds in brackets: width for prune-width, expert for "
+        "prune-experts):\n";
   for (const CriterionInfo &c : CriteriaRegistry::list()) {
     os << "  " << c.name;
     if (auto crit = CriteriaRegistry::create(c.name)) {
@@ -272,7 +274,8 @@ void PassBuilder::printRegistry(raw_ostream &os) {
     } else {
       consumeError(crit.takeError());
     }
-    os << (c.needsData ? "  (needs --calibration)" : "") << "\n      "
+    os << "  [" << c.kinds << "]"
+       << (c.needsData ? " (needs --calibration)" : "") << "\n      "
        << c.description << '\n';
   }
   os << "\nAnalyses (use as print<NAME>, require<NAME> or "

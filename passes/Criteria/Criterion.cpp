@@ -64,11 +64,36 @@ Expected<ScoreNormalize> parseNormalize(StringRef text) {
                    "' is not a normalisation (none, mean, max, l2)");
 }
 
-Expected<std::unique_ptr<Criterion>>
-configureCriterion(PassParams &params, StringRef name, CriterionOptions &opts) {
+StringRef unitKindName(UnitKind k) {
+  switch (k) {
+  case UnitKind::Width:
+    return "width";
+  case UnitKind::Expert:
+    return "expert";
+  }
+  llvm_unreachable("bad UnitKind");
+}
+
+/// "width, expert": the kinds \p c scores.
+static std::string kindsOf(const Criterion &c) {
+  std::string out;
+  for (UnitKind k : {UnitKind::Width, UnitKind::Expert})
+    if (c.scoresKind(k))
+      out += (out.empty() ? "" : ", ") + unitKindName(k).str();
+  return out;
+}
+
+Expected<std::unique_ptr<Criterion>> configureCriterion(PassParams &params,
+                                                        StringRef name,
+                                                        CriterionOptions &opts,
+                                                        UnitKind kind) {
   auto c = CriteriaRegistry::create(name);
   if (!c)
     return params.makeParamError("criterion", toString(c.takeError()));
+  if (!(*c)->scoresKind(kind))
+    return params.makeParamError(
+        "criterion", "'" + name + "' does not score " + unitKindName(kind) +
+                         " units (it scores: " + kindsOf(**c) + ")");
   if (Error e = (*c)->configure(params, opts))
     return std::move(e);
   return std::move(*c);
@@ -301,9 +326,11 @@ std::vector<CriterionInfo> CriteriaRegistry::list() {
   Registry &r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
   std::vector<CriterionInfo> out;
-  for (auto &kv : r.byName)
+  for (auto &kv : r.byName) {
+    std::unique_ptr<Criterion> c = kv.getValue().factory();
     out.push_back({kv.getKey().str(), kv.getValue().description,
-                   kv.getValue().needsData});
+                   kv.getValue().needsData, c ? kindsOf(*c) : ""});
+  }
   std::sort(out.begin(), out.end(),
             [](auto &a, auto &b) { return a.name < b.name; });
   return out;

@@ -63,13 +63,22 @@ llvm::Expected<ScoreNormalize> parseNormalize(llvm::StringRef text);
 class Criterion;
 class CalibrationProvider;
 
-/// Creates criterion \p name and lets it read its own keys from \p params
+/// The kinds of unit a pass asks a criterion to score.
+enum class UnitKind : uint8_t {
+  Width,  ///< Units of dependency groups (channels, heads): score().
+  Expert, ///< Whole MoE experts, given as weight slices: scoreSlices().
+};
+/// "width", "expert".
+llvm::StringRef unitKindName(UnitKind k);
+
+/// Creates criterion \p name for units of kind \p kind (an error when it
+/// does not score them) and lets it read its own keys from \p params
 /// (marking them used) into \p opts or itself. The caller reads its own
 /// keys, then calls params.finish(), which lists every valid key when one
 /// is unknown. Errors name the key.
 llvm::Expected<std::unique_ptr<Criterion>>
 configureCriterion(PassParams &params, llvm::StringRef name,
-                   CriterionOptions &opts);
+                   CriterionOptions &opts, UnitKind kind = UnitKind::Width);
 
 /// The criterion keys among the entries of \p params, as parameter text
 /// ("lambda=0.01;compensate"): what a pass keeps to configure the criterion
@@ -132,6 +141,9 @@ public:
   virtual llvm::StringRef name() const = 0;
   /// True when the criterion needs calibration data.
   virtual bool needsData() const { return false; }
+  /// True when the criterion scores units of kind \p k; a pass checks this
+  /// when it parses its parameters. Default: width units only.
+  virtual bool scoresKind(UnitKind k) const { return k == UnitKind::Width; }
 
   /// Reads the criterion's own parameters from \p params (the getters mark
   /// them used) into \p opts or the criterion. Default: none.
@@ -194,6 +206,8 @@ struct CriterionInfo {
   std::string name;
   std::string description;
   bool needsData = false;
+  /// The unit kinds it scores, e.g. "width, expert".
+  std::string kinds;
 };
 
 /// The criteria known by name: the lines of Criteria.def plus those

@@ -102,6 +102,7 @@ struct Reducer {
 class MagnitudeCriterion final : public Criterion {
 public:
   StringRef name() const override { return "magnitude"; }
+  bool scoresKind(UnitKind) const override { return true; }
 
   Error configure(PassParams &params, CriterionOptions &opts) override {
     if (Error e = readLpParams(params, opts))

@@ -35,6 +35,7 @@ std::vector<double> drawScores(uint64_t seed, uint64_t stream, size_t count) {
 class RandomCriterion final : public Criterion {
 public:
   StringRef name() const override { return "random"; }
+  bool scoresKind(UnitKind) const override { return true; }
 
   Error configure(PassParams &params, CriterionOptions &opts) override {
     return params.getUnsigned("seed", opts.seed);

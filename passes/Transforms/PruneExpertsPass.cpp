@@ -47,7 +47,8 @@ Expected<PruneExpertsOptions> PruneExpertsOptions::parse(StringRef text) {
     return std::move(e);
   if (Error e = params->getDouble("ratio", o.ratio))
     return std::move(e);
-  auto criterion = configureCriterion(*params, o.criterion, o.criterionOptions);
+  auto criterion = configureCriterion(*params, o.criterion, o.criterionOptions,
+                                      UnitKind::Expert);
   if (!criterion)
     return criterion.takeError();
   if (Error e = params->finish())

@@ -12,6 +12,7 @@
 #include "passes/Analysis/Calibration.h"
 #include "passes/Criteria/Criterion.h"
 #include "passes/PassParams.h"
+#include "passes/Transforms/PruneExpertsPass.h"
 #include "passes/Transforms/PruneWidthPass.h"
 
 #include "frontends/onnx/ModelReader.h"
@@ -335,6 +336,22 @@ TEST_F(DataCriteriaTest, CriteriaOwnTheirKeys) {
           .drop_front(llvm::StringRef("prune-width<").size())
           .drop_back();
   EXPECT_TRUE(bool(PruneWidthOptions::parse(inner)));
+}
+
+TEST(CriterionKindsTest, PassesAskForTheUnitKindTheyScore) {
+  // Whole experts are weight slices: magnitude and random score them, the
+  // data criteria (width units of dependency groups) do not.
+  EXPECT_TRUE(bool(PruneExpertsOptions::parse("count=1;criterion=random")));
+  auto bad = PruneExpertsOptions::parse("count=1;criterion=obs");
+  ASSERT_FALSE(bool(bad));
+  EXPECT_NE(llvm::toString(bad.takeError())
+                .find("'obs' does not score expert units (it scores: width)"),
+            std::string::npos);
+  for (const CriterionInfo &c : CriteriaRegistry::list())
+    EXPECT_EQ(c.kinds, c.name == "magnitude" || c.name == "random"
+                           ? "width, expert"
+                           : "width")
+        << c.name;
 }
 
 TEST_F(DataCriteriaTest, DataCriteriaWithoutDataSayWhatIsMissing) {
