@@ -45,7 +45,8 @@ cl::opt<std::string> metric("metric", cl::desc("accuracy | perplexity"),
 cl::opt<std::string> labelsName("labels",
                                 cl::desc("Array of int64 labels (accuracy)"),
                                 cl::init("labels"), cl::cat(evalCategory));
-cl::opt<int64_t> batchSize("batch", cl::desc("Samples per run"), cl::init(64), cl::cat(evalCategory));
+cl::opt<int64_t> batchSize("batch", cl::desc("Samples per run"), cl::init(64),
+                           cl::cat(evalCategory));
 cl::opt<int64_t> maxSamples("samples", cl::desc("Use the first N (0: all)"),
                             cl::init(0), cl::cat(evalCategory));
 cl::opt<int> threads("ort-threads", cl::desc("ONNX Runtime intra-op threads"),
@@ -57,13 +58,11 @@ int fail(Error e) {
 }
 
 /// Runs every batch: \p fn gets the data's tensors and the model's output 0.
-Error forEachBatch(OrtSession &session, const CalibrationData &data,
-                   llvm::function_ref<std::vector<NamedTensor>(
-                       std::vector<NamedTensor> &)>
-                       feedsOf,
-                   llvm::function_ref<Error(ArrayRef<NamedTensor>,
-                                            const HostTensor &)>
-                       fn) {
+Error forEachBatch(
+    OrtSession &session, const CalibrationData &data,
+    llvm::function_ref<std::vector<NamedTensor>(std::vector<NamedTensor> &)>
+        feedsOf,
+    llvm::function_ref<Error(ArrayRef<NamedTensor>, const HostTensor &)> fn) {
   int64_t n = data.getNumSamples();
   int64_t b = data.getFixedBatch() ? data.getFixedBatch() : batchSize;
   for (int64_t begin = 0; begin < n; begin += b) {
@@ -131,8 +130,8 @@ int run() {
     if (e)
       return fail(std::move(e));
     outs() << format("accuracy %.4f (%lld/%lld)\n",
-                     total ? double(correct) / total : 0.0,
-                     (long long)correct, (long long)total);
+                     total ? double(correct) / total : 0.0, (long long)correct,
+                     (long long)total);
     return 0;
   }
   if (metric == "perplexity") {
@@ -192,8 +191,8 @@ int run() {
                      std::exp(mean), mean, (long long)tokens);
     return 0;
   }
-  return fail(makeError("unknown metric '" + metric +
-                        "' (accuracy, perplexity)"));
+  return fail(
+      makeError("unknown metric '" + metric + "' (accuracy, perplexity)"));
 }
 
 } // namespace
