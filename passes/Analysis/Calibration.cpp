@@ -151,14 +151,26 @@ Error StatsAccumulator::addMoments(const float *data, ArrayRef<int64_t> shape) {
 void StatsAccumulator::addRows(const float *rows, int64_t n, int64_t d) {
   if (stats.gram.empty())
     stats.gram.assign(d * d, 0.0);
+  chunkGram.assign(d * d, 0.0f);
   Eigen::Map<const RowMajorF> x(rows, n, d);
-  Eigen::MatrixXf g = Eigen::MatrixXf::Zero(d, d);
+  Eigen::Map<Eigen::MatrixXf> g(chunkGram.data(), d, d);
   g.selfadjointView<Eigen::Upper>().rankUpdate(x.transpose());
   // Column-major g: (i, j) with i <= j is the upper triangle.
   for (int64_t j = 0; j < d; ++j)
     for (int64_t i = 0; i <= j; ++i)
       stats.gram[i * d + j] += g(i, j);
   stats.count += n;
+}
+
+void StatsAccumulator::addGathered(int64_t count, int64_t d,
+                                   function_ref<void(int64_t, float *)> fill) {
+  std::vector<float> rows(std::min(kChunk, count) * d);
+  for (int64_t first = 0; first < count; first += kChunk) {
+    int64_t n = std::min(kChunk, count - first);
+    for (int64_t r = 0; r < n; ++r)
+      fill(first + r, rows.data() + r * d);
+    addRows(rows.data(), n, d);
+  }
 }
 
 Error StatsAccumulator::addGram(const float *data, ArrayRef<int64_t> shape) {
@@ -174,20 +186,11 @@ Error StatsAccumulator::addGram(const float *data, ArrayRef<int64_t> shape) {
     return Error::success();
   }
   // Channels are strided (a 1x1 conv's [N, C, H, W] input): gather vectors.
-  std::vector<float> rows;
-  rows.reserve(kChunk * c);
-  int64_t n = 0;
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) {
-      for (int64_t ch = 0; ch < c; ++ch)
-        rows.push_back(data[(o * c + ch) * inner + i]);
-      if (++n == kChunk) {
-        addRows(rows.data(), n, c);
-        rows.clear(), n = 0;
-      }
-    }
-  if (n)
-    addRows(rows.data(), n, c);
+  addGathered(outer * inner, c, [&](int64_t v, float *row) {
+    int64_t o = v / inner, i = v % inner;
+    for (int64_t ch = 0; ch < c; ++ch)
+      row[ch] = data[(o * c + ch) * inner + i];
+  });
   return Error::success();
 }
 
@@ -219,28 +222,20 @@ Error StatsAccumulator::addConvGram(const float *data,
   int64_t d = c * kh * kw;
   if (Error e = checkChannels(request, stats, d))
     return e;
-  std::vector<float> rows;
-  rows.reserve(kChunk * d);
-  int64_t m = 0;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t y = 0; y < oh; ++y)
-      for (int64_t x = 0; x < ow; ++x) {
-        for (int64_t ch = 0; ch < c; ++ch)
-          for (int64_t i = 0; i < kh; ++i) {
-            int64_t iy = y * sh - ph0 + i * dh;
-            for (int64_t j = 0; j < kw; ++j) {
-              int64_t ix = x * sw - pw0 + j * dw;
-              bool in = iy >= 0 && iy < h && ix >= 0 && ix < w;
-              rows.push_back(in ? data[((b * c + ch) * h + iy) * w + ix] : 0);
-            }
-          }
-        if (++m == kChunk) {
-          addRows(rows.data(), m, d);
-          rows.clear(), m = 0;
+  // One vector per output position: the patch, channel-major, taps
+  // row-major, zeros where the kernel reads padding.
+  addGathered(n * oh * ow, d, [&](int64_t v, float *row) {
+    int64_t b = v / (oh * ow), y = v / ow % oh, x = v % ow;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < kh; ++i) {
+        int64_t iy = y * sh - ph0 + i * dh;
+        for (int64_t j = 0; j < kw; ++j) {
+          int64_t ix = x * sw - pw0 + j * dw;
+          bool in = iy >= 0 && iy < h && ix >= 0 && ix < w;
+          *row++ = in ? data[((b * c + ch) * h + iy) * w + ix] : 0;
         }
       }
-  if (m)
-    addRows(rows.data(), m, d);
+  });
   return Error::success();
 }
 

@@ -35,6 +35,7 @@
 #include "passes/PassManager.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -108,11 +109,18 @@ private:
   llvm::Error addBlockProj(const float *data, llvm::ArrayRef<int64_t> shape);
   /// Adds rows [n, D] (row-major, float) to the gram's upper triangle.
   void addRows(const float *rows, int64_t n, int64_t d);
+  /// Calls \p fill(out) for each of \p count vectors of width \p d (it
+  /// writes d floats) and folds them into the gram a chunk at a time.
+  void addGathered(int64_t count, int64_t d,
+                   llvm::function_ref<void(int64_t, float *)> fill);
 
   StatRequest request;
   std::vector<float> weight;
   int64_t weightCols = 0;
   ActivationStats stats;
+  /// One chunk's X^T X in float, kept between chunks (no allocation per
+  /// chunk on the calibration's hot path).
+  std::vector<float> chunkGram;
 };
 
 /// Where the samples a provider runs come from.
