@@ -67,37 +67,54 @@ bool convPads(const Node &n, ConvGeometry &g) {
   return true;
 }
 
-/// The linear use of weight \p w by \p n (w is input 1), if it is one.
+/// The use of weight \p w by \p n along \p axis, when n is a linear layer
+/// reading w and its role there is known.
 std::optional<LinearUse> useOf(const Node &n, const Value *w, unsigned axis) {
-  if (!isDefaultDomain(n) || n.getNumInputs() < 2 || n.getInput(1) != w)
+  std::optional<LinearUse> u = linearLayerOf(n);
+  if (!u || u->weight != w || !u->patchesKnown)
     return std::nullopt;
-  auto wd = w->getWeight()->getDims();
+  StringRef op = n.getOpType();
+  if (op == "MatMul")
+    u->consumer = axis == 0;
+  else if (op == "Gemm")
+    u->consumer = axis == (u->transposed ? 0u : 1u);
+  else if (axis == 1 && u->groups != 1)
+    return std::nullopt; // A grouped Conv reads its input axis per group.
+  else
+    u->consumer = axis == 1;
+  return u;
+}
+
+} // namespace
+
+std::optional<LinearUse> linearLayerOf(const Node &n) {
+  if (!isDefaultDomain(n) || n.getNumInputs() < 2 || !n.getInput(1))
+    return std::nullopt;
+  const Value *w = n.getInput(1);
+  const Tensor *t = w->getWeight();
+  if (!t || !isFloatingPoint(t->getDataType()))
+    return std::nullopt;
+  auto wd = t->getDims();
   LinearUse u;
   u.node = &n;
   u.weight = w;
   u.input = n.getInput(0);
   StringRef op = n.getOpType();
   if (op == "MatMul" && wd.size() == 2) {
-    u.consumer = axis == 0;
     u.inputAxis = -1;
+    u.transposed = true;
     u.outputs = wd[1], u.depth = wd[0];
   } else if (op == "Gemm" && wd.size() == 2 && n.getIntAttr("transA", 0) == 0) {
-    bool transB = n.getIntAttr("transB", 0) != 0;
-    u.consumer = axis == (transB ? 1u : 0u);
     u.inputAxis = 1;
-    u.outputs = transB ? wd[0] : wd[1];
-    u.depth = transB ? wd[1] : wd[0];
-  } else if (op == "Conv" && (wd.size() == 3 || wd.size() == 4)) {
+    u.transposed = n.getIntAttr("transB", 0) == 0;
+    u.outputs = u.transposed ? wd[1] : wd[0];
+    u.depth = u.transposed ? wd[0] : wd[1];
+  } else if (op == "Conv" && wd.size() >= 3) {
     u.groups = n.getIntAttr("group", 1);
     if (u.groups < 1 || wd[0] % u.groups)
       return std::nullopt;
-    // A grouped Conv's input axis is read per group: not a consumer.
-    if (axis == 1 && u.groups != 1)
-      return std::nullopt;
-    u.consumer = axis == 1;
     u.inputAxis = 1;
     u.outputs = wd[0];
-    u.taps = 1;
     for (size_t d = 2; d < wd.size(); ++d)
       u.taps *= wd[d];
     u.depth = wd[1] * u.taps;
@@ -109,8 +126,8 @@ std::optional<LinearUse> useOf(const Node &n, const Value *w, unsigned axis) {
       g.strides.assign(s->begin(), s->end());
     if (auto d = n.getIntsAttr("dilations"); d && d->size() == sp)
       g.dilations.assign(d->begin(), d->end());
-    if (!convPads(n, g))
-      return std::nullopt;
+    // Patches are gathered for 1-D and 2-D convs whose pads are known.
+    u.patchesKnown = sp <= 2 && convPads(n, g);
   } else {
     return std::nullopt;
   }
@@ -118,8 +135,6 @@ std::optional<LinearUse> useOf(const Node &n, const Value *w, unsigned axis) {
     return std::nullopt;
   return u;
 }
-
-} // namespace
 
 std::vector<LinearUse> linearUsesOf(const DepGraph &dg, unsigned group) {
   std::vector<LinearUse> out;
@@ -144,10 +159,7 @@ Expected<std::vector<double>> readRowMatrix(const LinearUse &use) {
   auto values = readAsDoubles(t);
   if (!values)
     return values.takeError();
-  bool transposed = use.node->getOpType() == "MatMul" ||
-                    (use.node->getOpType() == "Gemm" &&
-                     use.node->getIntAttr("transB", 0) == 0);
-  if (!transposed)
+  if (!use.transposed)
     return values;
   // Stored [D, outputs]: transpose.
   std::vector<double> m(values->size());
@@ -164,13 +176,10 @@ WeightUpdate makeRowMatrixUpdate(const LinearUse &use,
   u.weight = t.getName();
   u.dtype = DataType::Float;
   u.dims.assign(t.getDims().begin(), t.getDims().end());
-  bool transposed = use.node->getOpType() == "MatMul" ||
-                    (use.node->getOpType() == "Gemm" &&
-                     use.node->getIntAttr("transB", 0) == 0);
   std::vector<float> f(matrix.size());
   for (int64_t o = 0; o < use.outputs; ++o)
     for (int64_t d = 0; d < use.depth; ++d)
-      f[transposed ? d * use.outputs + o : o * use.depth + d] =
+      f[use.transposed ? d * use.outputs + o : o * use.depth + d] =
           float(matrix[o * use.depth + d]);
   u.bytes.assign(reinterpret_cast<const char *>(f.data()),
                  f.size() * sizeof(float));

@@ -33,6 +33,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <optional>
 #include <vector>
 
 namespace onnxprune {
@@ -49,7 +50,13 @@ struct LinearUse {
   int64_t depth = 0;   ///< Columns D of the matrix view.
   int64_t taps = 1;    ///< Columns per input channel.
   int64_t groups = 1;  ///< Conv groups (stems of grouped Convs).
-  ConvGeometry conv;   ///< Conv only (kernel empty otherwise).
+  /// W is stored [D, outputs] (MatMul, Gemm without transB): the matrix
+  /// view is its transpose.
+  bool transposed = false;
+  ConvGeometry conv; ///< Conv only (kernel empty otherwise).
+  /// False for a Conv whose im2col patches cannot be gathered (3-D and
+  /// up, or auto_pad over unknown dims): its X^T X is unknown.
+  bool patchesKnown = true;
 
   /// Input channel read by column \p col of row \p row.
   int64_t channelOf(int64_t row, int64_t col) const {
@@ -57,6 +64,11 @@ struct LinearUse {
     return (row / (outputs / groups)) * perGroupIn + col / taps;
   }
 };
+
+/// \p n as a linear layer (Conv, Gemm without transA, MatMul with a 2-D
+/// float weight as input 1), without a group role: `space` and `consumer`
+/// unset. Repairs use it for the weight layout.
+std::optional<LinearUse> linearLayerOf(const Node &n);
 
 /// Every linear use of a weight member of the spaces of group \p group,
 /// in space then member order.

@@ -13,6 +13,7 @@
 #include "lib/IR/Rewriter.h"
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
+#include "passes/Criteria/LinearUses.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -49,50 +50,37 @@ const Tensor *floatWeight(const Value *v) {
   return t && t->getDataType() == DataType::Float ? t : nullptr;
 }
 
-/// \p n as a layer, when it is one this repair handles.
+/// \p n as a layer this repair handles: a linear layer (LinearUses.h) with
+/// its own float32 weight.
 std::optional<Layer> layerOf(Node &n) {
-  if (!isDefault(n) || n.getNumInputs() < 2 || !n.getOutput(0))
+  std::optional<LinearUse> lin = linearLayerOf(n);
+  if (!lin || !floatWeight(lin->weight) || lin->weight->isGraphInput())
     return std::nullopt;
-  StringRef op = n.getOpType();
-  Value *w = n.getInput(1);
-  const Tensor *t = floatWeight(w);
-  if (!t || w->isGraphInput())
-    return std::nullopt;
-  auto dims = t->getDims();
   Layer l;
   l.node = &n;
-  l.weight = w;
+  l.weight = n.getInput(1);
   l.out = n.getOutput(0);
-  if (op == "Conv" && dims.size() >= 3) {
+  l.rowsAreOutputs = !lin->transposed;
+  l.channels = lin->outputs;
+  if (n.getOpType() != "MatMul") {
     l.axis = 1;
-    l.channels = dims[0];
-  } else if (op == "Gemm" && dims.size() == 2 && !n.getIntAttr("transA", 0)) {
-    l.axis = 1;
-    l.rowsAreOutputs = n.getIntAttr("transB", 0) != 0;
-    l.channels = l.rowsAreOutputs ? dims[0] : dims[1];
-  } else if (op == "MatMul" && dims.size() == 2) {
-    int64_t rank = l.out->getType().rank();
-    if (rank < 1)
-      return std::nullopt;
-    l.axis = rank - 1;
-    l.rowsAreOutputs = false;
-    l.channels = dims[1];
-    // A bias Add right after it, with a 1-D constant of N channels.
-    if (l.out->getUses().size() == 1) {
-      Node *add = l.out->getUses()[0].user;
-      if (isDefault(*add) && add->getOpType() == "Add" &&
-          add->getNumInputs() == 2) {
-        Value *b = add->getInput(add->getInput(0) == l.out ? 1 : 0);
-        const Tensor *bt = floatWeight(b);
-        if (bt && bt->getDims().size() == 1 && bt->getDims()[0] == l.channels)
-          l.biasAdd = add, l.out = add->getOutput(0);
-      }
-    }
-  } else {
-    return std::nullopt;
+    return l;
   }
-  if (l.channels <= 0)
+  int64_t rank = l.out->getType().rank();
+  if (rank < 1)
     return std::nullopt;
+  l.axis = rank - 1;
+  // A bias Add right after it, with a 1-D constant of N channels.
+  if (l.out->getUses().size() == 1) {
+    Node *add = l.out->getUses()[0].user;
+    if (isDefault(*add) && add->getOpType() == "Add" &&
+        add->getNumInputs() == 2) {
+      Value *b = add->getInput(add->getInput(0) == l.out ? 1 : 0);
+      const Tensor *bt = floatWeight(b);
+      if (bt && bt->getDims().size() == 1 && bt->getDims()[0] == l.channels)
+        l.biasAdd = add, l.out = add->getOutput(0);
+    }
+  }
   return l;
 }
 

@@ -12,8 +12,8 @@
 ///
 /// and OBS's solve time (H^-1) per layer. Prints ratios measured in one run.
 ///
-///   build/test/bench/CalibrationBench test/models/trained/byte_llama.onnx \
-///       test/models/trained/llama_calib.npz
+///   build/test/bench/CalibrationBench MODEL.onnx DATA.npz [REPEAT]
+///   (e.g. test/models/trained/byte_llama.onnx with llama_calib.npz)
 ///
 //===----------------------------------------------------------------------===//
 
