@@ -189,7 +189,8 @@ private:
 
 } // namespace
 
-Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source) {
+Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source,
+                                        const WeightsFile &weights) {
   auto parsed = json::parse(text);
   if (!parsed)
     return makeError("plan '" + source + "': invalid JSON: " +
@@ -265,6 +266,12 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source) {
     auto updates = top.getArray("updates");
     if (!updates)
       return updates.takeError();
+    if (!weights.read)
+      return top.fail("'updates' need the plan's weights file (read the "
+                      "plan from a file, beside its .weights)");
+    auto blob = weights.read();
+    if (!blob)
+      return blob.takeError();
     for (size_t ui = 0; ui < (*updates)->size(); ++ui) {
       std::string uwhere = "updates[" + std::to_string(ui) + "]";
       const json::Object *uo = (**updates)[ui].getAsObject();
@@ -298,9 +305,12 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source) {
         return ur.fail("'bytes' (" + Twine(bytes) +
                        ") is not what a floating-point tensor of these dims "
                        "and dtype holds");
-      // The bytes come from the sidecar (readFile); offsets are kept in
-      // the order of the array, back to back.
-      u.bytes.assign(std::to_string(offset));
+      if (uint64_t(offset) > blob->size() ||
+          uint64_t(bytes) > blob->size() - uint64_t(offset))
+        return makeError("plan '" + source + "': update of weight '" +
+                         u.weight + "' lies past the end of '" + weights.name +
+                         "' (" + Twine(blob->size()) + " bytes)");
+      u.bytes = blob->substr(offset, bytes).str();
       plan.updates.push_back(std::move(u));
     }
   }
@@ -336,31 +346,20 @@ Expected<PrunePlan> PrunePlan::readFile(StringRef path) {
   if (!buf)
     return makeError("cannot read plan '" + path +
                      "': " + buf.getError().message());
-  auto plan = fromJSON((*buf)->getBuffer(), path);
-  if (!plan || plan->updates.empty())
-    return plan;
   std::string side = (path + ".weights").str();
-  auto blob = MemoryBuffer::getFile(side, /*IsText=*/false,
-                                    /*RequiresNullTerminator=*/false);
-  if (!blob)
-    return makeError("plan '" + path + "' has weight updates but '" + side +
-                     "' cannot be read: " + blob.getError().message());
-  StringRef bytes = (*blob)->getBuffer();
-  for (WeightUpdate &u : plan->updates) {
-    uint64_t offset = std::stoull(u.bytes);
-    uint64_t size = storageBytes(u.dtype, [&] {
-      uint64_t n = 1;
-      for (int64_t d : u.dims)
-        n *= uint64_t(d);
-      return n;
-    }());
-    if (offset > bytes.size() || size > bytes.size() - offset)
-      return makeError("plan '" + path + "': update of weight '" + u.weight +
-                       "' lies past the end of '" + side + "' (" +
-                       Twine(bytes.size()) + " bytes)");
-    u.bytes = bytes.substr(offset, size).str();
-  }
-  return plan;
+  std::unique_ptr<MemoryBuffer> blob;
+  WeightsFile weights{
+      side, [&]() -> Expected<StringRef> {
+        auto b = MemoryBuffer::getFile(side, /*IsText=*/false,
+                                       /*RequiresNullTerminator=*/false);
+        if (!b)
+          return makeError("plan '" + path + "' has weight updates but '" +
+                           side +
+                           "' cannot be read: " + b.getError().message());
+        blob = std::move(*b);
+        return blob->getBuffer();
+      }};
+  return fromJSON((*buf)->getBuffer(), path, weights);
 }
 
 Error applyWeightUpdates(Model &m, ArrayRef<WeightUpdate> updates,

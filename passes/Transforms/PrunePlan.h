@@ -35,6 +35,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,9 +83,18 @@ struct PrunePlan {
   /// Pretty-printed JSON, keys in a fixed order: the same plan gives the
   /// same bytes.
   std::string toJSON() const;
-  /// Parses a plan; errors name \p source and the bad field.
+  /// The bytes of a plan's weight updates: the sidecar's name (for
+  /// messages) and how to read it, called once, only when the plan has
+  /// updates.
+  struct WeightsFile {
+    std::string name;
+    std::function<llvm::Expected<llvm::StringRef>()> read;
+  };
+  /// Parses a plan; errors name \p source and the bad field. A plan with
+  /// weight updates takes their bytes from \p weights (an error without).
   static llvm::Expected<PrunePlan> fromJSON(llvm::StringRef text,
-                                            llvm::StringRef source);
+                                            llvm::StringRef source,
+                                            const WeightsFile &weights = {});
   /// Writes toJSON() to \p path atomically, and the updates' bytes to
   /// `PATH.weights` (first) when there are any.
   llvm::Error writeFile(llvm::StringRef path) const;
