@@ -40,22 +40,31 @@ protected:
   Expected<std::vector<double>>
   computeScores(const DepGraph &dg, unsigned group,
                 const CriterionOptions &) const override {
-    std::vector<LinearUse> uses = linearUsesOf(dg, group);
+    // Each consumer's statistic, found once for all units.
+    struct Consumer {
+      unsigned space;
+      StatRequest request;
+      const ActivationStats *stats;
+    };
+    std::vector<Consumer> consumers;
+    for (const LinearUse &u : linearUsesOf(dg, group)) {
+      if (!u.consumer)
+        continue;
+      StatRequest r = requestFor(dg, group, u);
+      const ActivationStats &st = table.get(r);
+      if (st.count)
+        consumers.push_back({u.space, std::move(r), &st});
+    }
     std::vector<double> scores;
     for (unsigned unit : prunableUnitsOf(dg, group)) {
       double s = 0;
-      for (const LinearUse &u : uses) {
-        if (!u.consumer)
-          continue;
-        StatRequest r = requestFor(dg, group, u);
-        const ActivationStats &st = table.get(r);
-        if (!st.count)
-          continue;
-        std::vector<int64_t> idx = elementsIn(dg, unit, u.space);
+      for (const Consumer &c : consumers) {
+        const ActivationStats &st = *c.stats;
+        std::vector<int64_t> idx = elementsIn(dg, unit, c.space);
         if (idx.empty())
           continue;
-        if (r.kind == StatRequest::Kind::BlockProjL1) {
-          int64_t b = idx.front() / r.block;
+        if (c.request.kind == StatRequest::Kind::BlockProjL1) {
+          int64_t b = idx.front() / c.request.block;
           if (b < (int64_t)st.blockL1.size())
             s += st.blockL1[b] / st.count;
         } else {
