@@ -242,7 +242,7 @@ llvm::Error OrtSession::runView(llvm::ArrayRef<NamedTensor> feeds,
       return makeError("run: input '" + f.name + "' given twice");
     if (llvm::Error err =
             validateHostTensor(f.tensor, "input '" + f.name + "'"))
-      return std::move(err);
+      return err;
   }
   // ORT lists only inputs without an initializer: all are required.
   for (const TensorInfo &in : inputs)

@@ -177,7 +177,9 @@ Error StatsAccumulator::addGram(const float *data, ArrayRef<int64_t> shape) {
   auto split = splitAt(request, shape, request.axis);
   if (!split)
     return split.takeError();
-  auto [outer, c, inner] = *split;
+  // Plain copies: a lambda below reads them (C++17 cannot capture
+  // structured bindings).
+  int64_t outer = (*split)[0], c = (*split)[1], inner = (*split)[2];
   if (Error e = checkChannels(request, stats, c))
     return e;
   if (inner == 1) {
