@@ -109,6 +109,17 @@ void Rewriter::setType(Value *v, Type t) {
   bump("types-set");
 }
 
+void Rewriter::replaceWithIdentity(Node *n, unsigned i) {
+  assert(n->getNumOutputs() == 1 && "Identity has one output");
+  Graph *g = n->getGraph();
+  g->setNodeInput(n, 0, n->getInput(i));
+  g->truncateNodeInputs(n, 1);
+  n->opType = "Identity";
+  n->domain.clear();
+  n->attrs.clear();
+  bump("nodes-rewritten");
+}
+
 void Rewriter::eraseNode(Node *n) {
   n->getGraph()->eraseNode(n);
   bump("nodes-erased");

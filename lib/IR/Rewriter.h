@@ -49,6 +49,10 @@ public:
   void setAttr(Node *n, Attribute a);
   void setType(Value *v, Type t);
 
+  /// Turns \p n into `Identity(input i)`, keeping its output value (a
+  /// graph output keeps its name): how a rewrite bypasses a node whose
+  /// output cannot be renamed.
+  void replaceWithIdentity(Node *n, unsigned i);
   /// Deletes a node whose outputs are unused.
   void eraseNode(Node *n);
   /// Deletes an unused initializer value and frees its tensor.

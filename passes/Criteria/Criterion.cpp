@@ -70,6 +70,8 @@ StringRef unitKindName(UnitKind k) {
     return "width";
   case UnitKind::Expert:
     return "expert";
+  case UnitKind::Depth:
+    return "depth";
   }
   llvm_unreachable("bad UnitKind");
 }
@@ -77,7 +79,7 @@ StringRef unitKindName(UnitKind k) {
 /// "width, expert": the kinds \p c scores.
 static std::string kindsOf(const Criterion &c) {
   std::string out;
-  for (UnitKind k : {UnitKind::Width, UnitKind::Expert})
+  for (UnitKind k : {UnitKind::Width, UnitKind::Expert, UnitKind::Depth})
     if (c.scoresKind(k))
       out += (out.empty() ? "" : ", ") + unitKindName(k).str();
   return out;
@@ -256,6 +258,42 @@ Criterion::computeSliceScores(ArrayRef<SliceUnit>, uint64_t,
   return makeError("criterion '" + name() +
                    "' cannot score units given as weight slices (it scores "
                    "dependency groups only)");
+}
+
+Expected<std::vector<double>>
+Criterion::scoreDepth(const DepthContext &ctx, ArrayRef<unsigned> candidates,
+                      const CriterionOptions &opts) {
+  auto scores = computeDepthScores(ctx, candidates, opts);
+  if (!scores)
+    return scores.takeError();
+  if (scores->size() != candidates.size())
+    return makeError("criterion '" + name() + "' gave " +
+                     Twine(scores->size()) + " scores for " +
+                     Twine(candidates.size()) + " depth units");
+  for (double s : *scores)
+    if (!std::isfinite(s))
+      return makeError("criterion '" + name() + "' gave a non-finite score");
+  normalizeScores(*scores, opts.normalize);
+  return scores;
+}
+
+Expected<std::optional<std::vector<std::pair<unsigned, double>>>>
+Criterion::chooseDepthOrder(const DepthContext &, ArrayRef<unsigned>,
+                            function_ref<bool(ArrayRef<unsigned>)>) {
+  return std::nullopt;
+}
+
+Expected<std::vector<double>>
+Criterion::computeScores(const DepGraph &, unsigned,
+                         const CriterionOptions &) const {
+  return makeError("criterion '" + name() +
+                   "' cannot score dependency groups (it scores depth units)");
+}
+
+Expected<std::vector<double>>
+Criterion::computeDepthScores(const DepthContext &, ArrayRef<unsigned>,
+                              const CriterionOptions &) {
+  return makeError("criterion '" + name() + "' cannot score depth units");
 }
 
 // ---- Registry -------------------------------------------------------------

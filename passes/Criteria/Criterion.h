@@ -20,6 +20,7 @@
 #define ONNXPRUNE_PASSES_CRITERIA_CRITERION_H
 
 #include "passes/Analysis/DepGraph.h"
+#include "passes/Analysis/ResidualUnits.h"
 #include "passes/PassParams.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -67,8 +68,9 @@ class CalibrationProvider;
 enum class UnitKind : uint8_t {
   Width,  ///< Units of dependency groups (channels, heads): score().
   Expert, ///< Whole MoE experts, given as weight slices: scoreSlices().
+  Depth,  ///< Residual units (layers): scoreDepth(), chooseDepthOrder().
 };
-/// "width", "expert".
+/// "width", "expert", "depth".
 llvm::StringRef unitKindName(UnitKind k);
 
 /// Creates criterion \p name for units of kind \p kind (an error when it
@@ -119,6 +121,17 @@ struct CriterionContext {
   const DepGraph *dg = nullptr;
   CalibrationProvider *calibration = nullptr;
   /// Progress and reports (solve times); never null while running.
+  llvm::raw_ostream *log = nullptr;
+};
+
+/// What a criterion sees when it scores depth units (drop-layers): the
+/// model before any unit is dropped, its residual units, and the injected
+/// calibration (null when none).
+struct DepthContext {
+  const Model *model = nullptr;
+  const ResidualUnits *units = nullptr;
+  CalibrationProvider *calibration = nullptr;
+  /// Progress and reports; never null while running.
   llvm::raw_ostream *log = nullptr;
 };
 
@@ -187,16 +200,41 @@ public:
   scoreSlices(llvm::ArrayRef<SliceUnit> units, uint64_t stream,
               const CriterionOptions &opts) const;
 
+  /// One score per depth unit of \p candidates (indices into
+  /// ctx.units->units, same order), normalised as \p opts asks; lower
+  /// scores are dropped first. Fails for criteria without depth scores.
+  llvm::Expected<std::vector<double>>
+  scoreDepth(const DepthContext &ctx, llvm::ArrayRef<unsigned> candidates,
+             const CriterionOptions &opts);
+  /// Optionally chooses the drop order itself, when drops interact
+  /// (FinerCut: each drop changes what the next one costs): units of
+  /// \p candidates, first to go first, each with its score when chosen,
+  /// until \p enough holds for the units chosen so far or none is left.
+  /// None (the default): drop-layers drops the lowest scoreDepth() first.
+  virtual llvm::Expected<
+      std::optional<std::vector<std::pair<unsigned, double>>>>
+  chooseDepthOrder(const DepthContext &ctx,
+                   llvm::ArrayRef<unsigned> candidates,
+                   llvm::function_ref<bool(llvm::ArrayRef<unsigned>)> enough);
+
 protected:
-  /// What a criterion implements: the raw scores, in prunableUnitsOf order.
+  /// What a width criterion implements: the raw scores, in
+  /// prunableUnitsOf order. The default fails: "criterion 'x' cannot score
+  /// dependency groups" (depth-only criteria).
   virtual llvm::Expected<std::vector<double>>
   computeScores(const DepGraph &dg, unsigned group,
-                const CriterionOptions &opts) const = 0;
+                const CriterionOptions &opts) const;
   /// The raw scores of slice units. The default fails: "criterion 'x'
   /// cannot score units given as weight slices".
   virtual llvm::Expected<std::vector<double>>
   computeSliceScores(llvm::ArrayRef<SliceUnit> units, uint64_t stream,
                      const CriterionOptions &opts) const;
+  /// The raw scores of depth units. The default fails: "criterion 'x'
+  /// cannot score depth units".
+  virtual llvm::Expected<std::vector<double>>
+  computeDepthScores(const DepthContext &ctx,
+                     llvm::ArrayRef<unsigned> candidates,
+                     const CriterionOptions &opts);
 };
 
 using CriterionFactory = std::function<std::unique_ptr<Criterion>()>;

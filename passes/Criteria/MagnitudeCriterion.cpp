@@ -187,6 +187,36 @@ protected:
     }
     return scores;
   }
+
+  /// Depth units: the Lp norm of each weight the unit removes, reduced over
+  /// its weights (a baseline: it sees neither data nor the stream).
+  Expected<std::vector<double>>
+  computeDepthScores(const DepthContext &ctx, ArrayRef<unsigned> candidates,
+                     const CriterionOptions &opts) override {
+    if (!(opts.p >= 1))
+      return makeError("magnitude: p must be at least 1");
+    std::vector<double> scores;
+    for (unsigned c : candidates) {
+      Reducer r;
+      for (const std::string &name : ctx.units->units[c].weights) {
+        const Value *v = ctx.model->getGraph().lookup(name);
+        const Tensor *t = v ? v->getWeight() : nullptr;
+        if (!t || !isFloatingPoint(t->getDataType()) || t->getDims().empty())
+          continue;
+        auto n = sliceNorms(*t, 0, opts.p);
+        if (!n)
+          return n.takeError();
+        // The norm of the whole tensor from the norms of its slices.
+        double whole = 0;
+        for (double x : *n)
+          whole = std::isinf(opts.p) ? std::max(whole, x)
+                                     : whole + std::pow(x, opts.p);
+        r.add(std::isinf(opts.p) ? whole : std::pow(whole, 1 / opts.p));
+      }
+      scores.push_back(r.get(opts.reduce));
+    }
+    return scores;
+  }
 };
 
 } // namespace

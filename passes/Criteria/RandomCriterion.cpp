@@ -56,6 +56,13 @@ protected:
                      const CriterionOptions &opts) const override {
     return drawScores(opts.seed, stream, units.size());
   }
+  /// Depth units draw from their own stream (after every group index a
+  /// model can have), so depth and width scores of one seed are unrelated.
+  Expected<std::vector<double>>
+  computeDepthScores(const DepthContext &, ArrayRef<unsigned> candidates,
+                     const CriterionOptions &opts) override {
+    return drawScores(opts.seed, ~uint64_t(0) >> 1, candidates.size());
+  }
 };
 
 } // namespace

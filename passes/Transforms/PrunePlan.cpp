@@ -107,6 +107,15 @@ std::string PrunePlan::toJSON() const {
                     {"groups", std::move(jgroups)}};
   if (!source.empty())
     root["source"] = source;
+  if (!dropped.empty()) {
+    json::Array jdropped;
+    for (const DroppedUnit &d : dropped)
+      jdropped.push_back(json::Object{{"unit", d.unit},
+                                      {"kind", d.kind},
+                                      {"params", int64_t(d.params)},
+                                      {"score", d.score}});
+    root["dropped"] = std::move(jdropped);
+  }
   if (!updates.empty()) {
     json::Array jupdates;
     uint64_t offset = 0;
@@ -261,6 +270,30 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source,
       g.removed.push_back(std::move(r));
     }
     plan.groups.push_back(std::move(g));
+  }
+  if (root->get("dropped")) {
+    auto dropped = top.getArray("dropped");
+    if (!dropped)
+      return dropped.takeError();
+    for (size_t di = 0; di < (*dropped)->size(); ++di) {
+      std::string dwhere = "dropped[" + std::to_string(di) + "]";
+      const json::Object *dobj = (**dropped)[di].getAsObject();
+      if (!dobj)
+        return top.fail(dwhere + " must be an object");
+      FieldReader dr(*dobj, dwhere + ": ", source);
+      DroppedUnit d;
+      int64_t params = 0;
+      if (Error e = dr.getString("unit", d.unit))
+        return std::move(e);
+      if (Error e = dr.getString("kind", d.kind))
+        return std::move(e);
+      if (Error e = dr.getInt("params", params))
+        return std::move(e);
+      if (Error e = dr.getNumber("score", d.score))
+        return std::move(e);
+      d.params = uint64_t(std::max<int64_t>(0, params));
+      plan.dropped.push_back(std::move(d));
+    }
   }
   if (root->get("updates")) {
     auto updates = top.getArray("updates");

@@ -72,6 +72,16 @@ struct PrunePlan {
   /// Where the criterion's data came from ("" for weight-only criteria).
   std::string source;
   std::vector<Group> groups;
+  /// A residual unit drop-layers dropped (ResidualUnits.h), by id.
+  struct DroppedUnit {
+    std::string unit;
+    std::string kind; ///< "attn", "mlp", "block".
+    uint64_t params = 0;
+    double score = 0;
+  };
+  /// drop-layers: the units dropped, in the order they were chosen (the
+  /// groups are empty then).
+  std::vector<DroppedUnit> dropped;
   /// New values of unpruned weights (OBS compensation), applied before
   /// slicing. Saved in a sidecar `PLAN.weights` (raw little-endian, in
   /// order; the JSON gives each one's weight, dtype, dims, offset, bytes).

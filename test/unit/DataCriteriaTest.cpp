@@ -12,6 +12,7 @@
 #include "passes/Analysis/Calibration.h"
 #include "passes/Criteria/Criterion.h"
 #include "passes/PassParams.h"
+#include "passes/Transforms/DropLayersPass.h"
 #include "passes/Transforms/PruneExpertsPass.h"
 #include "passes/Transforms/PruneWidthPass.h"
 
@@ -347,11 +348,25 @@ TEST(CriterionKindsTest, PassesAskForTheUnitKindTheyScore) {
   EXPECT_NE(llvm::toString(bad.takeError())
                 .find("'obs' does not score expert units (it scores: width)"),
             std::string::npos);
-  for (const CriterionInfo &c : CriteriaRegistry::list())
-    EXPECT_EQ(c.kinds, c.name == "magnitude" || c.name == "random"
-                           ? "width, expert"
-                           : "width")
-        << c.name;
+  // Depth units (drop-layers): the depth criteria, and the two baselines.
+  auto widthOnly = DropLayersOptions::parse("count=1;criterion=obs");
+  ASSERT_FALSE(bool(widthOnly));
+  EXPECT_NE(llvm::toString(widthOnly.takeError())
+                .find("'obs' does not score depth units (it scores: width)"),
+            std::string::npos);
+  auto depthOnly = PruneWidthOptions::parse("criterion=finercut;ratio=0.3");
+  ASSERT_FALSE(bool(depthOnly));
+  EXPECT_NE(llvm::toString(depthOnly.takeError())
+                .find("'finercut' does not score width units"),
+            std::string::npos);
+  for (const CriterionInfo &c : CriteriaRegistry::list()) {
+    std::string want = "width";
+    if (c.name == "magnitude" || c.name == "random")
+      want = "width, expert, depth";
+    else if (c.name == "similarity" || c.name == "finercut")
+      want = "depth";
+    EXPECT_EQ(c.kinds, want) << c.name;
+  }
 }
 
 TEST_F(DataCriteriaTest, DataCriteriaWithoutDataSayWhatIsMissing) {
