@@ -284,6 +284,13 @@ ActivationStats StatsAccumulator::take() {
 }
 
 CalibrationProvider::~CalibrationProvider() = default;
+CalibrationProvider::GatedBatch::~GatedBatch() = default;
+
+Error CalibrationProvider::forEachGatedBatch(
+    const Model &, ArrayRef<std::string>, ArrayRef<std::string>,
+    const CalibrationSource &, function_ref<Error(GatedBatch &)>) {
+  return makeError("this calibration provider cannot run gated models");
+}
 
 Error requireCalibration(const CalibrationProvider *p, StringRef who,
                          bool needData) {

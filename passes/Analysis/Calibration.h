@@ -151,10 +151,6 @@ public:
   virtual llvm::Expected<std::vector<ActivationStats>>
   collect(const Model &m, llvm::ArrayRef<StatRequest> requests,
           const CalibrationSource &source = {}) = 0;
-  /// Runs \p m on every batch of \p source and calls \p fn with the values
-  /// of \p outputs (flattened to float, with their shapes) for each batch:
-  /// what statistics that are not per tensor need (distances between two
-  /// models' outputs).
   /// collect() on the model as it was read, before any pass changed it
   /// (repairs compare a pruned model with it). Fails when there is none
   /// (a model read from stdin).
@@ -164,10 +160,37 @@ public:
   using BatchFn = llvm::function_ref<llvm::Error(
       llvm::ArrayRef<std::vector<float>> values,
       llvm::ArrayRef<std::vector<int64_t>> shapes)>;
+  /// Runs \p m on every batch of \p source and calls \p fn with the values
+  /// of \p outputs (flattened to float, with their shapes) for each batch:
+  /// what statistics that are not per tensor need (distances between two
+  /// models' outputs).
   virtual llvm::Error forEachBatch(const Model &m,
                                    llvm::ArrayRef<std::string> outputs,
                                    const CalibrationSource &source,
                                    BatchFn fn) = 0;
+
+  /// One calibration batch of a gated run: run() feeds the batch with the
+  /// given gate values (one per gated value, in order) and calls fn with the
+  /// outputs, as forEachBatch does. Valid only inside forEachGatedBatch's
+  /// callback.
+  class GatedBatch {
+  public:
+    virtual ~GatedBatch();
+    virtual llvm::Error run(llvm::ArrayRef<float> gateValues, BatchFn fn) = 0;
+  };
+  /// Runs \p m, with each value of \p gates (main-graph node outputs of a
+  /// floating-point type) multiplied by a scalar fed per run, on every batch
+  /// of \p source; per batch calls \p fn once with a GatedBatch that may be
+  /// run any number of times, all on one session. A gate of 1 leaves the
+  /// model as it is, 0 removes that value (a residual branch): FinerCut
+  /// scores every branch by the output change when it is removed, and a
+  /// model copy and session per variant would cost a load each. The default
+  /// fails: "this calibration provider cannot run gated models".
+  virtual llvm::Error
+  forEachGatedBatch(const Model &m, llvm::ArrayRef<std::string> outputs,
+                    llvm::ArrayRef<std::string> gates,
+                    const CalibrationSource &source,
+                    llvm::function_ref<llvm::Error(GatedBatch &)> fn);
 };
 
 /// The injected provider, as an analysis: `am.getResult<CalibrationAnalysis>`
