@@ -144,10 +144,12 @@ Error writeWhole(StringRef path, StringRef bytes) {
 } // namespace
 
 Expected<std::string> serializeModel(const Model &model,
-                                     ArrayRef<std::string> extraOutputs) {
+                                     ArrayRef<std::string> extraOutputs,
+                                     ArrayRef<std::string> gates) {
   onnx::ModelProto proto;
   ExportOptions opts;
   opts.extraOutputs.assign(extraOutputs.begin(), extraOutputs.end());
+  opts.gates.assign(gates.begin(), gates.end());
   if (Error e = exportModel(model, proto, opts))
     return std::move(e);
   if (proto.ByteSizeLong() >= kProtoLimit)
@@ -223,6 +225,7 @@ Error writeModelFile(const Model &model, StringRef path,
   ExportOptions opts;
   opts.placement = placement;
   opts.extraOutputs = wopts.extraOutputs;
+  opts.gates = wopts.gates;
   opts.external = [&](const Tensor &t, onnx::TensorProto &tp) {
     return sink.add(t, tp);
   };

@@ -29,6 +29,8 @@ struct WriteOptions {
   std::string externalFileName;
   /// Main-graph values written as extra graph outputs (ExportOptions).
   std::vector<std::string> extraOutputs;
+  /// Main-graph values multiplied by a scalar graph input (ExportOptions).
+  std::vector<std::string> gates;
 };
 
 /// Writes \p model to \p path. A regular file is replaced atomically, with
@@ -40,10 +42,24 @@ llvm::Error writeModelFile(const Model &model, llvm::StringRef path,
 
 /// Serializes \p model to binary bytes with every weight inline (fails past
 /// protobuf's 2 GB limit). For runtimes and tests. \p extraOutputs are
-/// main-graph values added as graph outputs (calibration probes).
+/// main-graph values added as graph outputs (calibration probes); \p gates
+/// are main-graph values multiplied by a scalar input (ExportOptions::gates).
 llvm::Expected<std::string>
 serializeModel(const Model &model,
-               llvm::ArrayRef<std::string> extraOutputs = {});
+               llvm::ArrayRef<std::string> extraOutputs = {},
+               llvm::ArrayRef<std::string> gates = {});
+
+/// The names a gated export (ExportOptions::gates) gives one gated value V:
+/// the producer's renamed output and the scalar graph input to feed.
+struct GateNames {
+  std::string ungated; ///< "V__ungated"
+  std::string input;   ///< "V__gate"
+};
+/// The names for each of \p gates, in order, made unique against every
+/// value of \p model (all graphs) and each other: what the exporter uses,
+/// and what a runtime feeds.
+std::vector<GateNames> gateNames(const Model &model,
+                                 llvm::ArrayRef<std::string> gates);
 
 } // namespace onnxprune
 

@@ -49,6 +49,22 @@ struct ExportOptions {
   /// Main-graph values added as graph outputs (probes for calibration),
   /// after the model's own; those already outputs are skipped.
   std::vector<std::string> extraOutputs;
+  /// Main-graph node outputs each multiplied by a scalar graph input, so
+  /// that one runtime session runs the model with any of them scaled or
+  /// removed (gate 0), gate values fed per run: FinerCut's depth criterion
+  /// scores a residual branch by the output change when it is removed, and
+  /// a session per variant would cost a model load each.
+  ///
+  ///   before:  V = Op(...)               ... = Use(V)
+  ///   after:   V__ungated = Op(...)
+  ///            V = Mul(V__ungated, V__gate)   ... = Use(V)
+  ///            input V__gate: scalar of V's element type
+  ///
+  /// Readers of V (nodes, graph outputs, extraOutputs) are unchanged; the
+  /// names are gateNames()'s (ModelWriter.h). Fails, naming the value, on
+  /// a graph input, a weight, an unknown name, a value gated twice, or an
+  /// element type that is unknown or not floating-point.
+  std::vector<std::string> gates;
 };
 
 llvm::Error exportModel(const Model &model, onnx::ModelProto &proto,

@@ -5,15 +5,19 @@
 /// (raw or typed field), lifted weights go back into their Constant nodes,
 /// and every field the IR keeps opaque (functions, training info, unknown
 /// fields of newer ONNX versions) is put back as it was read.
+/// Gated exports (ExportOptions::gates) also happen here, as the proto is
+/// built: the IR is never changed for a runtime's copy.
 ///
 //===----------------------------------------------------------------------===//
 
+#include "frontends/onnx/ModelWriter.h"
 #include "frontends/onnx/ProtoConvert.h"
 #include "lib/Support/Error.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cstring>
 
@@ -113,10 +117,15 @@ public:
   Exporter(const Model &model, const ExportOptions &opts)
       : model(model), opts(opts) {}
 
+  /// Checks and names opts.gates; before exportGraph.
+  Error prepareGates();
   Error exportGraph(const Graph &g, onnx::GraphProto &gp);
   Error exportTensor(const Tensor &t, StringRef name, onnx::TensorProto &tp);
 
 private:
+  /// Renames the gated outputs of \p np (just written for \p n) and adds
+  /// their Mul nodes after it, so the node list stays topological.
+  void emitGates(const Node &n, onnx::NodeProto &np, onnx::GraphProto &gp);
   Error exportNode(const Node &n, onnx::NodeProto &np);
   /// Fills `writtenAs` for the untied copies of \p g (see UntieWeights.h).
   void mergeEqualCopies(const Graph &g);
@@ -132,6 +141,9 @@ private:
   const ExportOptions &opts;
   /// Untied copies written as an earlier copy with equal contents.
   DenseMap<const Value *, const Value *> writtenAs;
+  /// Gated main-graph values: index into opts.gates and gates.
+  DenseMap<const Value *, unsigned> gateIndex;
+  std::vector<GateNames> gates;
 };
 
 /// Equal contents, for copies of one untied weight: copies still as read
@@ -205,6 +217,57 @@ Error Exporter::exportTensor(const Tensor &t, StringRef name,
   if (!t.unknownFields.empty())
     tp.MergeFromString(t.unknownFields);
   return Error::success();
+}
+
+Error Exporter::prepareGates() {
+  if (opts.gates.empty())
+    return Error::success();
+  const Graph &g = model.getGraph();
+  gates = gateNames(model, opts.gates);
+  for (unsigned i = 0; i < opts.gates.size(); ++i) {
+    const std::string &name = opts.gates[i];
+    auto fail = [&](const Twine &why) {
+      return makeError("cannot gate '" + name + "': " + why);
+    };
+    const Value *v = g.lookup(name);
+    if (!v)
+      return fail("the graph has no such value");
+    if (v->isGraphInput())
+      return fail("it is a graph input, not a node output");
+    if (v->isWeight())
+      return fail("it is a weight, not a node output");
+    assert(v->getProducer() && "a value that is no input or weight has a "
+                               "producer");
+    // The gate input gets V's element type: Mul wants both alike.
+    DataType dt =
+        v->getType().isTensor() ? v->getType().elemType : DataType::Undefined;
+    if (dt == DataType::Undefined)
+      return fail("its element type is unknown (infer shapes first)");
+    if (!isFloatingPoint(dt))
+      return fail("its element type is " + dataTypeName(dt) +
+                  ", not floating-point");
+    if (!gateIndex.try_emplace(v, i).second)
+      return fail("it is gated twice");
+  }
+  return Error::success();
+}
+
+void Exporter::emitGates(const Node &n, onnx::NodeProto &np,
+                         onnx::GraphProto &gp) {
+  for (unsigned i = 0, e = n.getNumOutputs(); i < e; ++i) {
+    const Value *v = n.getOutput(i);
+    auto it = v ? gateIndex.find(v) : gateIndex.end();
+    if (it == gateIndex.end())
+      continue;
+    const GateNames &names = gates[it->second];
+    np.set_output(i, names.ungated);
+    onnx::NodeProto &mul = *gp.add_node();
+    mul.set_name(names.input);
+    mul.set_op_type("Mul");
+    mul.add_input(names.ungated);
+    mul.add_input(names.input);
+    mul.add_output(v->getName());
+  }
 }
 
 Error Exporter::exportLifted(const Tensor &t, onnx::AttributeProto &ap) {
@@ -355,6 +418,14 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
   };
   for (const Value *v : g.getInputs())
     valueInfo(v, *gp.add_input());
+  bool isMain = &g == &model.getGraph();
+  if (isMain)
+    for (unsigned i = 0; i < opts.gates.size(); ++i) {
+      onnx::ValueInfoProto &vi = *gp.add_input();
+      vi.set_name(gates[i].input);
+      DataType dt = model.getGraph().lookup(opts.gates[i])->getType().elemType;
+      exportType(Type::tensor(dt, Shape()), *vi.mutable_type());
+    }
   mergeEqualCopies(g);
   for (const Value *v : g.getInitializers())
     if (!writtenAs.count(v))
@@ -371,12 +442,15 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
         return e;
       continue;
     }
-    if (Error e = exportNode(n, *gp.add_node()))
+    onnx::NodeProto &np = *gp.add_node();
+    if (Error e = exportNode(n, np))
       return e;
+    if (isMain && !gateIndex.empty())
+      emitGates(n, np, gp);
   }
   for (const Value *v : g.getOutputs())
     valueInfo(v, *gp.add_output());
-  if (&g == &model.getGraph())
+  if (isMain)
     for (const std::string &name : opts.extraOutputs) {
       const Value *v = g.lookup(name);
       if (!v)
@@ -395,6 +469,27 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
 }
 
 } // namespace
+
+std::vector<GateNames> gateNames(const Model &model,
+                                 ArrayRef<std::string> gates) {
+  // Every graph's names: a subgraph's name equal to an outer one breaks SSA
+  // for onnx's checker.
+  StringSet<> used;
+  model.forEachGraph([&](const Graph &g) {
+    for (const Value *v : g.getValues())
+      used.insert(v->getName());
+  });
+  auto unique = [&](const std::string &base) {
+    std::string name = base;
+    for (unsigned i = 1; !used.insert(name).second; ++i)
+      name = base + "_" + std::to_string(i);
+    return name;
+  };
+  std::vector<GateNames> out;
+  for (const std::string &v : gates)
+    out.push_back({unique(v + "__ungated"), unique(v + "__gate")});
+  return out;
+}
 
 Error exportModel(const Model &model, onnx::ModelProto &proto,
                   const ExportOptions &opts) {
@@ -420,6 +515,8 @@ Error exportModel(const Model &model, onnx::ModelProto &proto,
     p->set_value(kv.second);
   }
   Exporter ex(model, opts);
+  if (Error e = ex.prepareGates())
+    return e;
   if (Error e = ex.exportGraph(model.getGraph(), *proto.mutable_graph()))
     return e;
   for (const std::string &s : model.trainingInfo)

@@ -26,9 +26,10 @@ static uint64_t weightBytes(const Model &m) {
 
 llvm::Expected<std::unique_ptr<OrtSession>>
 openModelSession(const Model &m, const RuntimeOptions &ro,
-                 llvm::ArrayRef<std::string> extraOutputs) {
+                 llvm::ArrayRef<std::string> extraOutputs,
+                 llvm::ArrayRef<std::string> gates) {
   if (weightBytes(m) <= kMaxSerializedWeightBytes) {
-    auto bytes = serializeModel(m, extraOutputs);
+    auto bytes = serializeModel(m, extraOutputs, gates);
     if (!bytes)
       return bytes.takeError();
     return OrtSession::createFromBytes(*bytes, ro);
@@ -46,6 +47,7 @@ openModelSession(const Model &m, const RuntimeOptions &ro,
   WriteOptions wo;
   wo.externalThreshold = 1024;
   wo.extraOutputs.assign(extraOutputs.begin(), extraOutputs.end());
+  wo.gates.assign(gates.begin(), gates.end());
   if (llvm::Error err = writeModelFile(m, path, wo))
     return std::move(err);
   return OrtSession::createFromFile(path, ro);

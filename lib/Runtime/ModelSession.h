@@ -16,9 +16,12 @@
 namespace onnxprune {
 
 /// \p extraOutputs: main-graph values added as graph outputs (probes).
+/// \p gates: main-graph values multiplied by a scalar input each, fed per
+/// run (ExportOptions::gates; the inputs are named by gateNames()).
 llvm::Expected<std::unique_ptr<OrtSession>>
 openModelSession(const Model &m, const RuntimeOptions &ro = {},
-                 llvm::ArrayRef<std::string> extraOutputs = {});
+                 llvm::ArrayRef<std::string> extraOutputs = {},
+                 llvm::ArrayRef<std::string> gates = {});
 
 } // namespace onnxprune
 

@@ -9,6 +9,7 @@
 #include "lib/Runtime/OrtCalibration.h"
 
 #include "frontends/onnx/ModelReader.h"
+#include "frontends/onnx/ModelWriter.h"
 #include "lib/IR/Graph.h"
 #include "lib/IR/Tensor.h"
 #include "lib/Runtime/ModelSession.h"
@@ -160,8 +161,11 @@ private:
 
 } // namespace
 
-Error OrtCalibrationProvider::run(const Model &m, ArrayRef<std::string> probes,
-                                  const CalibrationSource &source, ProbeFn fn) {
+Error OrtCalibrationProvider::forEachFeed(const Model &m,
+                                          ArrayRef<std::string> probes,
+                                          ArrayRef<std::string> gates,
+                                          const CalibrationSource &source,
+                                          FeedFn fn) {
   bool gaussian = source.kind == CalibrationSource::Kind::Gaussian;
   if (!gaussian && !data)
     return makeError("no calibration data was given (--calibration=PATH)");
@@ -173,10 +177,16 @@ Error OrtCalibrationProvider::run(const Model &m, ArrayRef<std::string> probes,
   for (const std::string &p : probes)
     if (!fed.count(p) && !is_contained(outputs, p))
       outputs.push_back(p);
-  auto session = openModelSession(m, opts.runtime, outputs);
+  auto session = openModelSession(m, opts.runtime, outputs, gates);
   if (!session)
     return addContext(session.takeError(), "calibration: cannot load the model "
                                            "with its probes in ONNX Runtime");
+  // The model's own inputs: a gated session also has the gates, which the
+  // caller feeds.
+  std::vector<TensorInfo> dataInputs;
+  for (const TensorInfo &i : (*session)->getInputs())
+    if (fed.count(i.name))
+      dataInputs.push_back(i);
   int64_t total = gaussian ? source.samples : data->getNumSamples();
   int64_t batch =
       !gaussian && data->getFixedBatch() ? data->getFixedBatch() : opts.batch;
@@ -190,7 +200,7 @@ Error OrtCalibrationProvider::run(const Model &m, ArrayRef<std::string> probes,
       RandomInputOptions ro;
       ro.seed = source.seed + uint64_t(begin);
       ro.batchDim = end - begin;
-      auto r = makeRandomInputs((*session)->getInputs(), ro);
+      auto r = makeRandomInputs(dataInputs, ro);
       if (!r)
         return r.takeError();
       feeds = std::move(*r);
@@ -203,22 +213,116 @@ Error OrtCalibrationProvider::run(const Model &m, ArrayRef<std::string> probes,
         return b.takeError();
       feeds = std::move(*b);
     }
-    Error e = (*session)->runView(
-        feeds, outputs, [&](ArrayRef<OrtSession::TensorView> outs) {
-          StringMap<OrtSession::TensorView> byName;
-          for (const NamedTensor &f : feeds)
-            byName[f.name] = {f.name, f.tensor.dtype, f.tensor.shape,
-                              f.tensor.bytes.data(), f.tensor.bytes.size()};
-          for (const OrtSession::TensorView &o : outs)
-            byName[o.name] = o;
-          return fn(byName);
-        });
-    if (e)
+    if (Error e = fn(**session, feeds, outputs))
       return addContext(std::move(e), "calibration: samples " + Twine(begin) +
                                           ".." + Twine(end));
     progress.update(end);
   }
   return Error::success();
+}
+
+namespace {
+
+using ProbeFn =
+    function_ref<Error(const StringMap<OrtSession::TensorView> &probes)>;
+
+/// Runs \p session once on \p feeds; \p fn gets \p outputs and the feeds by
+/// name, in ORT's and the feeds' buffers.
+Error runProbes(OrtSession &session, ArrayRef<NamedTensor> feeds,
+                ArrayRef<std::string> outputs, ProbeFn fn) {
+  return session.runView(
+      feeds, outputs, [&](ArrayRef<OrtSession::TensorView> outs) {
+        StringMap<OrtSession::TensorView> byName;
+        for (const NamedTensor &f : feeds)
+          byName[f.name] = {f.name, f.tensor.dtype, f.tensor.shape,
+                            f.tensor.bytes.data(), f.tensor.bytes.size()};
+        for (const OrtSession::TensorView &o : outs)
+          byName[o.name] = o;
+        return fn(byName);
+      });
+}
+
+/// Calls \p fn with \p outputs of \p byName as floats, in that order.
+Error callBatchFn(const StringMap<OrtSession::TensorView> &byName,
+                  ArrayRef<std::string> outputs,
+                  CalibrationProvider::BatchFn fn) {
+  std::vector<std::vector<float>> values;
+  std::vector<std::vector<int64_t>> shapes;
+  for (const std::string &name : outputs) {
+    auto it = byName.find(name);
+    if (it == byName.end())
+      return makeError("calibration: the run gave no '" + name + "'");
+    values.push_back(toFloats(it->second));
+    shapes.push_back(it->second.shape);
+  }
+  return fn(values, shapes);
+}
+
+/// Stores \p v into the scalar \p t of a floating-point dtype.
+void setScalar(HostTensor &t, float v) {
+  switch (t.dtype) {
+  case DataType::Float:
+    std::memcpy(t.bytes.data(), &v, sizeof v);
+    break;
+  case DataType::Double: {
+    double d = v;
+    std::memcpy(t.bytes.data(), &d, sizeof d);
+    break;
+  }
+  case DataType::Float16:
+  case DataType::BFloat16: {
+    uint16_t h =
+        t.dtype == DataType::Float16 ? floatToHalf(v) : floatToBFloat16(v);
+    std::memcpy(t.bytes.data(), &h, sizeof h);
+    break;
+  }
+  default:
+    llvm_unreachable("the exporter gates floating-point values only");
+  }
+}
+
+/// One batch of a gated session: \p feeds (the batch's) end with
+/// \p gateFeeds, one scalar per gate, rewritten before each run (the batch
+/// itself is not copied).
+class OrtGatedBatch final : public CalibrationProvider::GatedBatch {
+public:
+  OrtGatedBatch(OrtSession &session, ArrayRef<NamedTensor> feeds,
+                MutableArrayRef<NamedTensor> gateFeeds,
+                ArrayRef<std::string> sessionOutputs,
+                ArrayRef<std::string> outputs)
+      : session(session), feeds(feeds), gateFeeds(gateFeeds),
+        sessionOutputs(sessionOutputs), outputs(outputs) {}
+
+  Error run(ArrayRef<float> gateValues,
+            CalibrationProvider::BatchFn fn) override {
+    if (gateValues.size() != gateFeeds.size())
+      return makeError("calibration: " + Twine(gateValues.size()) +
+                       " gate values for " + Twine(gateFeeds.size()) +
+                       " gates");
+    for (size_t i = 0; i < gateFeeds.size(); ++i)
+      setScalar(gateFeeds[i].tensor, gateValues[i]);
+    return runProbes(session, feeds, sessionOutputs,
+                     [&](const StringMap<OrtSession::TensorView> &byName) {
+                       return callBatchFn(byName, outputs, fn);
+                     });
+  }
+
+private:
+  OrtSession &session;
+  ArrayRef<NamedTensor> feeds;
+  MutableArrayRef<NamedTensor> gateFeeds;
+  ArrayRef<std::string> sessionOutputs, outputs;
+};
+
+} // namespace
+
+Error OrtCalibrationProvider::run(const Model &m, ArrayRef<std::string> probes,
+                                  const CalibrationSource &source, ProbeFn fn) {
+  return forEachFeed(m, probes, /*gates=*/{}, source,
+                     [&](OrtSession &session, std::vector<NamedTensor> &feeds,
+                         ArrayRef<std::string> outputs) {
+                       return runProbes(session, feeds, outputs, fn);
+                     });
 }
 
 Expected<std::vector<ActivationStats>>
@@ -298,19 +402,34 @@ Error OrtCalibrationProvider::forEachBatch(const Model &m,
                                            const CalibrationSource &source,
                                            BatchFn fn) {
   return run(m, outputs, source,
-             [&](const StringMap<OrtSession::TensorView> &byName) -> Error {
-               std::vector<std::vector<float>> values;
-               std::vector<std::vector<int64_t>> shapes;
-               for (const std::string &name : outputs) {
-                 auto it = byName.find(name);
-                 if (it == byName.end())
-                   return makeError("calibration: the run gave no '" + name +
-                                    "'");
-                 values.push_back(toFloats(it->second));
-                 shapes.push_back(it->second.shape);
-               }
-               return fn(values, shapes);
+             [&](const StringMap<OrtSession::TensorView> &byName) {
+               return callBatchFn(byName, outputs, fn);
              });
+}
+
+Error OrtCalibrationProvider::forEachGatedBatch(
+    const Model &m, ArrayRef<std::string> outputs, ArrayRef<std::string> gates,
+    const CalibrationSource &source, function_ref<Error(GatedBatch &)> fn) {
+  // The exporter names the gate inputs and checks the gates (a bad one fails
+  // when the session is opened, before any batch).
+  std::vector<GateNames> names = gateNames(m, gates);
+  return forEachFeed(
+      m, outputs, gates, source,
+      [&](OrtSession &session, std::vector<NamedTensor> &feeds,
+          ArrayRef<std::string> sessionOutputs) {
+        size_t first = feeds.size();
+        for (size_t i = 0; i < gates.size(); ++i) {
+          const Value *v = m.getGraph().lookup(gates[i]);
+          assert(v && "the session was opened with this gate");
+          feeds.push_back(
+              {names[i].input, HostTensor::zeros(v->getType().elemType, {})});
+        }
+        OrtGatedBatch batch(
+            session, feeds,
+            MutableArrayRef<NamedTensor>(feeds).drop_front(first),
+            sessionOutputs, outputs);
+        return fn(batch);
+      });
 }
 
 } // namespace onnxprune

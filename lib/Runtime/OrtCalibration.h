@@ -9,6 +9,10 @@
 /// folds every batch into StatsAccumulators before dropping it. Memory is
 /// one batch of inputs and probes plus the statistics.
 ///
+/// Gated runs (forEachGatedBatch) open one session on a copy of the model
+/// written with scalar gate inputs (ExportOptions::gates) and run each batch
+/// as many times as the caller asks, with the gate values fed per run.
+///
 /// On a terminal, progress goes to stderr: samples done, rate and ETA; a
 /// pipe or file stays quiet.
 ///
@@ -62,9 +66,25 @@ public:
   llvm::Error forEachBatch(const Model &m, llvm::ArrayRef<std::string> outputs,
                            const CalibrationSource &source,
                            BatchFn fn) override;
+  llvm::Error
+  forEachGatedBatch(const Model &m, llvm::ArrayRef<std::string> outputs,
+                    llvm::ArrayRef<std::string> gates,
+                    const CalibrationSource &source,
+                    llvm::function_ref<llvm::Error(GatedBatch &)> fn) override;
 
 private:
   OrtCalibrationProvider() = default;
+  /// Opens one session on \p m with \p probes as outputs (those not fed)
+  /// and \p gates gated, and calls \p fn once per batch of \p source with
+  /// the session, the batch's feeds (which \p fn may extend with its own)
+  /// and the session outputs to ask for. Progress counts batches; errors
+  /// name the batch's samples.
+  using FeedFn = llvm::function_ref<llvm::Error(
+      OrtSession &session, std::vector<NamedTensor> &feeds,
+      llvm::ArrayRef<std::string> sessionOutputs)>;
+  llvm::Error forEachFeed(const Model &m, llvm::ArrayRef<std::string> probes,
+                          llvm::ArrayRef<std::string> gates,
+                          const CalibrationSource &source, FeedFn fn);
   /// Runs \p m with \p probes as outputs on every batch of \p source; \p fn
   /// gets every probe (fed inputs included) by name, in ORT's buffers.
   using ProbeFn = llvm::function_ref<llvm::Error(
