@@ -347,19 +347,26 @@ std::string Finder::sharedNote(ArrayRef<const Node *> branch,
     ++kept;
     if (!first.empty())
       continue;
-    for (const Value *o : n->getOutputs())
-      if (o && first.empty())
-        for (const Use &u : o->getUses())
-          if (!dead.count(u.user)) {
-            first = "'" + o->getName() + "' is read by node " +
-                    u.user->describe();
-            break;
-          }
+    for (const Value *o : n->getOutputs()) {
+      if (!o || !first.empty())
+        continue;
+      if (o->isGraphOutput()) {
+        first = "'" + o->getName() + "' is a graph output";
+        continue;
+      }
+      for (const Use &u : o->getUses())
+        if (!dead.count(u.user)) {
+          first = "'" + o->getName() + "' is read by node " +
+                  u.user->describe();
+          break;
+        }
+    }
   }
   if (!kept)
     return "";
-  return std::to_string(kept) + " branch node" + (kept > 1 ? "s" : "") +
-         " stay, read outside the branch (" + first + ")";
+  return std::to_string(kept) + " branch node" +
+         (kept > 1 ? "s stay, read" : " stays, read") +
+         " outside the branch (" + first + ")";
 }
 
 std::vector<ZeroOperand>
@@ -441,8 +448,7 @@ bool Finder::isNormOf(const Value *y, const Value *x) const {
 std::string Finder::postNormOf(const Value *y) const {
   ArrayRef<Use> uses = y->getUses();
   if (uses.size() == 1 && isNormOp(*uses[0].user))
-    return uses[0].user->getName().empty() ? uses[0].user->describe()
-                                           : uses[0].user->getName();
+    return uses[0].user->describe();
   // Decomposed LayerNorm: ReduceMean(y) and Sub(y, mean), and no next Add.
   bool mean = false;
   for (const Use &u : uses) {
@@ -455,8 +461,7 @@ std::string Finder::postNormOf(const Value *y) const {
     return "";
   for (const Use &u : uses)
     if (isOp(u.user, "ReduceMean"))
-      return u.user->getName().empty() ? u.user->describe()
-                                       : u.user->getName();
+      return "the LayerNorm from node " + u.user->describe();
   return "";
 }
 
@@ -665,8 +670,9 @@ void ResidualUnits::print(raw_ostream &os, const Model &) const {
     }
     os << "\n";
     if (!u.postNorm.empty())
-      os << "  post-norm: dropping keeps norm '" << u.postNorm
-         << "' on the stream alone (inexact: it renormalises x)\n";
+      os << "  post-norm, inexact: " << u.postNorm
+         << " stays and sees the stream alone (it renormalises an already "
+            "normalised stream)\n";
     if (!u.droppable())
       os << "  cannot drop: " << u.blocker << "\n";
     if (!u.note.empty())

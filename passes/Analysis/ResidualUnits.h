@@ -100,7 +100,8 @@ struct ResidualUnit {
   std::vector<unsigned> parts;
   /// An MoE block (mlp kind).
   bool moe = false;
-  /// The norm after the Add in a post-norm layout ("" when pre-norm).
+  /// The norm after the Add in a post-norm layout, described ("'ln'
+  /// (LayerNormalization)"; "" when pre-norm).
   std::string postNorm;
   /// Why the unit cannot be dropped; "" when it can.
   std::string blocker;

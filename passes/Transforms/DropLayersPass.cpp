@@ -351,6 +351,20 @@ Expected<PreservedAnalyses> DropLayersPass::run(Model &m,
     if (!picked)
       return picked.takeError();
     chosen = std::move(*picked);
+    uint64_t removable = 0;
+    for (auto &c : chosen)
+      removable += units.units[c.first].params;
+    if (opts.budget == DropLayersOptions::Budget::Count
+            ? chosen.size() < opts.count
+            : removable < toRemove)
+      out << "drop-layers: warning: the budget cannot be met: "
+          << chosen.size() << (chosen.size() == 1 ? " unit" : " units")
+          << " (" << removable << " params) can be dropped"
+          << (opts.kind == DepthFilter::Any
+                  ? ""
+                  : " of kind " + filterName(opts.kind).str())
+          << (opts.protect.empty() ? "" : " outside protect=" + opts.protect)
+          << "\n";
     plan.criterion = opts.criterion;
     std::string budget;
     raw_string_ostream bs(budget);

@@ -616,6 +616,10 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
     auto loaded = PrunePlan::readFile(opts.planIn);
     if (!loaded)
       return loaded.takeError();
+    if (!loaded->dropped.empty())
+      return makeError("plan '" + opts.planIn +
+                       "' is a drop-layers plan (it drops residual units); "
+                       "prune-width replays prune-width plans");
     plan = std::move(*loaded);
     source = opts.planIn;
   } else {

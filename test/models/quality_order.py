@@ -146,6 +146,37 @@ check("Llama: obs+compensate beats magnitude",
       ppl["obs;compensate"] < ppl["magnitude"],
       "%.3f < %.3f" % (ppl["obs;compensate"], ppl["magnitude"]))
 
+# ---- Depth: drop-layers on the Llama (8 sub-layers) and the ViT -----------
+def lm_depth(passes, name):
+    return measure(prune("byte_llama.onnx", "llama_calib.npz", passes, name),
+                   "llama_eval_small.npz", "perplexity")
+
+
+dppl = {c: lm_depth("drop-layers<criterion=%s;count=2>" % c, "lm-drop-" + c)
+        for c in ["finercut", "similarity"]}
+dppl["block"] = lm_depth("drop-layers<criterion=similarity;count=1;kind=block>",
+                         "lm-drop-block")
+drand = [lm_depth("drop-layers<criterion=random;seed=%d;count=2>" % s,
+                  "lm-drop-rand-%d" % s) for s in (1, 2, 3)]
+print("Llama, 2 of 8 sub-layers dropped: %s; random %s" % (
+    ", ".join("%s %.3f" % kv for kv in sorted(dppl.items())),
+    ", ".join("%.3f" % r for r in drand)))
+check("Llama: finercut dropping 2 of 8 sub-layers keeps perplexity <= 6.8",
+      dppl["finercut"] <= 6.8, "%.3f" % dppl["finercut"])
+check("Llama: finercut no worse than similarity",
+      dppl["finercut"] <= dppl["similarity"],
+      "%.3f <= %.3f" % (dppl["finercut"], dppl["similarity"]))
+check("Llama: similarity (2 sub-layers, 1 block) beats every random pair",
+      max(dppl["similarity"], dppl["block"]) < min(drand),
+      "%.3f, %.3f < %.3f" % (dppl["similarity"], dppl["block"], min(drand)))
+vdrop = {c: vit("drop-layers<criterion=%s;count=2>" % c, "vit-drop-" + c)
+         for c in ["finercut", "similarity"]}
+vdrand = [vit("drop-layers<criterion=random;seed=%d;count=2>" % s,
+              "vit-drop-rand-%d" % s) for s in (1, 2, 3)]
+for c, v in sorted(vdrop.items()):
+    check("ViT: drop-layers %s beats random" % c, v > max(vdrand),
+          "%.3f > %s" % (v, ", ".join("%.3f" % r for r in vdrand)))
+
 if failures:
     sys.exit("%d ordering(s) broken: %s" % (len(failures), "; ".join(failures)))
 print("all orderings hold")
