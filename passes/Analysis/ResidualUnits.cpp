@@ -356,7 +356,9 @@ std::string Finder::sharedNote(ArrayRef<const Node *> branch,
       }
       for (const Use &u : o->getUses())
         if (!dead.count(u.user)) {
-          first = "'" + o->getName() + "' is read by node " +
+          first = "'" + o->getName() +
+                  (isShapeOp(*u.user) ? "' feeds a shape chain through node "
+                                      : "' is read by node ") +
                   u.user->describe();
           break;
         }
@@ -579,6 +581,9 @@ ResidualUnits Finder::run() {
     unit.blocker = blockerOf(branch);
     DenseSet<const Node *> deadSet(dead.begin(), dead.end());
     unit.note = sharedNote(branch, deadSet);
+    // Everything kept alive by outside readers: dropping would only rewire.
+    if (unit.blocker.empty() && unit.params == 0)
+      unit.blocker = "dropping would remove no parameter: " + unit.note;
     unit.zeroOperands = zeroOperandsOf(b, deadSet);
     out.units.push_back(std::move(unit));
   }

@@ -34,7 +34,9 @@
 /// but renormalises an already normalised stream; the unit says so.
 ///
 /// A unit cannot be dropped, with the reason printed, when a branch value
-/// is a graph output (a cache output: the layer would stay), or for a
+/// is a graph output (a cache output: the layer would stay), when outside
+/// readers (a shape chain reading the branch output) would keep every
+/// parameter of the branch alive, or for a
 /// block whose shortcut is a projection (Add(f(x), g(x)) with a conv or
 /// linear g that changes the width: dropping would change the stream's
 /// shape). Branch values also read outside the branch (a position bias
