@@ -15,8 +15,10 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +36,14 @@ struct FunctionDecl {
   std::string domain;
   std::string name;
   std::string serialized;
+};
+
+/// Parameter and FLOP counts of a model as it was before any pass changed
+/// it: what budgets are relative to (see Model::original).
+struct OriginalCounts {
+  uint64_t params = 0;    ///< As ModelStats::numParams counts them.
+  uint64_t flops = 0;     ///< As ModelStats::flops estimates them.
+  bool flopsExact = true; ///< ModelStats::flopsExact.
 };
 
 class Model {
@@ -88,6 +98,15 @@ public:
   /// or null when the axis was never pruned (channels are the original's).
   const std::vector<int64_t> *getChannelOrigins(llvm::StringRef name,
                                                 unsigned axis) const;
+
+  /// The counts of the model the pipeline started from, so that every
+  /// budgeted pass (prune-width<ratio=R>, drop-layers...) aims at "(1 - R)
+  /// of the original remains" instead of compounding on what earlier passes
+  /// left. Set once, by originalCounts() (passes/Analysis/StatsAnalysis.h):
+  /// the tool calls it right after reading the model, a library user's
+  /// first budgeted pass otherwise. Kept in memory only (never written).
+  /// The IR only stores it: counting is the analyses' business.
+  std::optional<OriginalCounts> original;
 
 private:
   WeightStore weights;

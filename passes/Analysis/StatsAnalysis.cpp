@@ -910,6 +910,19 @@ ModelStats computeStats(const Model &m) {
   return computeStats(m, findParameters(m));
 }
 
+OriginalCounts originalCounts(Model &m, const ModelStats *current) {
+  if (!m.original) {
+    ModelStats computed;
+    if (!current) {
+      computed = computeStats(m);
+      current = &computed;
+    }
+    m.original =
+        OriginalCounts{current->numParams, current->flops, current->flopsExact};
+  }
+  return *m.original;
+}
+
 void ModelStats::print(raw_ostream &os, const Model &) const {
   os << "nodes: " << numNodes << '\n';
   for (const auto &entry : nodesByOp)

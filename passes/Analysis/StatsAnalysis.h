@@ -5,6 +5,8 @@
 /// parameters, buffers, weight bytes and FLOPs. computeStats() is a plain
 /// function so the tool's --stats can print before/after figures;
 /// StatsAnalysis wraps it for the pass manager (`print<stats>`).
+/// originalCounts() records, once, the counts of the model a pipeline
+/// started from: what every relative budget is measured against.
 ///
 /// Conventions:
 ///   * Nodes and weights of all graphs are counted, subgraphs included (a
@@ -180,6 +182,17 @@ ParameterCounts findParameters(const Model &m);
 ModelStats computeStats(const Model &m);
 /// The same with parameters already found.
 ModelStats computeStats(const Model &m, const ParameterCounts &params);
+
+/// The counts budgets are relative to: those of the model a pipeline
+/// started from (Model::original). Returns m.original when it is set;
+/// otherwise records the counts of \p m as it is now (\p current when the
+/// caller has computed them already, so nothing is counted twice) and
+/// returns them. The tool calls it right after reading the model, so the
+/// budgets of any pipeline are relative to the file as read; a library user
+/// who runs passes directly gets the counts at the first budgeted pass.
+/// Every pass with a relative budget (prune-width<ratio=R>, <flops=R>,
+/// drop-layers) asks here and aims at "(1 - R) x the original remains".
+OriginalCounts originalCounts(Model &m, const ModelStats *current = nullptr);
 
 /// Prints a before/after comparison ("nodes  120  96  -24 (-20.0%)").
 void printStatsDelta(llvm::raw_ostream &os, const ModelStats &before,
