@@ -179,6 +179,13 @@ void ModelPassManager::printPipeline(raw_ostream &os) const {
   }
 }
 
+std::vector<StringRef> ModelPassManager::getPassNames() const {
+  std::vector<StringRef> names;
+  for (const auto &pass : passes)
+    names.push_back(pass->name());
+  return names;
+}
+
 std::string ModelPassManager::getPipelineText() const {
   std::string text;
   raw_string_ostream os(text);

@@ -352,6 +352,8 @@ public:
 
   bool isEmpty() const { return passes.empty(); }
   size_t size() const { return passes.size(); }
+  /// The name() of every pass, in order ("print<stats>", "prune-width").
+  std::vector<llvm::StringRef> getPassNames() const;
 
   /// Calls \p verifier after every pass that changed the model; a failure
   /// stops the pipeline with "verification failed after pass 'NAME': ...".

@@ -41,8 +41,8 @@ struct FunctionDecl {
 /// Parameter and FLOP counts of a model as it was before any pass changed
 /// it: what budgets are relative to (see Model::original).
 struct OriginalCounts {
-  uint64_t params = 0; ///< As ModelStats::numParams counts them.
-  uint64_t flops = 0;  ///< As ModelStats::flops estimates them.
+  uint64_t params = 0;    ///< As ModelStats::numParams counts them.
+  uint64_t flops = 0;     ///< As ModelStats::flops estimates them.
   bool flopsExact = true; ///< ModelStats::flopsExact.
 };
 

@@ -405,6 +405,45 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
   auto criterion = opts.makeCriterion();
   if (!criterion)
     return criterion.takeError();
+
+  // ratio / flops are relative to the model the pipeline started from
+  // (Model::original; m itself when unset): remove until at most (1 - R) x
+  // the original's figure remains, frozen weights included. What earlier
+  // passes removed counts, so there may be nothing left to do; then the
+  // criterion does not even run.
+  CostModel::Kind kind = opts.budget == PruneBudget::Flops
+                             ? CostModel::Kind::Flops
+                             : CostModel::Kind::Params;
+  const char *what = kind == CostModel::Kind::Params ? "parameters" : "FLOPs";
+  ParameterCounts params = findParameters(m);
+  double whole = 0, original = 0, target = 0, eps = 0;
+  bool relative =
+      opts.budget == PruneBudget::Ratio || opts.budget == PruneBudget::Flops;
+  if (relative) {
+    ModelStats stats = computeStats(m, params);
+    OriginalCounts orig =
+        m.original
+            ? *m.original
+            : OriginalCounts{stats.numParams, stats.flops, stats.flopsExact};
+    bool isParams = kind == CostModel::Kind::Params;
+    whole = isParams ? double(stats.numParams) : double(stats.flops);
+    original = isParams ? double(orig.params) : double(orig.flops);
+    target = whole - (1 - opts.amount) * original;
+    eps = 1e-9 * std::max({1.0, whole, original});
+    if (target <= eps) {
+      log << "prune-width: remark: " << budgetKey(opts.budget) << "="
+          << formatParamDouble(opts.amount) << " asks for at most "
+          << percent(1 - opts.amount, 1) << " of the original "
+          << format("%.0f", original) << " " << what << " and "
+          << format("%.0f", whole) << " (" << percent(whole, original)
+          << ") remain; removing nothing\n";
+      PrunePlan plan = makePrunePlan(dg, {}, {});
+      plan.criterion = opts.criterion;
+      plan.budget = opts.budgetText();
+      return plan;
+    }
+  }
+
   std::vector<char> prot;
   if (!opts.protect.empty())
     prot = protectedSpaces(dg, Regex(opts.protect));
@@ -481,10 +520,6 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
       if (!gp.done)
         removeTo(gp, allowedAtMost(gp, countOf(gp), opts.roundTo), cost);
   };
-  CostModel::Kind kind = opts.budget == PruneBudget::Flops
-                             ? CostModel::Kind::Flops
-                             : CostModel::Kind::Params;
-  ParameterCounts params = findParameters(m);
   CostModel cost(m, dg, kind, params);
   if (opts.budget == PruneBudget::PerGroup) {
     fixedCount(cost, [&](const GroupPlan &gp) {
@@ -497,12 +532,7 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
           gp.scores.begin());
     });
   } else {
-    // ratio / flops: the whole model's figure, frozen weights included.
-    ModelStats stats = computeStats(m, params);
-    double whole = kind == CostModel::Kind::Params ? double(stats.numParams)
-                                                   : double(stats.flops);
-    double target = opts.amount * whole;
-    double eps = 1e-9 * std::max(1.0, whole);
+    // ratio / flops: remove `target` of m's figure (computed above).
     if (!opts.uniform) {
       // One ranking of all candidates; each group removes the prefix of
       // its order that the ranking reached, rounded.
@@ -568,15 +598,15 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
       }
     }
     if (cost.removed() < target - eps) {
-      const char *what =
-          kind == CostModel::Kind::Params ? "parameters" : "FLOPs";
       log << "prune-width: warning: " << budgetKey(opts.budget) << "="
           << formatParamDouble(opts.amount) << " asks to remove "
           << format("%.0f", target) << " of " << format("%.0f", whole) << " "
-          << what << " but only " << format("%.0f", cost.removed()) << " ("
-          << percent(cost.removed(), whole)
-          << ") can be removed (the rest is frozen, protected or capped by "
-             "max-per-group/round-to); removing those\n";
+          << what << " (to leave " << percent(1 - opts.amount, 1)
+          << " of the original " << format("%.0f", original) << ") but only "
+          << format("%.0f", cost.removed()) << " can be removed ("
+          << percent(whole - cost.removed(), original)
+          << " of the original remains; the rest is frozen, protected or "
+             "capped by max-per-group/round-to); removing those\n";
     }
   }
 
@@ -609,6 +639,11 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
   if (!dgOr)
     return dgOr.takeError();
   const DepGraph &dg = *dgOr;
+  // Budgets are relative to the model the pipeline started from: the tool
+  // recorded it on reading; a library user's first prune-width records it
+  // here (computePrunePlan reads it).
+  ModelStats before = computeStats(m);
+  OriginalCounts original = originalCounts(m, &before);
 
   PrunePlan plan;
   std::string source = "<computed>";
@@ -644,7 +679,6 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
     if (Error e = plan.writeFile(opts.planOut))
       return std::move(e);
 
-  ModelStats before = computeStats(m);
   // Updates are values of the unpruned weights: applied before slicing.
   if (Error e = applyWeightUpdates(m, plan.updates, source))
     return std::move(e);
@@ -660,14 +694,12 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
   ModelStats after = computeStats(m);
   out << "prune-width: removed " << units->size() << " units in "
       << plan.groups.size() << " groups; params " << before.numParams << " -> "
-      << after.numParams << " (-"
-      << percent(double(before.numParams - after.numParams),
-                 double(before.numParams))
-      << "), " << before.flopsLabel() << " " << before.flops << " -> "
-      << after.flops << " (-"
-      << percent(double(before.flops) - double(after.flops),
-                 double(before.flops))
-      << ")\n";
+      << after.numParams << " ("
+      << percent(double(after.numParams), double(original.params))
+      << " of the original " << original.params << "), " << before.flopsLabel()
+      << " " << before.flops << " -> " << after.flops << " ("
+      << percent(double(after.flops), double(original.flops))
+      << " of the original " << original.flops << ")\n";
   return units->empty() && plan.updates.empty() ? PreservedAnalyses::all()
                                                 : PreservedAnalyses::none();
 }

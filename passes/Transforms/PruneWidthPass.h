@@ -12,13 +12,23 @@
 ///                  lambda, compensate...; docs/criteria.md), and an unknown
 ///                  key is an error listing the valid ones
 ///   budget, exactly one of:
-///     ratio=R      remove at least a fraction R of ALL parameters, frozen
-///                  ones too, counted as the framework counts them
+///     ratio=R      remove units until at most (1 - R) x the ORIGINAL
+///                  model's parameters remain: all of them, frozen ones
+///                  too, counted as the framework counts them
 ///                  (StatsAnalysis.h: masks, RoPE tables, BatchNorm
 ///                  statistics and other buffers are not parameters)
-///     flops=R      remove at least a fraction R of the estimated FLOPs
+///     flops=R      the same with the estimated FLOPs
 ///     per-group=R  remove floor(R * units) of every prunable group
 ///     threshold=T  remove every unit scoring <= T (after normalisation)
+///   The original is the model the pipeline started from (Model::original,
+///   recorded by originalCounts(): the tool records the file as read; a
+///   library user's first prune-width records the model it is given), not
+///   the model this pass receives: in `drop-layers<ratio=0.1>,
+///   prune-width<ratio=0.3>` prune-width removes only what is still needed
+///   for 70% of the original to remain, not 30% of what drop-layers left
+///   (which would leave 63%). When earlier passes removed enough already,
+///   the pass removes nothing (the criterion does not run) and says so in a
+///   remark. per-group and threshold do not depend on the original.
 ///   global|uniform  ratio/flops only. global (default): one ranking of all
 ///                  units of all groups, lowest first, until the budget is
 ///                  met. uniform: the smallest fraction f removed from every
@@ -45,8 +55,14 @@
 /// removes what it can and warns on stderr with how much was possible.
 ///
 /// Prints one summary line to the log (stderr): units removed, params and
-/// FLOPs before -> after. Returns PreservedAnalyses::all() when it removed
-/// nothing.
+/// FLOPs before -> after, each with the share of the original that remains:
+///
+///   prune-width: removed 3 units in 2 groups; params 1000 -> 700 (70.0% of
+///   the original 1000), FLOPs 5000 -> 3600 (72.0% of the original 5000)
+///
+/// Returns PreservedAnalyses::all() when it removed nothing. A plan
+/// (plan-out) records the chosen units, so plan-in replays it exactly
+/// without any budget, whatever ran before.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef ONNXPRUNE_PASSES_TRANSFORMS_PRUNEWIDTHPASS_H
@@ -97,8 +113,11 @@ parsePruneWidthOptions(llvm::StringRef params) {
 }
 
 /// Chooses the units to remove from \p m (groups \p dg) as \p opts asks,
-/// without changing \p m, with the criterion's weight updates. Warnings
-/// (budget not reachable) go to \p log. Data criteria run \p m through
+/// without changing \p m, with the criterion's weight updates. ratio= and
+/// flops= are relative to m.original (the counts of \p m itself when it is
+/// unset; PruneWidthPass::run records it first); when \p m is within the
+/// budget already, the plan is empty and a remark says so. Warnings (budget
+/// not reachable) and remarks go to \p log. Data criteria run \p m through
 /// \p calibration (null: none, and they fail saying so).
 llvm::Expected<PrunePlan>
 computePrunePlan(const Model &m, const DepGraph &dg,

@@ -513,6 +513,17 @@ TEST(PipelineParserTest, GoodPipelines) {
             "test-params<samples=8;rtol=0.001;mode=x<y;z>>");
 }
 
+TEST(PipelineParserTest, PassNames) {
+  PassBuilder pb = makeBuilderWithTestPass();
+  ModelPassManager mpm;
+  ASSERT_FALSE(
+      errorText(pb.parsePassPipeline(mpm, "print<stats>,test-params<fast>,dce"))
+          .size());
+  EXPECT_EQ(mpm.getPassNames(),
+            (std::vector<StringRef>{"print<stats>", "test-params", "dce"}));
+  EXPECT_TRUE(ModelPassManager().getPassNames().empty());
+}
+
 TEST(PipelineParserTest, BadPipelines) {
   PassBuilder pb = makeBuilderWithTestPass();
   struct Case {

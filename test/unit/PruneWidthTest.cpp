@@ -3,7 +3,8 @@
 /// \file
 /// Budgets (ratio, flops, per-group, threshold; global vs uniform; round-to,
 /// max-per-group, protect) choose exactly the expected units on a small
-/// three-layer model; plans round-trip (plan-out then plan-in gives
+/// three-layer model; ratio and flops are relative to the original model
+/// across passes; plans round-trip (plan-out then plan-in gives
 /// byte-identical models) and bad plans give one-line errors; parameters
 /// print and parse back.
 ///
@@ -193,7 +194,8 @@ TEST_F(PruneWidthTest, MaxPerGroupCapsAndWarns) {
   EXPECT_EQ(plan("ratio=0.9;max-per-group=0.5"),
             (Units{"W1:0:0", "W1:0:1", "W1:0:5", "W2:0:0", "W2:0:2"}));
   EXPECT_EQ(log, "prune-width: warning: ratio=0.9 asks to remove 50 of 56 "
-                 "parameters but only 34 (60.7%) can be removed (the rest is "
+                 "parameters (to leave 10.0% of the original 56) but only 34 "
+                 "can be removed (39.3% of the original remains; the rest is "
                  "frozen, protected or capped by max-per-group/round-to); "
                  "removing those\n");
   // The default cap (0.9) still keeps one unit of every group.
@@ -207,7 +209,9 @@ TEST_F(PruneWidthTest, Protect) {
   // W1 is a weight of group A only; alternatives join with '|'.
   EXPECT_EQ(plan("ratio=0.1;protect=W1"), (Units{"W2:0:0"}));
   EXPECT_EQ(plan("ratio=0.3;protect=W1|W3"), Units{});
-  EXPECT_NE(log.find("but only 0 (0.0%) can be removed"), std::string::npos);
+  EXPECT_NE(log.find("but only 0 can be removed (100.0% of the original "
+                     "remains"),
+            std::string::npos);
   // The regex is searched, as grep does: "W" is in every weight's name,
   // "3" in W3's; anchors ask for whole names.
   EXPECT_EQ(plan("ratio=0.1;protect=W"), Units{});
@@ -222,7 +226,8 @@ TEST_F(PruneWidthTest, RunRemovesAndSummarises) {
   EXPECT_EQ(run(*m, "p=1;ratio=0.3", &changed), "");
   EXPECT_TRUE(changed);
   EXPECT_EQ(log, "prune-width: removed 3 units in 2 groups; params 56 -> 34 "
-                 "(-39.3%), FLOPs 10 -> 7 (-30.0%)\n");
+                 "(60.7% of the original 56), FLOPs 10 -> 7 (70.0% of the "
+                 "original 10)\n");
   Graph &g = m->getGraph();
   EXPECT_EQ(g.lookup("W1")->getWeight()->getDims(),
             (llvm::ArrayRef<int64_t>{4, 4}));
@@ -234,6 +239,80 @@ TEST_F(PruneWidthTest, RunRemovesAndSummarises) {
   auto m2 = parse(ThreeLayers);
   EXPECT_EQ(run(*m2, "threshold=-1", &changed), "");
   EXPECT_FALSE(changed);
+}
+
+TEST_F(PruneWidthTest, BudgetsAreRelativeToTheOriginal) {
+  // Passes run directly (no tool): the first prune-width records the
+  // original, 56 params and 10 FLOPs. ratio=0.2: at most 44.8 remain; A1
+  // and A5 (8 each) leave 40.
+  auto m = parse(ThreeLayers);
+  ASSERT_TRUE(m);
+  bool changed = false;
+  EXPECT_EQ(run(*m, "p=1;ratio=0.2", &changed), "");
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(log, "prune-width: removed 2 units in 1 groups; params 56 -> 40 "
+                 "(71.4% of the original 56), FLOPs 10 -> 8 (80.0% of the "
+                 "original 10)\n");
+  ASSERT_TRUE(m->original.has_value());
+  EXPECT_EQ(m->original->params, 56u);
+  // ratio=0.3: at most 39.2 of the original remain, so 0.8 more go (not 30%
+  // of 40). Scores now: A [7, 12, 8, 16] (a W2 column has 4 ones left), B
+  // [4, 7, 4.5, 12]: B0, a W2 row (4) and a W3 column (2), leaves 34.
+  EXPECT_EQ(run(*m, "p=1;ratio=0.3", &changed), "");
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(log, "prune-width: removed 1 units in 1 groups; params 40 -> 34 "
+                 "(60.7% of the original 56), FLOPs 8 -> 7 (70.0% of the "
+                 "original 10)\n");
+  // Earlier passes removed enough: nothing changes, and a remark says why.
+  EXPECT_EQ(run(*m, "p=1;ratio=0.35", &changed), "");
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(log, "prune-width: remark: ratio=0.35 asks for at most 65.0% of "
+                 "the original 56 parameters and 34 (60.7%) remain; removing "
+                 "nothing\n"
+                 "prune-width: removed 0 units in 0 groups; params 34 -> 34 "
+                 "(60.7% of the original 56), FLOPs 7 -> 7 (70.0% of the "
+                 "original 10)\n");
+  EXPECT_EQ(run(*m, "flops=0.2", &changed), "");
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(log.find("prune-width: remark: flops=0.2 asks for at most 80.0% "
+                     "of the original 10 FLOPs and 7 (70.0%) remain; "
+                     "removing nothing\n"),
+            0u)
+      << log;
+  // per-group and threshold do not depend on the original.
+  EXPECT_EQ(run(*m, "p=1;threshold=7", &changed), "");
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(m->original->params, 56u);
+}
+
+TEST_F(PruneWidthTest, PlansReadTheRecordedOriginal) {
+  auto m = parse(ThreeLayers);
+  ASSERT_TRUE(m);
+  auto dg = buildDepGraph(*m);
+  ASSERT_TRUE(bool(dg)) << llvm::toString(dg.takeError());
+  auto planFor = [&](const char *params) -> Units {
+    log.clear();
+    llvm::raw_string_ostream os(log);
+    auto opts = parsePruneWidthOptions(params);
+    if (!opts)
+      return {llvm::toString(opts.takeError())};
+    auto p = computePrunePlan(*m, *dg, *opts, os);
+    if (!p)
+      return {llvm::toString(p.takeError())};
+    return removedOf(*p);
+  };
+  // As if the model were what is left of 64 params: ratio=0.25 keeps at
+  // most 48, so 8 go (A1), not 14.
+  m->original = OriginalCounts{64, 10, true};
+  EXPECT_EQ(planFor("p=1;ratio=0.25"), Units{"W1:0:1"});
+  // Of 80, 56 is within ratio=0.3 already: an empty plan, and the
+  // criterion does not run (wanda without data would fail).
+  m->original = OriginalCounts{80, 10, true};
+  EXPECT_EQ(planFor("p=1;ratio=0.3"), Units{});
+  EXPECT_EQ(planFor("criterion=wanda;ratio=0.3"), Units{});
+  EXPECT_EQ(log, "prune-width: remark: ratio=0.3 asks for at most 70.0% of "
+                 "the original 80 parameters and 56 (70.0%) remain; removing "
+                 "nothing\n");
 }
 
 TEST_F(PruneWidthTest, PlanRoundTripIsByteIdentical) {

@@ -4,8 +4,8 @@
 /// computeStats on small Conv/Gemm/MatMul graphs with FLOPs worked out by
 /// hand, which weights are parameters and which buffers (the rule in
 /// StatsAnalysis.h, on small text models of each pattern), the print<stats>
-/// and print<shapes> texts, and the structural verifier on good and broken
-/// graphs.
+/// and print<shapes> texts, originalCounts (recorded once, kept through
+/// later passes), and the structural verifier on good and broken graphs.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +13,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "passes/Analysis/IRVerifier.h"
 #include "passes/Analysis/ShapesAnalysis.h"
+#include "passes/Transforms/DCEPass.h"
 
 #include "gtest/gtest.h"
 
@@ -512,6 +513,64 @@ TEST_F(AnalysisTest, ShapesPrintsEveryValueInOrder) {
                       "  value r: float[N,4,6,6]\n"
                       "  value f: float[N,144]\n"
                       "  value out: float[N,10]\n");
+}
+
+//===----------------------------------------------------------------------===//
+// originalCounts (what budgets are relative to)
+//===----------------------------------------------------------------------===//
+
+// W (16) feeds Y; Wd (8) feeds a dead MatMul that dce removes. FLOPs:
+// MatMul 2 * prod(out) * K = 2 * 8 * 4 = 64, the dead one 2 * 4 * 4 = 32.
+const char *DeadBranch = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,4] X) => (float[2,4] Y)
+<float[4,4] W = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+ float[4,2] Wd = {1, 2, 3, 4, 5, 6, 7, 8}>
+{
+  Y = MatMul(X, W)
+  D = MatMul(X, Wd)
+}
+)";
+
+TEST(OriginalCountsTest, RecordedOnceUnchangedByLaterPasses) {
+  auto m = parseText(DeadBranch);
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->original.has_value());
+  OriginalCounts first = originalCounts(*m);
+  EXPECT_EQ(first.params, 24u);
+  EXPECT_EQ(first.flops, 96u);
+  EXPECT_TRUE(first.flopsExact);
+  ASSERT_TRUE(m->original.has_value());
+  EXPECT_EQ(m->original->params, 24u);
+
+  // A pass shrinks the model: its counts change, the original's do not.
+  ModelAnalysisManager am;
+  ASSERT_TRUE(bool(DCEPass().run(*m, am)));
+  ModelStats now = computeStats(*m);
+  EXPECT_EQ(now.numParams, 16u);
+  EXPECT_EQ(now.flops, 64u);
+  OriginalCounts again = originalCounts(*m, &now);
+  EXPECT_EQ(again.params, 24u);
+  EXPECT_EQ(again.flops, 96u);
+  EXPECT_EQ(originalCounts(*m).params, 24u);
+}
+
+TEST(OriginalCountsTest, UsesTheCallersFigures) {
+  // Figures the caller computed already are recorded as given, not
+  // counted again (the tool reuses --stats' counts).
+  auto m = parseText(DeadBranch);
+  ASSERT_TRUE(m);
+  ModelStats given;
+  given.numParams = 7;
+  given.flops = 5;
+  given.flopsExact = false;
+  OriginalCounts c = originalCounts(*m, &given);
+  EXPECT_EQ(c.params, 7u);
+  EXPECT_EQ(c.flops, 5u);
+  EXPECT_FALSE(c.flopsExact);
+  // Recorded: a later caller's figures do not replace them.
+  ModelStats real = computeStats(*m);
+  EXPECT_EQ(originalCounts(*m, &real).params, 7u);
 }
 
 //===----------------------------------------------------------------------===//

@@ -2,7 +2,8 @@
 ///
 /// \file
 /// The opt-style driver, kept thin (llvm/tools/opt/NewPMDriver.cpp's order
-/// of work): parse options, build the pipeline from -passes, read the model,
+/// of work): parse options, build the pipeline from -passes, read the model
+/// (and record its counts: every budget is relative to the file as read),
 /// run the pipeline, write the model. Every failure becomes exactly one line
 /// `onnx-prune: error: <message>` on stderr and exit code 1; no partial
 /// output file is left (the writer replaces files atomically).
@@ -31,6 +32,7 @@
 #endif
 
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -374,6 +376,15 @@ int runTool(int argc, char **argv) {
   std::optional<ModelStats> statsBefore;
   if (opts.stats)
     statsBefore = computeStats(model);
+  // Budgets (prune-width<ratio=R>, flops=R...) are relative to the model
+  // as read, whatever ran before them: record its counts before any pass
+  // runs, reusing --stats' figures. Counting reads the bytes of shared
+  // weights, so a pipeline that only prints or caches analyses skips it.
+  if (llvm::any_of(mpm.getPassNames(), [](StringRef name) {
+        return !name.startswith("print<") && !name.startswith("require<") &&
+               !name.startswith("invalidate<");
+      }))
+    originalCounts(model, statsBefore ? &*statsBefore : nullptr);
   if (opts.coverage) {
     Expected<DepGraph> dg = buildDepGraph(model);
     if (!dg)
