@@ -126,7 +126,8 @@ struct ResidualUnits {
 
   /// The unit with this id, or null.
   const ResidualUnit *find(llvm::StringRef id) const;
-  /// Prints one line per unit and its nodes (see docs/depth.md).
+  /// Prints one line per unit and its nodes (docs/user-guide.md, "Depth
+  /// pruning").
   void print(llvm::raw_ostream &os, const Model &m) const;
 };
 
