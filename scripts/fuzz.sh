@@ -5,8 +5,8 @@
 #   reader-fuzzer    the reader, writer and structural verifier on any bytes;
 #                    seeds: ONNX backend test models and our .onnxtext tests;
 #                    regressions in test/fuzz/regressions/
-#   pipeline-fuzzer  valid models through dep-groups, a random 30% width prune
-#                    and verify (a pruned model that fails verify aborts);
+#   pipeline-fuzzer  valid models through a random drop-layers (odd seeds),
+#                    dep-groups, a random 30% width prune and verify (a pruned model that fails verify aborts);
 #                    seeds: small zoo models, the lit models and backend
 #                    test models; regressions in test/fuzz/pipeline-regressions/
 #

@@ -3,7 +3,8 @@
 /// \file
 /// What llvm-opt-fuzzer is to opt: every input that loads and passes
 /// `verify` is pushed through dependency groups and a random 30% width
-/// prune, and the result must pass `verify` again. A crash, hang, sanitizer
+/// prune (after dropping one random residual unit, for odd seeds), and the
+/// result must pass `verify` again. A crash, hang, sanitizer
 /// report, or a pruned model that fails `verify` is a finding (the latter
 /// aborts, so libFuzzer saves the input). Errors from the passes themselves
 /// are fine: bad or unsupported models are allowed to be refused.
@@ -70,9 +71,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // Only valid models are interesting: the reader fuzzer covers the rest.
   if (!runPipeline(**model, "verify"))
     return 0;
-  std::string prune = "require<dep-groups>,prune-width<criterion=random;"
-                      "ratio=0.3;seed=" +
-                      std::to_string(seed) + ">,dce";
+  // Odd seeds drop a residual unit first: depth then width, as users chain
+  // them (a model without residual units is left as it was).
+  std::string prune =
+      std::string(seed % 2 ? "drop-layers<criterion=random;count=1;seed=" +
+                                 std::to_string(seed) + ">,"
+                           : "") +
+      "require<dep-groups>,prune-width<criterion=random;ratio=0.3;seed=" +
+      std::to_string(seed) + ">,dce";
   if (!runPipeline(**model, prune))
     return 0;
   std::string why;
