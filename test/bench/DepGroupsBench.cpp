@@ -11,6 +11,8 @@
 ///                           decomposed (Pow, ReduceMean, Add, Sqrt, Div,
 ///                           Mul), SwiGLU MLP 14336, vocab 128256. L = 32 is
 ///                           Llama-3-8B, L = 80 Llama-3-70B's depth.
+///   BM_ResidualUnits_Llama/L, BM_ResidualUnits_ResNet/B  the residual-units
+///                           analysis (depth units) on the same graphs.
 ///   BM_DepGroups_ResNet/B   a ResNet-like stack of B basic blocks (Conv,
 ///                           Relu, Conv, Add, Relu) in 4 stages of widths
 ///                           64/128/256/512 with 1x1 projection shortcuts:
@@ -27,6 +29,7 @@
 
 #include "lib/IR/Model.h"
 #include "passes/Analysis/DepGraph.h"
+#include "passes/Analysis/ResidualUnits.h"
 
 #include <benchmark/benchmark.h>
 
@@ -335,6 +338,42 @@ BENCHMARK(BM_DepGroups_ResNet)
     ->Arg(1000)
     ->Arg(5000)
     ->Arg(10000)
+    ->Arg(20000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void runResidualUnits(benchmark::State &state, Model &m, unsigned nodes) {
+  size_t units = 0, droppable = 0;
+  for (auto _ : state) {
+    ResidualUnits r = findResidualUnits(m);
+    units = r.units.size();
+    benchmark::DoNotOptimize(units);
+  }
+  for (const ResidualUnit &u : findResidualUnits(m).units)
+    droppable += u.droppable();
+  state.counters["nodes"] = nodes;
+  state.counters["units"] = (double)units;
+  state.counters["droppable"] = (double)droppable;
+}
+
+void BM_ResidualUnits_Llama(benchmark::State &state) {
+  Model m;
+  unsigned nodes = buildLlama(m, (unsigned)state.range(0));
+  runResidualUnits(state, m, nodes);
+}
+BENCHMARK(BM_ResidualUnits_Llama)
+    ->Arg(32)
+    ->Arg(80)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+void BM_ResidualUnits_ResNet(benchmark::State &state) {
+  Model m;
+  unsigned nodes = buildResNet(m, (unsigned)state.range(0));
+  runResidualUnits(state, m, nodes);
+}
+BENCHMARK(BM_ResidualUnits_ResNet)
+    ->Arg(1000)
     ->Arg(20000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
