@@ -11,6 +11,11 @@
 ///   the consumer's input (the down projection's, or the next Conv's).
 ///
 /// Summed over every consumer of the unit (LinearUses.h); stems add nothing.
+/// A one-element unit scores its activation alone, as AMP's MLP neurons
+/// do, whatever weights read it: on the Fashion-MNIST ResNet's last
+/// residual group, read only by the classifier, that keeps channels the
+/// classifier hardly uses (docs/quality.md, "Where wanda and amp lose to
+/// random").
 /// GQA needs nothing special: a KV group's unit holds the columns of all of
 /// its query heads at W_o, so it scores their sum.
 ///

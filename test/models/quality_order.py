@@ -4,6 +4,8 @@ trained models of test/models/trained (ctest: quality-order). Each check
 prunes with onnx-prune and measures with onnx-eval on the committed small
 evaluation sets (1000 Fashion-MNIST test images, 32 held-out text windows),
 so a criterion or repair that stops working fails here, with the numbers.
+Orderings that a criterion's published definition does not give on these
+models are printed as `gap` lines and never fail (docs/quality.md says why).
 
     /usr/bin/python3 test/models/quality_order.py BUILD/bin
 
@@ -56,6 +58,14 @@ def check(what, ok, detail):
         failures.append(what)
 
 
+def known_gap(what, ok, detail):
+    """An ordering the published criterion does not give on this model
+    (docs/quality.md says why, with the numbers): printed, never a failure.
+    If it starts to hold, say so, so that it can become a check."""
+    print("%s %s: %s" % ("ok  " if ok else "gap ", what, detail)
+          + (" (a known gap now holds: make it a check)" if ok else ""))
+
+
 # ---- Fashion-MNIST ResNet that keeps its BatchNorm nodes ------------------
 def cnn(passes, name, model="fmnist_resnet.onnx"):
     return measure(prune(model, "fmnist_calib.npz", passes, name),
@@ -98,6 +108,14 @@ check("ResNet: recalibrate-bn repairs magnitude",
 check("ResNet: obs beats random (both + recalibrate-bn)",
       acc["obs+bn"] > rand_mean,
       "%.3f > %.3f" % (acc["obs+bn"], rand_mean))
+check("ResNet: wanda beats random (both + recalibrate-bn)",
+      acc["wanda+bn"] > rand_mean,
+      "%.3f > %.3f" % (acc["wanda+bn"], rand_mean))
+# AMP scores a channel by its mean |a_j| alone, blind to the classifier
+# weights that read the last residual group's channels.
+known_gap("ResNet: amp beats random (both + recalibrate-bn)",
+          acc["amp+bn"] > rand_mean,
+          "%.3f > %.3f" % (acc["amp+bn"], rand_mean))
 
 # ---- The same weights with BatchNorm folded: REPAIR ------------------------
 fmag = cnn("prune-width<criterion=magnitude;per-group=0.3>", "fold-mag",
@@ -119,6 +137,12 @@ vrand_mean = sum(vrand) / len(vrand)
 for crit in ["amp", "obs"]:
     v = vit("prune-width<criterion=%s;per-group=0.3>" % crit, "vit-" + crit)
     check("ViT: %s beats random" % crit, v > vrand_mean,
+          "%.3f > %.3f" % (v, vrand_mean))
+# Wanda-sp scores a head by the sum of |W_o| * ||x_j|| over its dims, which
+# cannot see how the dims cancel in x_h W_o,h: it removes layer 0's head 0,
+# the costliest single head of the model.
+v = vit("prune-width<criterion=wanda;per-group=0.3>", "vit-wanda")
+known_gap("ViT: wanda beats random", v > vrand_mean,
           "%.3f > %.3f" % (v, vrand_mean))
 
 # ---- Byte-level Llama, 30% of every MLP, attention protected ---------------
