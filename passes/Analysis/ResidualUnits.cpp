@@ -170,9 +170,8 @@ private:
   std::string sharedNote(ArrayRef<const Node *> branch,
                          const DenseSet<const Node *> &dead) const;
   bool holdsLinearLayer(ArrayRef<const Node *> nodes) const;
-  std::vector<ZeroOperand> zeroOperandsOf(const Value *b,
-                                          const DenseSet<const Node *> &dead)
-      const;
+  std::vector<ZeroOperand>
+  zeroOperandsOf(const Value *b, const DenseSet<const Node *> &dead) const;
   void addProjectionShortcut(const Node &add, ResidualUnits &out) const;
   std::string postNormOf(const Value *y) const;
   bool isNormOf(const Value *y, const Value *x) const;
@@ -380,8 +379,8 @@ Finder::zeroOperandsOf(const Value *b,
   auto zero = [&](const Node *n, unsigned i) {
     WeightRead w = weightBehind(n, i);
     if (!w.weight)
-      if (const Node *g = n->getInput(i) ? n->getInput(i)->getProducer()
-                                         : nullptr)
+      if (const Node *g =
+              n->getInput(i) ? n->getInput(i)->getProducer() : nullptr)
         if (isOp(g, "Gather") || isOp(g, "GatherND"))
           w = weightBehind(g, 0);
     if (!w.weight)
@@ -424,7 +423,7 @@ Finder::zeroOperandsOf(const Value *b,
                    : fail();
       if (w >= 0) // a bias, then what it is added to
         return zero(n, w) && silence(n->getInput(1 - w), depth + 1) ? true
-                                                                   : fail();
+                                                                    : fail();
       // Parallel branches (GPT-NeoX's attn + mlp): both.
       return silence(n->getInput(0), depth + 1) &&
                      silence(n->getInput(1), depth + 1)
@@ -534,7 +533,8 @@ ResidualUnits Finder::run() {
       continue;
     // The stream is the earlier of the two; the branch must descend from it.
     unsigned streamIdx = topoOf(u) <= topoOf(v) ? 0 : 1;
-    const Value *x = add->getInput(streamIdx), *b = add->getInput(1 - streamIdx);
+    const Value *x = add->getInput(streamIdx),
+                *b = add->getInput(1 - streamIdx);
     std::vector<const Node *> branch = pathNodes(x, b);
     if (branch.empty()) {
       addProjectionShortcut(*add, out);
@@ -545,8 +545,7 @@ ResidualUnits Finder::run() {
     // branch does not run through another unit's Add (the stream is that
     // unit's output, not an input it skips).
     if (!holdsLayerWeight(branch) || shapesDiffer(x, add->getOutput(0)) ||
-        llvm::any_of(branch,
-                     [&](const Node *n) { return unitAdds.count(n); }))
+        llvm::any_of(branch, [&](const Node *n) { return unitAdds.count(n); }))
       continue;
     unitAdds.insert(add);
     ResidualUnit unit;
@@ -664,8 +663,8 @@ void ResidualUnits::print(raw_ostream &os, const Model &) const {
   for (unsigned i = 0; i < units.size(); ++i) {
     const ResidualUnit &u = units[i];
     os << "unit " << i << " " << depthKindName(u.kind) << (u.moe ? " moe" : "")
-       << " '" << u.id << "': " << u.params << " params, stream '"
-       << u.streamIn << "' -> '" << u.streamOut << "'";
+       << " '" << u.id << "': " << u.params << " params, stream '" << u.streamIn
+       << "' -> '" << u.streamOut << "'";
     if (!u.parts.empty()) {
       os << ", units";
       for (unsigned p : u.parts)

@@ -213,8 +213,7 @@ public:
   /// None (the default): drop-layers drops the lowest scoreDepth() first.
   virtual llvm::Expected<
       std::optional<std::vector<std::pair<unsigned, double>>>>
-  chooseDepthOrder(const DepthContext &ctx,
-                   llvm::ArrayRef<unsigned> candidates,
+  chooseDepthOrder(const DepthContext &ctx, llvm::ArrayRef<unsigned> candidates,
                    llvm::function_ref<bool(llvm::ArrayRef<unsigned>)> enough);
 
 protected:

@@ -34,8 +34,7 @@ void forEachVector(const float *a, const float *b, ArrayRef<int64_t> shape,
   int64_t outer = n / (width * inner);
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t in = 0; in < inner; ++in)
-      fn(a + o * width * inner + in, b + o * width * inner + in, width,
-         inner);
+      fn(a + o * width * inner + in, b + o * width * inner + in, width, inner);
 }
 
 double cosineOf(const float *a, const float *b, int64_t width, int64_t step) {
@@ -84,30 +83,29 @@ void addCosines(const float *a, const float *b, ArrayRef<int64_t> shape,
 void addDistances(const float *ref, const float *out, ArrayRef<int64_t> shape,
                   OutputDistance how, MeanSum &acc) {
   std::vector<double> lp, lq;
-  forEachVector(
-      ref, out, shape, /*channelsOf4D=*/false,
-      [&](const float *pa, const float *pb, int64_t w, int64_t s) {
-        if (how == OutputDistance::Angular) {
-          acc.sum += std::acos(cosineOf(pa, pb, w, s)) / M_PI;
-        } else {
-          // JS(P, Q) = (KL(P || M) + KL(Q || M)) / 2, M = (P + Q) / 2,
-          // in nats: 0 for equal outputs, at most ln 2.
-          logSoftmax(pa, w, s, lp);
-          logSoftmax(pb, w, s, lq);
-          double js = 0;
-          for (int64_t k = 0; k < w; ++k) {
-            double p = std::exp(lp[k]), q = std::exp(lq[k]);
-            double m = 0.5 * (p + q);
-            if (m <= 0)
-              continue;
-            double lm = std::log(m);
-            js += 0.5 * ((p > 0 ? p * (lp[k] - lm) : 0) +
-                         (q > 0 ? q * (lq[k] - lm) : 0));
-          }
-          acc.sum += std::max(0.0, js);
-        }
-        ++acc.count;
-      });
+  forEachVector(ref, out, shape, /*channelsOf4D=*/false,
+                [&](const float *pa, const float *pb, int64_t w, int64_t s) {
+                  if (how == OutputDistance::Angular) {
+                    acc.sum += std::acos(cosineOf(pa, pb, w, s)) / M_PI;
+                  } else {
+                    // JS(P, Q) = (KL(P || M) + KL(Q || M)) / 2, M = (P + Q) /
+                    // 2, in nats: 0 for equal outputs, at most ln 2.
+                    logSoftmax(pa, w, s, lp);
+                    logSoftmax(pb, w, s, lq);
+                    double js = 0;
+                    for (int64_t k = 0; k < w; ++k) {
+                      double p = std::exp(lp[k]), q = std::exp(lq[k]);
+                      double m = 0.5 * (p + q);
+                      if (m <= 0)
+                        continue;
+                      double lm = std::log(m);
+                      js += 0.5 * ((p > 0 ? p * (lp[k] - lm) : 0) +
+                                   (q > 0 ? q * (lq[k] - lm) : 0));
+                    }
+                    acc.sum += std::max(0.0, js);
+                  }
+                  ++acc.count;
+                });
 }
 
 } // namespace onnxprune

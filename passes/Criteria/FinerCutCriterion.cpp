@@ -60,8 +60,8 @@ public:
     else if (d == "angular")
       distance = OutputDistance::Angular;
     else
-      return params.makeParamError("distance", "must be js or angular, not '" +
-                                                   d + "'");
+      return params.makeParamError("distance",
+                                   "must be js or angular, not '" + d + "'");
     if (Error e = params.getString("output", output))
       return e;
     return readNormalizeParam(params, opts);
@@ -173,9 +173,9 @@ private:
         [&](CalibrationProvider::GatedBatch &batch) -> Error {
           // The original model's output for this batch.
           std::vector<float> ones(gates.size(), 1.0f);
-          if (Error e = batch.run(
-                  ones, [&](ArrayRef<std::vector<float>> values,
-                            ArrayRef<std::vector<int64_t>> shapes) {
+          if (Error e =
+                  batch.run(ones, [&](ArrayRef<std::vector<float>> values,
+                                      ArrayRef<std::vector<int64_t>> shapes) {
                     reference = values[0];
                     refShape = shapes[0];
                     return Error::success();
@@ -189,14 +189,15 @@ private:
             for (unsigned gi : gatesOf[trial[k]])
               g[gi] = 0;
             if (Error e = batch.run(
-                    g, [&](ArrayRef<std::vector<float>> values,
-                           ArrayRef<std::vector<int64_t>> shapes) -> Error {
+                    g,
+                    [&](ArrayRef<std::vector<float>> values,
+                        ArrayRef<std::vector<int64_t>> shapes) -> Error {
                       if (shapes[0] != refShape)
                         return makeError("finercut: output '" + outputName +
                                          "' changed shape when a unit was "
                                          "removed");
-                      addDistances(reference.data(), values[0].data(),
-                                   refShape, distance, sums[k]);
+                      addDistances(reference.data(), values[0].data(), refShape,
+                                   distance, sums[k]);
                       return Error::success();
                     }))
               return e;

@@ -79,8 +79,7 @@ protected:
             auto [in, out] = pairs[k];
             if (shapes[in] != shapes[out])
               return makeError("similarity: streams '" + streams[in] +
-                               "' and '" + streams[out] +
-                               "' differ in shape");
+                               "' and '" + streams[out] + "' differ in shape");
             addCosines(values[in].data(), values[out].data(), shapes[in],
                        sums[k]);
           }

@@ -87,8 +87,9 @@ Expected<DropLayersOptions> DropLayersOptions::parse(StringRef text) {
   }
   if (Error e = params->finish())
     return std::move(e);
-  o.criterionParams = criterionParamText(
-      *params, std::vector<std::string>(std::begin(PassKeys), std::end(PassKeys)));
+  o.criterionParams =
+      criterionParamText(*params, std::vector<std::string>(std::begin(PassKeys),
+                                                           std::end(PassKeys)));
   if (params->has("plan-out") && o.planOut.empty())
     return params->makeParamError("plan-out", "needs a file path");
 
@@ -175,10 +176,9 @@ Error dropResidualUnit(Model &m, const ResidualUnits &units,
     if (!add || add->getOpType() != "Add" || add->getNumInputs() != 2)
       return makeError("drop-layers: unit '" + s->id +
                        "' is not the output of an Add in this model");
-    unsigned branch = add->getInput(0)->getName() == s->branchOut ? 0
-                      : add->getInput(1)->getName() == s->branchOut
-                          ? 1
-                          : 2;
+    unsigned branch = add->getInput(0)->getName() == s->branchOut   ? 0
+                      : add->getInput(1)->getName() == s->branchOut ? 1
+                                                                    : 2;
     if (branch == 2)
       return makeError("drop-layers: unit '" + s->id + "': node " +
                        add->describe() + " does not read branch '" +
@@ -338,16 +338,15 @@ Expected<PreservedAnalyses> DropLayersPass::run(Model &m,
     if (opts.budget == DropLayersOptions::Budget::Ratio && !toRemove) {
       out << "drop-layers: remark: " << before.numParams
           << " params remain, already at most "
-          << format("%.1f%%", 100.0 * (1.0 - opts.ratio))
-          << " of the original " << original.params
-          << "; nothing to drop\n";
+          << format("%.1f%%", 100.0 * (1.0 - opts.ratio)) << " of the original "
+          << original.params << "; nothing to drop\n";
       return PreservedAnalyses::all();
     }
     CalibrationProvider *calibration = nullptr;
     if (auto c = am.getResult<CalibrationAnalysis>(m))
       calibration = *c;
-    auto picked = chooseUnits(m, units, opts, toRemove, calibration, out,
-                              plan.source);
+    auto picked =
+        chooseUnits(m, units, opts, toRemove, calibration, out, plan.source);
     if (!picked)
       return picked.takeError();
     chosen = std::move(*picked);
@@ -357,9 +356,9 @@ Expected<PreservedAnalyses> DropLayersPass::run(Model &m,
     if (opts.budget == DropLayersOptions::Budget::Count
             ? chosen.size() < opts.count
             : removable < toRemove)
-      out << "drop-layers: warning: the budget cannot be met: "
-          << chosen.size() << (chosen.size() == 1 ? " unit" : " units")
-          << " (" << removable << " params) can be dropped"
+      out << "drop-layers: warning: the budget cannot be met: " << chosen.size()
+          << (chosen.size() == 1 ? " unit" : " units") << " (" << removable
+          << " params) can be dropped"
           << (opts.kind == DepthFilter::Any
                   ? ""
                   : " of kind " + filterName(opts.kind).str())
@@ -413,10 +412,9 @@ Expected<PreservedAnalyses> DropLayersPass::run(Model &m,
   out << "drop-layers: dropped " << chosen.size()
       << (chosen.size() == 1 ? " unit" : " units") << "; params "
       << before.numParams << " -> " << after.numParams << " ("
-      << format("%.1f%%", original.params
-                              ? 100.0 * double(after.numParams) /
-                                    double(original.params)
-                              : 100.0)
+      << format("%.1f%%", original.params ? 100.0 * double(after.numParams) /
+                                                double(original.params)
+                                          : 100.0)
       << " of the original " << original.params << ")\n";
   return PreservedAnalyses::none();
 }
