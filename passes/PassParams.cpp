@@ -10,6 +10,7 @@
 #include "lib/Support/Error.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/Regex.h"
 
 #include <cerrno>
 #include <cmath>
@@ -165,6 +166,26 @@ Error PassParams::getString(StringRef key, std::string &out) {
   if (Error err = needValue(*e))
     return err;
   out = e->value;
+  return Error::success();
+}
+
+Error PassParams::getPath(StringRef key, std::string &out) {
+  if (Error e = getString(key, out))
+    return e;
+  if (has(key) && out.empty())
+    return makeParamError(key, "needs a file path");
+  return Error::success();
+}
+
+Error PassParams::getRegex(StringRef key, std::string &out) {
+  if (Error e = getString(key, out))
+    return e;
+  if (!has(key))
+    return Error::success();
+  std::string err;
+  if (out.empty() || !llvm::Regex(out).isValid(err))
+    return makeParamError(key, "invalid regular expression '" + out + "'" +
+                                   (err.empty() ? "" : ": " + err));
   return Error::success();
 }
 

@@ -73,6 +73,11 @@ public:
   llvm::Error getBool(llvm::StringRef key, bool &out);
   /// Sets \p out from `key=text` (text may be empty or hold nested `<>`).
   llvm::Error getString(llvm::StringRef key, std::string &out);
+  /// getString for a file path: `key=` with no path is an error.
+  llvm::Error getPath(llvm::StringRef key, std::string &out);
+  /// getString for a regular expression (llvm::Regex, searched): an empty
+  /// or invalid one is an error naming it.
+  llvm::Error getRegex(llvm::StringRef key, std::string &out);
 
   /// Fails when an entry was never asked for by a getter: "pass 'P': unknown
   /// parameter 'k' (did you mean 'key'?)".

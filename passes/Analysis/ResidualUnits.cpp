@@ -587,62 +587,54 @@ ResidualUnits Finder::run() {
     out.units.push_back(std::move(unit));
   }
 
-  // Post-norm is a layout: some unit's stream is a norm of an earlier
-  // unit's sum. Otherwise a norm alone after a sum is the final norm of a
-  // pre-norm model (GPT-2's ln_f), and dropping before it is exact.
+  // Post-norm is a layout: some unit's stream is a norm of the sum of the
+  // unit before it. Otherwise a norm alone after a sum is the final norm of
+  // a pre-norm model (GPT-2's ln_f), and dropping before it is exact.
+  // Consecutive sub-layers only: a layer's units are adjacent in graph order.
   unsigned numSubLayers = out.units.size();
+  auto feedsNext = [&](unsigned i) {
+    if (i + 1 >= numSubLayers)
+      return false;
+    const Value *y = m.getGraph().lookup(out.units[i].id);
+    const Value *x = m.getGraph().lookup(out.units[i + 1].streamIn);
+    if (!y || !x)
+      return false;
+    return x == y || (!out.units[i].postNorm.empty() && isNormOf(y, x));
+  };
   bool postNormLayout = false;
-  for (unsigned i = 0; i < numSubLayers && !postNormLayout; ++i) {
-    const ResidualUnit &a = out.units[i];
-    const Value *y = m.getGraph().lookup(a.id);
-    if (a.postNorm.empty() || !y)
-      continue;
-    for (unsigned j = i + 1; j < numSubLayers && !postNormLayout; ++j)
-      if (const Value *x = m.getGraph().lookup(out.units[j].streamIn))
-        postNormLayout = isNormOf(y, x);
-  }
+  for (unsigned i = 0; i + 1 < numSubLayers && !postNormLayout; ++i)
+    postNormLayout = !out.units[i].postNorm.empty() &&
+                     out.units[i + 1].streamIn != out.units[i].id &&
+                     feedsNext(i);
   if (!postNormLayout)
     for (ResidualUnit &u : out.units)
       u.postNorm.clear();
 
   // Transformer layers: an attention sub-layer whose output (or post-norm
-  // output) is the stream of the next mlp sub-layer and read by nothing else.
-  for (unsigned i = 0; i < numSubLayers; ++i) {
-    const ResidualUnit &a = out.units[i];
-    if (a.kind != DepthKind::Attention)
+  // output) is the stream of the mlp sub-layer after it.
+  for (unsigned i = 0; i + 1 < numSubLayers; ++i) {
+    const ResidualUnit &a = out.units[i], &f = out.units[i + 1];
+    if (a.kind != DepthKind::Attention || f.kind != DepthKind::Mlp ||
+        !feedsNext(i))
       continue;
-    const Value *y = m.getGraph().lookup(a.id);
-    if (!y)
-      continue;
-    for (unsigned j = i + 1; j < numSubLayers; ++j) {
-      const ResidualUnit &f = out.units[j];
-      if (f.kind != DepthKind::Mlp)
-        continue;
-      const Value *x = m.getGraph().lookup(f.streamIn);
-      if (!x)
-        continue;
-      if (x != y && (a.postNorm.empty() || !isNormOf(y, x)))
-        continue;
-      ResidualUnit blk;
-      blk.kind = DepthKind::Block;
-      blk.id = a.id + "+" + f.id;
-      blk.streamIn = a.streamIn;
-      blk.streamOut = f.streamOut;
-      blk.parts = {i, j};
-      blk.nodes = a.nodes;
-      blk.nodes.insert(blk.nodes.end(), f.nodes.begin(), f.nodes.end());
-      blk.params = a.params + f.params;
-      blk.weights = a.weights;
-      blk.weights.insert(blk.weights.end(), f.weights.begin(), f.weights.end());
-      blk.postNorm = f.postNorm;
-      blk.moe = f.moe;
-      if (!a.droppable())
-        blk.blocker = "its attention sub-layer cannot be dropped";
-      else if (!f.droppable())
-        blk.blocker = "its mlp sub-layer cannot be dropped";
-      out.units.push_back(std::move(blk));
-      break;
-    }
+    ResidualUnit blk;
+    blk.kind = DepthKind::Block;
+    blk.id = a.id + "+" + f.id;
+    blk.streamIn = a.streamIn;
+    blk.streamOut = f.streamOut;
+    blk.parts = {i, i + 1};
+    blk.nodes = a.nodes;
+    blk.nodes.insert(blk.nodes.end(), f.nodes.begin(), f.nodes.end());
+    blk.params = a.params + f.params;
+    blk.weights = a.weights;
+    blk.weights.insert(blk.weights.end(), f.weights.begin(), f.weights.end());
+    blk.postNorm = f.postNorm;
+    blk.moe = f.moe;
+    if (!a.droppable())
+      blk.blocker = "its attention sub-layer cannot be dropped";
+    else if (!f.droppable())
+      blk.blocker = "its mlp sub-layer cannot be dropped";
+    out.units.push_back(std::move(blk));
   }
   return out;
 }

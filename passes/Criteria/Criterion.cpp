@@ -216,40 +216,37 @@ Criterion::updatesFor(const CriterionContext &, ArrayRef<unsigned>) {
 }
 
 Expected<std::vector<double>>
-Criterion::score(const DepGraph &dg, unsigned group,
-                 const CriterionOptions &opts) const {
-  assert(group < dg.getGroups().size() && "no such group");
-  auto scores = computeScores(dg, group, opts);
+Criterion::checkedScores(Expected<std::vector<double>> scores, size_t want,
+                         const Twine &what,
+                         const CriterionOptions &opts) const {
   if (!scores)
     return scores.takeError();
-  size_t want = dg.getGroups()[group].numPrunable;
   if (scores->size() != want)
     return makeError("criterion '" + name() + "' gave " +
                      Twine(scores->size()) + " scores for " + Twine(want) +
-                     " prunable units of group " + Twine(group));
+                     " " + what);
   for (double s : *scores)
     if (!std::isfinite(s))
-      return makeError("criterion '" + name() +
-                       "' gave a non-finite score in group " + Twine(group));
+      return makeError("criterion '" + name() + "' gave a non-finite score (" +
+                       what + ")");
   normalizeScores(*scores, opts.normalize);
   return scores;
 }
 
 Expected<std::vector<double>>
+Criterion::score(const DepGraph &dg, unsigned group,
+                 const CriterionOptions &opts) const {
+  assert(group < dg.getGroups().size() && "no such group");
+  return checkedScores(computeScores(dg, group, opts),
+                       dg.getGroups()[group].numPrunable,
+                       "prunable units of group " + Twine(group), opts);
+}
+
+Expected<std::vector<double>>
 Criterion::scoreSlices(ArrayRef<SliceUnit> units, uint64_t stream,
                        const CriterionOptions &opts) const {
-  auto scores = computeSliceScores(units, stream, opts);
-  if (!scores)
-    return scores.takeError();
-  if (scores->size() != units.size())
-    return makeError("criterion '" + name() + "' gave " +
-                     Twine(scores->size()) + " scores for " +
-                     Twine(units.size()) + " units");
-  for (double s : *scores)
-    if (!std::isfinite(s))
-      return makeError("criterion '" + name() + "' gave a non-finite score");
-  normalizeScores(*scores, opts.normalize);
-  return scores;
+  return checkedScores(computeSliceScores(units, stream, opts), units.size(),
+                       "units", opts);
 }
 
 Expected<std::vector<double>>
@@ -263,18 +260,8 @@ Criterion::computeSliceScores(ArrayRef<SliceUnit>, uint64_t,
 Expected<std::vector<double>>
 Criterion::scoreDepth(const DepthContext &ctx, ArrayRef<unsigned> candidates,
                       const CriterionOptions &opts) {
-  auto scores = computeDepthScores(ctx, candidates, opts);
-  if (!scores)
-    return scores.takeError();
-  if (scores->size() != candidates.size())
-    return makeError("criterion '" + name() + "' gave " +
-                     Twine(scores->size()) + " scores for " +
-                     Twine(candidates.size()) + " depth units");
-  for (double s : *scores)
-    if (!std::isfinite(s))
-      return makeError("criterion '" + name() + "' gave a non-finite score");
-  normalizeScores(*scores, opts.normalize);
-  return scores;
+  return checkedScores(computeDepthScores(ctx, candidates, opts),
+                       candidates.size(), "depth units", opts);
 }
 
 Expected<std::optional<std::vector<std::pair<unsigned, double>>>>

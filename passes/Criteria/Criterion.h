@@ -216,6 +216,13 @@ public:
   chooseDepthOrder(const DepthContext &ctx, llvm::ArrayRef<unsigned> candidates,
                    llvm::function_ref<bool(llvm::ArrayRef<unsigned>)> enough);
 
+private:
+  /// \p scores when there are \p want of them, all finite (\p what names
+  /// the units in the error), normalised as \p opts asks.
+  llvm::Expected<std::vector<double>>
+  checkedScores(llvm::Expected<std::vector<double>> scores, size_t want,
+                const llvm::Twine &what, const CriterionOptions &opts) const;
+
 protected:
   /// What a width criterion implements: the raw scores, in
   /// prunableUnitsOf order. The default fails: "criterion 'x' cannot score

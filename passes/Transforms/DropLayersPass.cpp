@@ -64,16 +64,14 @@ Expected<DropLayersOptions> DropLayersOptions::parse(StringRef text) {
     return std::move(e);
   if (Error e = params->getString("kind", kind))
     return std::move(e);
-  if (Error e = params->getString("protect", o.protect))
+  if (Error e = params->getRegex("protect", o.protect))
     return std::move(e);
-  if (Error e = params->getString("plan-out", o.planOut))
+  if (Error e = params->getPath("plan-out", o.planOut))
     return std::move(e);
-  if (Error e = params->getString("plan-in", o.planIn))
+  if (Error e = params->getPath("plan-in", o.planIn))
     return std::move(e);
 
   if (params->has("plan-in")) {
-    if (o.planIn.empty())
-      return params->makeParamError("plan-in", "needs a file path");
     for (const PassParams::Entry &e : params->entries())
       if (!is_contained(ArrayRef<const char *>{"plan-in", "plan-out"}, e.key))
         return params->makeParamError(
@@ -90,8 +88,6 @@ Expected<DropLayersOptions> DropLayersOptions::parse(StringRef text) {
   o.criterionParams =
       criterionParamText(*params, std::vector<std::string>(std::begin(PassKeys),
                                                            std::end(PassKeys)));
-  if (params->has("plan-out") && o.planOut.empty())
-    return params->makeParamError("plan-out", "needs a file path");
 
   bool hasCount = params->has("count"), hasRatio = params->has("ratio");
   if (hasCount && hasRatio)
@@ -118,13 +114,6 @@ Expected<DropLayersOptions> DropLayersOptions::parse(StringRef text) {
   else
     return params->makeParamError(
         "kind", "must be any, attn, mlp or block, not '" + kind + "'");
-  if (params->has("protect")) {
-    std::string err;
-    if (o.protect.empty() || !Regex(o.protect).isValid(err))
-      return params->makeParamError("protect",
-                                    "invalid regular expression '" + o.protect +
-                                        "'" + (err.empty() ? "" : ": " + err));
-  }
   return o;
 }
 

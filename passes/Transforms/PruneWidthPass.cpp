@@ -78,18 +78,16 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
     return std::move(e);
   if (Error e = params->getDouble("max-per-group", o.maxPerGroup))
     return std::move(e);
-  if (Error e = params->getString("protect", o.protect))
+  if (Error e = params->getRegex("protect", o.protect))
     return std::move(e);
-  if (Error e = params->getString("plan-out", o.planOut))
+  if (Error e = params->getPath("plan-out", o.planOut))
     return std::move(e);
-  if (Error e = params->getString("plan-in", o.planIn))
+  if (Error e = params->getPath("plan-in", o.planIn))
     return std::move(e);
   if (Error e = params->getBool("hidden", o.hidden))
     return std::move(e);
 
   if (params->has("plan-in")) {
-    if (o.planIn.empty())
-      return params->makeParamError("plan-in", "needs a file path");
     // A saved plan replaces scoring and the budget: refuse what would be
     // silently ignored.
     for (const PassParams::Entry &e : params->entries())
@@ -109,8 +107,6 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
   o.criterionParams =
       criterionParamText(*params, std::vector<std::string>(std::begin(PassKeys),
                                                            std::end(PassKeys)));
-  if (params->has("plan-out") && o.planOut.empty())
-    return params->makeParamError("plan-out", "needs a file path");
 
   const char *given = nullptr;
   for (unsigned i = 0; i < 4; ++i) {
@@ -144,13 +140,6 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
   if (!(o.maxPerGroup > 0 && o.maxPerGroup <= 1))
     return params->makeParamError("max-per-group",
                                   "must be a fraction in (0, 1]");
-  if (params->has("protect")) {
-    std::string err;
-    if (o.protect.empty() || !Regex(o.protect).isValid(err))
-      return params->makeParamError("protect",
-                                    "invalid regular expression '" + o.protect +
-                                        "'" + (err.empty() ? "" : ": " + err));
-  }
   return o;
 }
 
