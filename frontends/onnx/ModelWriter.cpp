@@ -145,11 +145,13 @@ Error writeWhole(StringRef path, StringRef bytes) {
 
 Expected<std::string> serializeModel(const Model &model,
                                      ArrayRef<std::string> extraOutputs,
-                                     ArrayRef<std::string> gates) {
+                                     ArrayRef<std::string> gates,
+                                     ArrayRef<std::string> taps) {
   onnx::ModelProto proto;
   ExportOptions opts;
   opts.extraOutputs.assign(extraOutputs.begin(), extraOutputs.end());
   opts.gates.assign(gates.begin(), gates.end());
+  opts.taps.assign(taps.begin(), taps.end());
   if (Error e = exportModel(model, proto, opts))
     return std::move(e);
   if (proto.ByteSizeLong() >= kProtoLimit)
@@ -226,6 +228,7 @@ Error writeModelFile(const Model &model, StringRef path,
   opts.placement = placement;
   opts.extraOutputs = wopts.extraOutputs;
   opts.gates = wopts.gates;
+  opts.taps = wopts.taps;
   opts.external = [&](const Tensor &t, onnx::TensorProto &tp) {
     return sink.add(t, tp);
   };

@@ -31,6 +31,8 @@ struct WriteOptions {
   std::vector<std::string> extraOutputs;
   /// Main-graph values multiplied by a scalar graph input (ExportOptions).
   std::vector<std::string> gates;
+  /// Main-graph values passed through a runtime Tap node (ExportOptions).
+  std::vector<std::string> taps;
 };
 
 /// Writes \p model to \p path. A regular file is replaced atomically, with
@@ -43,11 +45,14 @@ llvm::Error writeModelFile(const Model &model, llvm::StringRef path,
 /// Serializes \p model to binary bytes with every weight inline (fails past
 /// protobuf's 2 GB limit). For runtimes and tests. \p extraOutputs are
 /// main-graph values added as graph outputs (calibration probes); \p gates
-/// are main-graph values multiplied by a scalar input (ExportOptions::gates).
+/// are main-graph values multiplied by a scalar input (ExportOptions::gates);
+/// \p taps are main-graph values passed through a Tap node
+/// (ExportOptions::taps).
 llvm::Expected<std::string>
 serializeModel(const Model &model,
                llvm::ArrayRef<std::string> extraOutputs = {},
-               llvm::ArrayRef<std::string> gates = {});
+               llvm::ArrayRef<std::string> gates = {},
+               llvm::ArrayRef<std::string> taps = {});
 
 /// The names a gated export (ExportOptions::gates) gives one gated value V:
 /// the producer's renamed output and the scalar graph input to feed.
@@ -60,6 +65,13 @@ struct GateNames {
 /// and what a runtime feeds.
 std::vector<GateNames> gateNames(const Model &model,
                                  llvm::ArrayRef<std::string> gates);
+
+/// The domain, op type and opset version of the Tap nodes of a tapped
+/// export (ExportOptions::taps): an op of onnx-prune's runtime, not of ONNX;
+/// a runtime that runs such a model registers a kernel for it.
+inline constexpr const char *kTapDomain = "onnx_prune.runtime";
+inline constexpr const char *kTapOp = "Tap";
+inline constexpr int64_t kTapVersion = 1;
 
 } // namespace onnxprune
 

@@ -65,6 +65,24 @@ struct ExportOptions {
   /// a graph input, a weight, an unknown name, a value gated twice, or an
   /// element type that is unknown or not floating-point.
   std::vector<std::string> gates;
+  /// Main-graph node outputs each passed through a Tap node of the
+  /// runtime's own domain (kTapDomain, ModelWriter.h) right after their
+  /// producer, so that a runtime that implements Tap sees each value as it
+  /// is made, still in cache, and frees its buffer as plain inference does
+  /// (calibration folds them into statistics) instead of holding every one
+  /// as a graph output until the run ends.
+  ///
+  ///   before:  V = Op(...)                                ... = Use(V)
+  ///   after:   V__untapped = Op(...)
+  ///            V = onnx_prune.runtime.Tap<index=i>(V__untapped)
+  ///                                                       ... = Use(V)
+  ///
+  /// i is V's position in taps; Tap returns its input (a runtime aliases
+  /// the buffer: no copy). Readers of V are unchanged; V__untapped is made
+  /// unique against every name of the model. Fails, naming the value, on a
+  /// graph input, a weight, an unknown name, a value tapped twice or gated,
+  /// or an element type other than float.
+  std::vector<std::string> taps;
 };
 
 llvm::Error exportModel(const Model &model, onnx::ModelProto &proto,

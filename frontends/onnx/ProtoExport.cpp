@@ -5,8 +5,8 @@
 /// (raw or typed field), lifted weights go back into their Constant nodes,
 /// and every field the IR keeps opaque (functions, training info, unknown
 /// fields of newer ONNX versions) is put back as it was read.
-/// Gated exports (ExportOptions::gates) also happen here, as the proto is
-/// built: the IR is never changed for a runtime's copy.
+/// Gated and tapped exports (ExportOptions::gates, taps) also happen here,
+/// as the proto is built: the IR is never changed for a runtime's copy.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -112,6 +112,40 @@ Error fillTyped(const Tensor &t, ArrayRef<char> b, onnx::TensorProto &tp) {
   return Error::success();
 }
 
+/// Makes names unique against every value of a model and each other.
+class UniqueNames {
+public:
+  explicit UniqueNames(const Model &model) {
+    // Every graph's names: a subgraph's name equal to an outer one breaks
+    // SSA for onnx's checker.
+    model.forEachGraph([&](const Graph &g) {
+      for (const Value *v : g.getValues())
+        used.insert(v->getName());
+    });
+  }
+  std::string operator()(const std::string &base) {
+    std::string name = base;
+    for (unsigned i = 1; !used.insert(name).second; ++i)
+      name = base + "_" + std::to_string(i);
+    return name;
+  }
+
+private:
+  StringSet<> used;
+};
+
+/// The names a tapped export gives the producers' renamed outputs, for each
+/// of \p taps in order ("V__untapped"). They end in "__untapped" or
+/// "__untapped_N", so never meet gateNames()'s.
+std::vector<std::string> tapNames(const Model &model,
+                                  ArrayRef<std::string> taps) {
+  UniqueNames unique(model);
+  std::vector<std::string> out;
+  for (const std::string &v : taps)
+    out.push_back(unique(v + "__untapped"));
+  return out;
+}
+
 class Exporter {
 public:
   Exporter(const Model &model, const ExportOptions &opts)
@@ -119,6 +153,8 @@ public:
 
   /// Checks and names opts.gates; before exportGraph.
   Error prepareGates();
+  /// Checks and names opts.taps; before exportGraph.
+  Error prepareTaps();
   Error exportGraph(const Graph &g, onnx::GraphProto &gp);
   Error exportTensor(const Tensor &t, StringRef name, onnx::TensorProto &tp);
 
@@ -126,6 +162,9 @@ private:
   /// Renames the gated outputs of \p np (just written for \p n) and adds
   /// their Mul nodes after it, so the node list stays topological.
   void emitGates(const Node &n, onnx::NodeProto &np, onnx::GraphProto &gp);
+  /// Renames the tapped outputs of \p np (just written for \p n) and adds
+  /// their Tap nodes after it.
+  void emitTaps(const Node &n, onnx::NodeProto &np, onnx::GraphProto &gp);
   Error exportNode(const Node &n, onnx::NodeProto &np);
   /// Fills `writtenAs` for the untied copies of \p g (see UntieWeights.h).
   void mergeEqualCopies(const Graph &g);
@@ -144,6 +183,9 @@ private:
   /// Gated main-graph values: index into opts.gates and gates.
   DenseMap<const Value *, unsigned> gateIndex;
   std::vector<GateNames> gates;
+  /// Tapped main-graph values: index into opts.taps and taps.
+  DenseMap<const Value *, unsigned> tapIndex;
+  std::vector<std::string> taps;
 };
 
 /// Equal contents, for copies of one untied weight: copies still as read
@@ -250,6 +292,59 @@ Error Exporter::prepareGates() {
       return fail("it is gated twice");
   }
   return Error::success();
+}
+
+Error Exporter::prepareTaps() {
+  if (opts.taps.empty())
+    return Error::success();
+  const Graph &g = model.getGraph();
+  taps = tapNames(model, opts.taps);
+  for (unsigned i = 0; i < opts.taps.size(); ++i) {
+    const std::string &name = opts.taps[i];
+    auto fail = [&](const Twine &why) {
+      return makeError("cannot tap '" + name + "': " + why);
+    };
+    const Value *v = g.lookup(name);
+    if (!v)
+      return fail("the graph has no such value");
+    if (v->isGraphInput())
+      return fail("it is a graph input, not a node output");
+    if (v->isWeight())
+      return fail("it is a weight, not a node output");
+    if (gateIndex.count(v))
+      return fail("it is gated");
+    DataType dt =
+        v->getType().isTensor() ? v->getType().elemType : DataType::Undefined;
+    if (dt == DataType::Undefined)
+      return fail("its element type is unknown (infer shapes first)");
+    if (dt != DataType::Float)
+      return fail("its element type is " + dataTypeName(dt) + ", not float");
+    if (!tapIndex.try_emplace(v, i).second)
+      return fail("it is tapped twice");
+  }
+  return Error::success();
+}
+
+void Exporter::emitTaps(const Node &n, onnx::NodeProto &np,
+                        onnx::GraphProto &gp) {
+  for (unsigned i = 0, e = n.getNumOutputs(); i < e; ++i) {
+    const Value *v = n.getOutput(i);
+    auto it = v ? tapIndex.find(v) : tapIndex.end();
+    if (it == tapIndex.end())
+      continue;
+    const std::string &untapped = taps[it->second];
+    np.set_output(i, untapped);
+    onnx::NodeProto &tap = *gp.add_node();
+    tap.set_name(untapped);
+    tap.set_op_type(kTapOp);
+    tap.set_domain(kTapDomain);
+    tap.add_input(untapped);
+    tap.add_output(v->getName());
+    onnx::AttributeProto &index = *tap.add_attribute();
+    index.set_name("index");
+    index.set_type(onnx::AttributeProto::INT);
+    index.set_i(it->second);
+  }
 }
 
 void Exporter::emitGates(const Node &n, onnx::NodeProto &np,
@@ -447,6 +542,8 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
       return e;
     if (isMain && !gateIndex.empty())
       emitGates(n, np, gp);
+    if (isMain && !tapIndex.empty())
+      emitTaps(n, np, gp);
   }
   for (const Value *v : g.getOutputs())
     valueInfo(v, *gp.add_output());
@@ -472,19 +569,7 @@ Error Exporter::exportGraph(const Graph &g, onnx::GraphProto &gp) {
 
 std::vector<GateNames> gateNames(const Model &model,
                                  ArrayRef<std::string> gates) {
-  // Every graph's names: a subgraph's name equal to an outer one breaks SSA
-  // for onnx's checker.
-  StringSet<> used;
-  model.forEachGraph([&](const Graph &g) {
-    for (const Value *v : g.getValues())
-      used.insert(v->getName());
-  });
-  auto unique = [&](const std::string &base) {
-    std::string name = base;
-    for (unsigned i = 1; !used.insert(name).second; ++i)
-      name = base + "_" + std::to_string(i);
-    return name;
-  };
+  UniqueNames unique(model);
   std::vector<GateNames> out;
   for (const std::string &v : gates)
     out.push_back({unique(v + "__ungated"), unique(v + "__gate")});
@@ -514,8 +599,15 @@ Error exportModel(const Model &model, onnx::ModelProto &proto,
     p->set_key(kv.first);
     p->set_value(kv.second);
   }
+  if (!opts.taps.empty()) {
+    auto *op = proto.add_opset_import();
+    op->set_domain(kTapDomain);
+    op->set_version(kTapVersion);
+  }
   Exporter ex(model, opts);
   if (Error e = ex.prepareGates())
+    return e;
+  if (Error e = ex.prepareTaps())
     return e;
   if (Error e = ex.exportGraph(model.getGraph(), *proto.mutable_graph()))
     return e;

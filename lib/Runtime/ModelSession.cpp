@@ -27,9 +27,11 @@ static uint64_t weightBytes(const Model &m) {
 llvm::Expected<std::unique_ptr<OrtSession>>
 openModelSession(const Model &m, const RuntimeOptions &ro,
                  llvm::ArrayRef<std::string> extraOutputs,
-                 llvm::ArrayRef<std::string> gates) {
+                 llvm::ArrayRef<std::string> gates,
+                 llvm::ArrayRef<std::string> taps) {
+  assert((taps.empty() || ro.tapSink) && "a tapped model needs a TapSink");
   if (weightBytes(m) <= kMaxSerializedWeightBytes) {
-    auto bytes = serializeModel(m, extraOutputs, gates);
+    auto bytes = serializeModel(m, extraOutputs, gates, taps);
     if (!bytes)
       return bytes.takeError();
     return OrtSession::createFromBytes(*bytes, ro);
@@ -48,6 +50,7 @@ openModelSession(const Model &m, const RuntimeOptions &ro,
   wo.externalThreshold = 1024;
   wo.extraOutputs.assign(extraOutputs.begin(), extraOutputs.end());
   wo.gates.assign(gates.begin(), gates.end());
+  wo.taps.assign(taps.begin(), taps.end());
   if (llvm::Error err = writeModelFile(m, path, wo))
     return std::move(err);
   return OrtSession::createFromFile(path, ro);

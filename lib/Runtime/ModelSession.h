@@ -18,10 +18,13 @@ namespace onnxprune {
 /// \p extraOutputs: main-graph values added as graph outputs (probes).
 /// \p gates: main-graph values multiplied by a scalar input each, fed per
 /// run (ExportOptions::gates; the inputs are named by gateNames()).
+/// \p taps: main-graph values passed through a Tap node each, which shows
+/// them to ro.tapSink as the model runs (ExportOptions::taps).
 llvm::Expected<std::unique_ptr<OrtSession>>
 openModelSession(const Model &m, const RuntimeOptions &ro = {},
                  llvm::ArrayRef<std::string> extraOutputs = {},
-                 llvm::ArrayRef<std::string> gates = {});
+                 llvm::ArrayRef<std::string> gates = {},
+                 llvm::ArrayRef<std::string> taps = {});
 
 } // namespace onnxprune
 

@@ -161,11 +161,10 @@ private:
 
 } // namespace
 
-Error OrtCalibrationProvider::forEachFeed(const Model &m,
-                                          ArrayRef<std::string> probes,
-                                          ArrayRef<std::string> gates,
-                                          const CalibrationSource &source,
-                                          FeedFn fn) {
+Error OrtCalibrationProvider::forEachFeed(
+    const Model &m, ArrayRef<std::string> probes, ArrayRef<std::string> gates,
+    ArrayRef<std::string> taps, TapSink *sink, const CalibrationSource &source,
+    FeedFn fn) {
   bool gaussian = source.kind == CalibrationSource::Kind::Gaussian;
   if (!gaussian && !data)
     return makeError("no calibration data was given (--calibration=PATH)");
@@ -177,7 +176,9 @@ Error OrtCalibrationProvider::forEachFeed(const Model &m,
   for (const std::string &p : probes)
     if (!fed.count(p) && !is_contained(outputs, p))
       outputs.push_back(p);
-  auto session = openModelSession(m, opts.runtime, outputs, gates);
+  RuntimeOptions ro = opts.runtime;
+  ro.tapSink = sink;
+  auto session = openModelSession(m, ro, outputs, gates, taps);
   if (!session)
     return addContext(session.takeError(), "calibration: cannot load the model "
                                            "with its probes in ONNX Runtime");
@@ -314,11 +315,61 @@ private:
   ArrayRef<std::string> sessionOutputs, outputs;
 };
 
+/// Folds each tapped value into the accumulators of its requests as the
+/// runtime makes it, and checks that every tap ran once per batch.
+class AccumulatingSink final : public TapSink {
+public:
+  AccumulatingSink(MutableArrayRef<StatsAccumulator> acc,
+                   ArrayRef<std::string> taps,
+                   ArrayRef<SmallVector<size_t, 2>> tapAcc)
+      : acc(acc), taps(taps), tapAcc(tapAcc), runs(taps.size()) {}
+  ~AccumulatingSink() override { consumeError(std::move(err)); }
+
+  bool tap(int64_t index, const OrtSession::TensorView &value) override {
+    assert(index >= 0 && size_t(index) < taps.size() && "a tap we exported");
+    assert(value.dtype == DataType::Float && "Tap takes float");
+    if (runs[index]++)
+      return fail(makeError("calibration: '" + taps[index] +
+                            "' was tapped twice in one run"));
+    for (size_t i : tapAcc[index])
+      if (Error e = acc[i].add(reinterpret_cast<const float *>(value.data),
+                               value.shape))
+        return fail(std::move(e));
+    return true;
+  }
+
+  void startBatch() { std::fill(runs.begin(), runs.end(), 0); }
+  /// The reason a tap stopped the run, if one did.
+  Error takeError() { return std::move(err); }
+  /// Fails when a tap did not run (ORT skipped or folded it).
+  Error finishBatch() {
+    for (size_t i = 0; i < taps.size(); ++i)
+      if (!runs[i])
+        return makeError("calibration: the run gave no '" + taps[i] + "'");
+    return Error::success();
+  }
+
+private:
+  bool fail(Error e) {
+    if (!err)
+      err = std::move(e);
+    else
+      consumeError(std::move(e));
+    return false;
+  }
+
+  MutableArrayRef<StatsAccumulator> acc;
+  ArrayRef<std::string> taps;
+  ArrayRef<SmallVector<size_t, 2>> tapAcc;
+  std::vector<int> runs;
+  Error err = Error::success();
+};
+
 } // namespace
 
 Error OrtCalibrationProvider::run(const Model &m, ArrayRef<std::string> probes,
                                   const CalibrationSource &source, ProbeFn fn) {
-  return forEachFeed(m, probes, /*gates=*/{}, source,
+  return forEachFeed(m, probes, /*gates=*/{}, /*taps=*/{}, nullptr, source,
                      [&](OrtSession &session, std::vector<NamedTensor> &feeds,
                          ArrayRef<std::string> outputs) {
                        return runProbes(session, feeds, outputs, fn);
@@ -329,7 +380,6 @@ Expected<std::vector<ActivationStats>>
 OrtCalibrationProvider::collect(const Model &m, ArrayRef<StatRequest> requests,
                                 const CalibrationSource &source) {
   std::vector<StatsAccumulator> acc;
-  std::vector<std::string> probes;
   for (const StatRequest &r : requests) {
     std::vector<float> w;
     int64_t cols = 0;
@@ -346,34 +396,74 @@ OrtCalibrationProvider::collect(const Model &m, ArrayRef<StatRequest> requests,
       cols = t->getDims()[1];
     }
     acc.emplace_back(r, std::move(w), cols);
-    probes.push_back(r.value);
   }
-  Error err =
-      run(m, probes, source,
-          [&](const StringMap<OrtSession::TensorView> &byName) -> Error {
-            // Float probes are read in place; others are converted once per
-            // batch.
-            StringMap<std::vector<float>> converted;
-            for (StatsAccumulator &a : acc) {
-              const std::string &name = a.getRequest().value;
-              auto it = byName.find(name);
-              if (it == byName.end())
-                return makeError("calibration: the run gave no '" + name + "'");
-              const OrtSession::TensorView &t = it->second;
-              const float *values;
-              if (t.dtype == DataType::Float) {
-                values = reinterpret_cast<const float *>(t.data);
-              } else {
-                auto f = converted.find(name);
-                if (f == converted.end())
-                  f = converted.try_emplace(name, toFloats(t)).first;
-                values = f->second.data();
+  // Float node outputs are tapped, once for all the requests that name
+  // them; anything else (a graph input, read from the batch, a weight, a
+  // value of another or an unknown type) is a probe, an output of the run.
+  std::vector<std::string> taps, probes;
+  StringMap<unsigned> tapOf;
+  std::vector<SmallVector<size_t, 2>> tapAcc;
+  std::vector<size_t> probeAcc;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    const std::string &name = acc[i].getRequest().value;
+    const Value *v = m.getGraph().lookup(name);
+    bool tappable = v && v->getProducer() && !v->isWeight() &&
+                    v->getType().isTensor() &&
+                    v->getType().elemType == DataType::Float;
+    if (!tappable) {
+      probeAcc.push_back(i);
+      probes.push_back(name);
+      continue;
+    }
+    auto [it, added] = tapOf.try_emplace(name, taps.size());
+    if (added) {
+      taps.push_back(name);
+      tapAcc.emplace_back();
+    }
+    tapAcc[it->second].push_back(i);
+  }
+  AccumulatingSink sink(acc, taps, tapAcc);
+  Error err = forEachFeed(
+      m, probes, /*gates=*/{}, taps, &sink, source,
+      [&](OrtSession &session, std::vector<NamedTensor> &feeds,
+          ArrayRef<std::string> outputs) -> Error {
+        sink.startBatch();
+        Error e = runProbes(
+            session, feeds, outputs,
+            [&](const StringMap<OrtSession::TensorView> &byName) -> Error {
+              // Float probes are read in place; others are converted once
+              // per batch.
+              StringMap<std::vector<float>> converted;
+              for (size_t i : probeAcc) {
+                const std::string &name = acc[i].getRequest().value;
+                auto it = byName.find(name);
+                if (it == byName.end())
+                  return makeError("calibration: the run gave no '" + name +
+                                   "'");
+                const OrtSession::TensorView &t = it->second;
+                const float *values;
+                if (t.dtype == DataType::Float) {
+                  values = reinterpret_cast<const float *>(t.data);
+                } else {
+                  auto f = converted.find(name);
+                  if (f == converted.end())
+                    f = converted.try_emplace(name, toFloats(t)).first;
+                  values = f->second.data();
+                }
+                if (Error addErr = acc[i].add(values, t.shape))
+                  return addErr;
               }
-              if (Error e = a.add(values, t.shape))
-                return e;
-            }
-            return Error::success();
-          });
+              return Error::success();
+            });
+        // The tap's reason, not ORT's wrapping of it.
+        if (Error tapErr = sink.takeError()) {
+          consumeError(std::move(e));
+          return tapErr;
+        }
+        if (e)
+          return e;
+        return sink.finishBatch();
+      });
   if (err)
     return std::move(err);
   std::vector<ActivationStats> out;
@@ -414,7 +504,7 @@ Error OrtCalibrationProvider::forEachGatedBatch(
   // when the session is opened, before any batch).
   std::vector<GateNames> names = gateNames(m, gates);
   return forEachFeed(
-      m, outputs, gates, source,
+      m, outputs, gates, /*taps=*/{}, nullptr, source,
       [&](OrtSession &session, std::vector<NamedTensor> &feeds,
           ArrayRef<std::string> sessionOutputs) {
         size_t first = feeds.size();

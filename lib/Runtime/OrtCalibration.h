@@ -3,11 +3,14 @@
 ///
 /// \file
 /// The CalibrationProvider (passes/Analysis/Calibration.h) the tool and the
-/// library inject: it runs a model in ONNX Runtime, with the tensors the
-/// requests name added as graph outputs, batch by batch over the user's
-/// calibration data (CalibrationData) or over seeded Gaussian inputs, and
-/// folds every batch into StatsAccumulators before dropping it. Memory is
-/// one batch of inputs and probes plus the statistics.
+/// library inject: it runs a model in ONNX Runtime batch by batch over the
+/// user's calibration data (CalibrationData) or over seeded Gaussian
+/// inputs. collect() taps the tensors the requests name (ExportOptions::
+/// taps): ORT hands each to a StatsAccumulator as soon as it is made, while
+/// it is still in cache, and reuses its buffer as in plain inference; a
+/// graph input is read from the batch. forEachBatch() adds the tensors it
+/// is asked for as graph outputs. Memory is one batch of inputs and probes
+/// plus the statistics.
 ///
 /// Gated runs (forEachGatedBatch) open one session on a copy of the model
 /// written with scalar gate inputs (ExportOptions::gates) and run each batch
@@ -74,16 +77,17 @@ public:
 
 private:
   OrtCalibrationProvider() = default;
-  /// Opens one session on \p m with \p probes as outputs (those not fed)
-  /// and \p gates gated, and calls \p fn once per batch of \p source with
-  /// the session, the batch's feeds (which \p fn may extend with its own)
-  /// and the session outputs to ask for. Progress counts batches; errors
-  /// name the batch's samples.
+  /// Opens one session on \p m with \p probes as outputs (those not fed),
+  /// \p gates gated and \p taps tapped into \p sink, and calls \p fn once
+  /// per batch of \p source with the session, the batch's feeds (which
+  /// \p fn may extend with its own) and the session outputs to ask for.
+  /// Progress counts batches; errors name the batch's samples.
   using FeedFn = llvm::function_ref<llvm::Error(
       OrtSession &session, std::vector<NamedTensor> &feeds,
       llvm::ArrayRef<std::string> sessionOutputs)>;
   llvm::Error forEachFeed(const Model &m, llvm::ArrayRef<std::string> probes,
                           llvm::ArrayRef<std::string> gates,
+                          llvm::ArrayRef<std::string> taps, TapSink *sink,
                           const CalibrationSource &source, FeedFn fn);
   /// Runs \p m with \p probes as outputs on every batch of \p source; \p fn
   /// gets every probe (fed inputs included) by name, in ORT's buffers.

@@ -7,6 +7,7 @@
 
 #include "lib/Runtime/OrtSession.h"
 
+#include "frontends/onnx/ModelWriter.h"
 #include "lib/Support/Error.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -16,6 +17,7 @@
 #include <onnxruntime_session_options_config_keys.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -110,6 +112,86 @@ DataType fromOrt(ONNXTensorElementDataType t) {
   return static_cast<DataType>(t);
 }
 
+/// The kernel of onnx-prune's Tap op (kTapDomain, kTapOp): shows its input
+/// to the session's TapSink, in ORT's buffer, and passes it on.
+struct TapKernel {
+  TapSink *sink;
+  int64_t index;
+
+  OrtStatusPtr ComputeV2(OrtKernelContext *context) {
+    try {
+      Ort::KernelContext ctx(context);
+      Ort::ConstValue in = ctx.GetInput(0);
+      auto info = in.GetTensorTypeAndShapeInfo();
+      OrtSession::TensorView view;
+      view.dtype = fromOrt(info.GetElementType());
+      view.shape = info.GetShape();
+      view.data = static_cast<const char *>(in.GetTensorRawData());
+      view.numBytes = info.GetElementCount() * elementSize(view.dtype);
+      if (!sink->tap(index, view))
+        return Ort::GetApi().CreateStatus(ORT_FAIL, "stopped by a tap");
+      // The output aliases the input (GetAliasMap); copy where ORT could
+      // not alias them.
+      Ort::UnownedValue out = ctx.GetOutput(0, view.shape);
+      void *to = out.GetTensorMutableRawData();
+      if (to != view.data && view.numBytes)
+        std::memcpy(to, view.data, view.numBytes);
+      return nullptr;
+    } catch (const std::exception &e) {
+      return Ort::GetApi().CreateStatus(ORT_FAIL, e.what());
+    }
+  }
+};
+
+/// The Tap op: a float input passed through to its output (the same
+/// buffer), attribute `index`.
+struct TapOp : Ort::CustomOpBase<TapOp, TapKernel, /*WithStatus=*/true> {
+  explicit TapOp(TapSink *sink) : sink(sink) {
+    OrtCustomOp::GetAliasMap = [](int **inputs, int **outputs) -> size_t {
+      *inputs = new int[1]{0};
+      *outputs = new int[1]{0};
+      return 1;
+    };
+    OrtCustomOp::ReleaseAliasMap = [](int *inputs, int *outputs) {
+      delete[] inputs;
+      delete[] outputs;
+    };
+  }
+
+  OrtStatusPtr CreateKernelV2(const OrtApi &, const OrtKernelInfo *info,
+                              void **kernel) const {
+    try {
+      int64_t index = Ort::ConstKernelInfo(info).GetAttribute<int64_t>("index");
+      *kernel = new TapKernel{sink, index};
+      return nullptr;
+    } catch (const std::exception &e) {
+      return Ort::GetApi().CreateStatus(ORT_FAIL, e.what());
+    }
+  }
+  /// The input's shape, so that ORT's shape inference goes on past a tap;
+  /// none when some dim is unknown, or the rank may be (an empty shape).
+  static OrtStatusPtr InferOutputShape(Ort::ShapeInferContext &ctx) {
+    const Ort::ShapeInferContext::Shape &shape = ctx.GetInputShape(0);
+    bool known = !shape.empty();
+    for (const auto &d : shape)
+      known &= !d.IsInt() || d.AsInt() >= 0;
+    if (known)
+      return ctx.SetOutputShape(0, shape).release();
+    return nullptr;
+  }
+  const char *GetName() const { return kTapOp; }
+  size_t GetInputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetInputType(size_t) const {
+    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  }
+  size_t GetOutputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetOutputType(size_t) const {
+    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  }
+
+  TapSink *sink;
+};
+
 TensorInfo describeValue(std::string name, const Ort::TypeInfo &typeInfo) {
   TensorInfo info;
   info.name = std::move(name);
@@ -156,12 +238,29 @@ std::string TensorInfo::describe() const {
 // ---- OrtSession -------------------------------------------------------------
 
 struct OrtSession::Impl {
+  /// The Tap op and its domain, when the options name a TapSink: before
+  /// the session, which must be destroyed first.
+  std::unique_ptr<TapOp> tapOp;
+  Ort::CustomOpDomain tapDomain{nullptr};
   Ort::Session session{nullptr};
   Ort::MemoryInfo memInfo{nullptr};
+
+  /// makeSessionOptions(opts) with the Tap op registered when wanted.
+  Ort::SessionOptions sessionOptions(const RuntimeOptions &opts) {
+    Ort::SessionOptions so = makeSessionOptions(opts);
+    if (opts.tapSink) {
+      tapOp = std::make_unique<TapOp>(opts.tapSink);
+      tapDomain = Ort::CustomOpDomain(kTapDomain);
+      tapDomain.Add(tapOp.get());
+      so.Add(tapDomain);
+    }
+    return so;
+  }
 };
 
 OrtSession::OrtSession(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 OrtSession::~OrtSession() = default;
+TapSink::~TapSink() = default;
 
 llvm::Expected<std::string> OrtSession::getRuntimeVersion() {
   if (llvm::Error err = checkApi())
@@ -179,7 +278,7 @@ OrtSession::createFromBytes(llvm::StringRef modelBytes,
   if (llvm::Error err = guard("ONNX Runtime cannot load the model", [&] {
         impl->session =
             Ort::Session(**env, modelBytes.data(), modelBytes.size(),
-                         makeSessionOptions(opts));
+                         impl->sessionOptions(opts));
         impl->memInfo =
             Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
       }))
@@ -199,7 +298,7 @@ OrtSession::createFromFile(llvm::StringRef path, const RuntimeOptions &opts) {
   std::string pathStr = path.str();
   if (llvm::Error err = guard("ONNX Runtime cannot load '" + path + "'", [&] {
         impl->session =
-            Ort::Session(**env, pathStr.c_str(), makeSessionOptions(opts));
+            Ort::Session(**env, pathStr.c_str(), impl->sessionOptions(opts));
         impl->memInfo =
             Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
       }))

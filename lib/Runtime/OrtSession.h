@@ -8,8 +8,10 @@
 /// exception and returns llvm::Error, so callers never see one.
 ///
 /// Sessions are deterministic by default: one intra-op and one inter-op
-/// thread, sequential execution. Also here: seeded random inputs for a
-/// model's inputs, and an element-wise comparison of two runs' outputs.
+/// thread, sequential execution. A session of a tapped model
+/// (ExportOptions::taps) runs onnx-prune's Tap op, which hands the values it
+/// reads to a TapSink as the model runs. Also here: seeded random inputs for
+/// a model's inputs, and an element-wise comparison of two runs' outputs.
 ///
 /// ORT's headers stay in OrtSession.cpp; users of this header need only the
 /// library `onnxprune_runtime`.
@@ -49,6 +51,8 @@ struct TensorInfo {
   std::string describe() const;
 };
 
+class TapSink;
+
 struct RuntimeOptions {
   /// ORT's graph optimisation levels.
   enum class OptLevel { Disable, Basic, Extended, All };
@@ -61,6 +65,10 @@ struct RuntimeOptions {
   /// Folder that external data of a model given as bytes is read from;
   /// "" lets ORT use its default (no folder: external data is refused).
   std::string externalDataDir;
+  /// Where the Tap nodes of a tapped model send their values; it must
+  /// outlive the session. Null: the session has no Tap op (a tapped model
+  /// fails to load).
+  TapSink *tapSink = nullptr;
 };
 
 class OrtSession {
@@ -117,6 +125,21 @@ private:
   std::unique_ptr<Impl> impl;
   std::vector<TensorInfo> inputs;
   std::vector<TensorInfo> outputs;
+};
+
+/// Receives the values the Tap nodes of a tapped model (ExportOptions::taps)
+/// read, during OrtSession::run and runView, as the runtime runs each node:
+/// a probe seen while it is still in cache and without being kept as a
+/// graph output until the run ends.
+class TapSink {
+public:
+  virtual ~TapSink();
+  /// Called once per run for each Tap node, on the thread that runs the
+  /// session (sessions run their nodes one at a time): \p index is the
+  /// tap's position in the export's list; \p value (float, its name left
+  /// empty) is valid during the call only. Returning false fails the run;
+  /// the sink keeps the reason for its caller.
+  virtual bool tap(int64_t index, const OrtSession::TensorView &value) = 0;
 };
 
 /// How makeRandomInputs picks shapes and values.

@@ -107,7 +107,8 @@ private:
   llvm::Error addGram(const float *data, llvm::ArrayRef<int64_t> shape);
   llvm::Error addConvGram(const float *data, llvm::ArrayRef<int64_t> shape);
   llvm::Error addBlockProj(const float *data, llvm::ArrayRef<int64_t> shape);
-  /// Adds rows [n, D] (row-major, float) to the gram's upper triangle.
+  /// Adds rows [n, D] (row-major, float) to the gram's lower triangle
+  /// (take() mirrors it).
   void addRows(const float *rows, int64_t n, int64_t d);
   /// Calls \p fill(out) for each of \p count vectors of width \p d (it
   /// writes d floats) and folds them into the gram a chunk at a time.

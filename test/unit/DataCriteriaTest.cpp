@@ -24,6 +24,8 @@
 
 #include "gtest/gtest.h"
 
+#include <cmath>
+
 using namespace onnxprune;
 
 namespace {
@@ -46,6 +48,62 @@ TEST(StatsAccumulatorTest, MomentsOverEveryOtherAxis) {
   EXPECT_DOUBLE_EQ(s.sumAbs[1], 8);
   EXPECT_DOUBLE_EQ(s.mean(0), 2);
   EXPECT_DOUBLE_EQ(s.variance(0), 9 - 4);
+}
+
+TEST(StatsAccumulatorTest, MomentsOfRowsOfEveryShape) {
+  // Channels contiguous (axis -1): one pass over the rows, four at a time
+  // plus the rest, for every row count around the blocks and channel
+  // counts that are and are not multiples of the vector width, against
+  // sums in double.
+  for (int64_t rows = 0; rows <= 11; ++rows)
+    for (int64_t c = 1; c <= 9; ++c) {
+      SCOPED_TRACE(std::to_string(rows) + " rows, " + std::to_string(c) +
+                   " channels");
+      std::vector<float> x(rows * c);
+      for (size_t i = 0; i < x.size(); ++i)
+        x[i] = float(int64_t(i * 7919 % 23) - 11) / 4;
+      StatRequest r;
+      r.value = "x";
+      StatsAccumulator acc(r);
+      // Twice: sums go on across batches.
+      ASSERT_FALSE(bool(acc.add(x.data(), {rows, c})));
+      ASSERT_FALSE(bool(acc.add(x.data(), {rows, c})));
+      ActivationStats s = acc.take();
+      EXPECT_EQ(s.count, 2 * rows);
+      for (int64_t ch = 0; ch < c; ++ch) {
+        double sum = 0, sq = 0, ab = 0;
+        for (int64_t o = 0; o < rows; ++o) {
+          double v = x[o * c + ch];
+          sum += v, sq += v * v, ab += std::fabs(v);
+        }
+        // Quarters: every partial sum is exact in float.
+        EXPECT_EQ(s.sum[ch], 2 * sum) << ch;
+        EXPECT_EQ(s.sumSq[ch], 2 * sq) << ch;
+        EXPECT_EQ(s.sumAbs[ch], 2 * ab) << ch;
+      }
+    }
+}
+
+TEST(StatsAccumulatorTest, GramIsSymmetricAcrossChunks) {
+  // 300 vectors: one chunk of 256 and one of 44; integers, so exact.
+  StatRequest r;
+  r.kind = StatRequest::Kind::Gram;
+  r.value = "x";
+  StatsAccumulator acc(r);
+  const int64_t n = 300, d = 5;
+  std::vector<float> x(n * d);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = float(int64_t(i * 31 % 7) - 3);
+  ASSERT_FALSE(bool(acc.add(x.data(), {n, d})));
+  ActivationStats s = acc.take();
+  EXPECT_EQ(s.count, n);
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      double dot = 0;
+      for (int64_t v = 0; v < n; ++v)
+        dot += double(x[v * d + i]) * x[v * d + j];
+      EXPECT_EQ(s.gram[i * d + j], dot) << i << "," << j;
+    }
 }
 
 TEST(StatsAccumulatorTest, GramOfLastAxisAcrossBatches) {

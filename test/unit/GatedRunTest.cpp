@@ -1,4 +1,4 @@
-//===- GatedRunTest.cpp - Tests of gated exports and runs -------*- C++ -*-===//
+//===- GatedRunTest.cpp - Gated and tapped exports and runs -----*- C++ -*-===//
 ///
 /// \file
 /// Gates (ExportOptions::gates), what FinerCut's depth criterion runs on: the
@@ -7,6 +7,11 @@
 /// a residual block `y = x + MatMul(Relu(MatMul(x, W1)), W2)` over a .npz
 /// written at test time, with the numbers worked out by hand and compared
 /// exactly: gate 1 is the model bit for bit, gate 0 gives y == x.
+///
+/// Taps (ExportOptions::taps), what collect() gathers statistics through:
+/// the exported proto (renamed producer, Tap right after it), every error,
+/// a session's TapSink (the values, once per run, the outputs unchanged bit
+/// for bit), and collect()'s moments and X^T X on the same block, by hand.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +33,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cstring>
 
 using namespace onnxprune;
@@ -528,6 +534,174 @@ half (float16[N,4] x) => (float16[N,4] y) <float16[N,4] b> {
         return llvm::Error::success();
       }));
   EXPECT_EQ(batches, 2);
+}
+
+// ---- Taps -------------------------------------------------------------------
+
+using TappedRunTest = GatedRunTest;
+
+TEST_F(TappedRunTest, ExportedProto) {
+  ASSERT_OK_AND_ASSIGN(bytes, serializeModel(*m, {}, {}, {"b", "h"}));
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(bytes));
+  const onnx::GraphProto &g = proto.graph();
+  // The producers write V__untapped, the Tap right after each writes V,
+  // and the readers still read V; inputs and outputs are the model's.
+  std::vector<std::string> ops;
+  for (const onnx::NodeProto &n : g.node())
+    ops.push_back(n.op_type());
+  ASSERT_EQ(ops, (std::vector<std::string>{"MatMul", "Tap", "Relu", "MatMul",
+                                           "Tap", "Add"}));
+  EXPECT_EQ(g.node(0).output(0), "h__untapped");
+  const onnx::NodeProto &tapH = g.node(1);
+  EXPECT_EQ(tapH.domain(), kTapDomain);
+  EXPECT_EQ(tapH.input(0), "h__untapped");
+  EXPECT_EQ(tapH.output(0), "h");
+  ASSERT_EQ(tapH.attribute_size(), 1);
+  EXPECT_EQ(tapH.attribute(0).name(), "index");
+  EXPECT_EQ(tapH.attribute(0).i(), 1); // h is the second tap.
+  EXPECT_EQ(g.node(2).input(0), "h");
+  EXPECT_EQ(g.node(3).output(0), "b__untapped");
+  EXPECT_EQ(g.node(4).output(0), "b");
+  EXPECT_EQ(g.node(4).attribute(0).i(), 0);
+  EXPECT_EQ(g.node(5).input(1), "b");
+  EXPECT_EQ(g.input_size(), 1);
+  EXPECT_EQ(g.output_size(), 1);
+  bool imported = false;
+  for (const onnx::OperatorSetIdProto &o : proto.opset_import())
+    imported |= o.domain() == kTapDomain && o.version() == kTapVersion;
+  EXPECT_TRUE(imported);
+}
+
+TEST_F(TappedRunTest, ExportErrors) {
+  auto error = [&](const Model &model, std::vector<std::string> taps,
+                   std::vector<std::string> gates = {}) {
+    return errorOf(serializeModel(model, {}, gates, taps));
+  };
+  expectMessage(error(*m, {"x"}),
+                "cannot tap 'x': it is a graph input, not a node output");
+  expectMessage(error(*m, {"W1"}),
+                "cannot tap 'W1': it is a weight, not a node output");
+  expectMessage(error(*m, {"nope"}),
+                "cannot tap 'nope': the graph has no such value");
+  expectMessage(error(*m, {"b", "b"}), "cannot tap 'b': it is tapped twice");
+  expectMessage(error(*m, {"b"}, {"b"}), "cannot tap 'b': it is gated");
+  auto bad = parseText(kBadGates);
+  ASSERT_TRUE(bad);
+  expectMessage(error(*bad, {"s"}),
+                "cannot tap 's': its element type is int64, not float");
+  auto untyped = parseText(kBadGates, /*inferShapes=*/false);
+  ASSERT_TRUE(untyped);
+  expectMessage(error(*untyped, {"u"}),
+                "cannot tap 'u': its element type is unknown");
+}
+
+/// Records what the taps show, one run at a time.
+class RecordingSink final : public TapSink {
+public:
+  std::vector<std::pair<int64_t, std::vector<float>>> seen;
+  std::vector<std::vector<int64_t>> shapes;
+  bool stop = false;
+
+  bool tap(int64_t index, const OrtSession::TensorView &v) override {
+    EXPECT_EQ(v.dtype, DataType::Float);
+    const float *f = reinterpret_cast<const float *>(v.data);
+    seen.push_back({index, std::vector<float>(f, f + v.numBytes / 4)});
+    shapes.push_back(v.shape);
+    return !stop;
+  }
+};
+
+TEST_F(TappedRunTest, SinkSeesEveryTapOncePerRun) {
+  // y is a graph output and h an extra one, read by Relu too: all still get
+  // their values.
+  RecordingSink sink;
+  RuntimeOptions ro;
+  ro.tapSink = &sink;
+  ASSERT_OK_AND_ASSIGN(tapped, openModelSession(*m, ro, {"h"}, {}, {"y", "h"}));
+  ASSERT_OK_AND_ASSIGN(plain, openModelSession(*m, {}, {"h"}));
+  std::vector<NamedTensor> feeds = {
+      {"x", HostTensor::fromFloats({2, 2}, {1, 2, 3, -1})}};
+  ASSERT_OK_AND_ASSIGN(want, plain->run(feeds, {"y", "h"}));
+  for (int run = 0; run < 2; ++run) {
+    sink.seen.clear();
+    ASSERT_OK_AND_ASSIGN(got, tapped->run(feeds, {"y", "h"}));
+    // The outputs pass through the taps unchanged.
+    for (int i = 0; i < 2; ++i)
+      EXPECT_TRUE(sameBits(got[i].tensor.getValues<float>(),
+                           want[i].tensor.getValues<float>()));
+    // h = (1, 1, 0), (3, -4, 7); y = (2, 3), (13, 6).
+    ASSERT_EQ(sink.seen.size(), 2u);
+    std::sort(sink.seen.begin(), sink.seen.end());
+    EXPECT_EQ(sink.seen[0].first, 0);
+    EXPECT_EQ(sink.seen[0].second, residualY(1, 0, 2));
+    EXPECT_EQ(sink.seen[1].first, 1);
+    EXPECT_EQ(sink.seen[1].second, (std::vector<float>{1, 1, 0, 3, -4, 7}));
+  }
+  // A sink that says stop fails the run.
+  sink.stop = true;
+  expectMessage(errorOf(tapped->run(feeds, {"y"})), "stopped by a tap");
+}
+
+TEST_F(TappedRunTest, WrittenWithExternalData) {
+  // writeModelFile takes taps too (openModelSession's path for big models).
+  std::string file = path("tapped.onnx");
+  WriteOptions wo;
+  wo.externalThreshold = 0;
+  wo.taps = {"b"};
+  ASSERT_OK(writeModelFile(*m, file, wo));
+  RecordingSink sink;
+  RuntimeOptions ro;
+  ro.tapSink = &sink;
+  ASSERT_OK_AND_ASSIGN(session, OrtSession::createFromFile(file, ro));
+  std::vector<NamedTensor> feeds = {
+      {"x", HostTensor::fromFloats({2, 2}, {1, 2, 3, -1})}};
+  ASSERT_OK_AND_ASSIGN(outs, session->run(feeds, {"y"}));
+  EXPECT_EQ(outs[0].tensor.getValues<float>().vec(), residualY(1, 0, 2));
+  ASSERT_EQ(sink.seen.size(), 1u);
+  EXPECT_EQ(sink.seen[0].second, (std::vector<float>{1, 1, 10, 7}));
+  EXPECT_EQ(sink.shapes[0], (std::vector<int64_t>{2, 2}));
+}
+
+TEST_F(TappedRunTest, CollectByHand) {
+  // Over the five samples in batches of 2, 2, 1: h (tapped, for moments and
+  // X^T X both), x (a graph input: read from the batch), W2 (a weight: an
+  // output of the run).
+  //   h = (1, 1, 0), (3, -4, 7), (0, 0, 0), (-1, 2, -3), (2, 0, 2)
+  //   x = (1, 2), (3, -1), (0, 0), (-1, 1), (2, 2)
+  auto p = provider(/*batch=*/2);
+  ASSERT_TRUE(p);
+  StatRequest hMoments, hGram, xMoments, wMoments;
+  hMoments.value = "h";
+  hGram.kind = StatRequest::Kind::Gram;
+  hGram.value = "h";
+  xMoments.value = "x";
+  wMoments.value = "W2";
+  ASSERT_OK_AND_ASSIGN(
+      stats, p->collect(*m, {hMoments, hGram, xMoments, wMoments}, {}));
+  ASSERT_EQ(stats.size(), 4u);
+  const ActivationStats &h = stats[0], &g = stats[1], &x = stats[2],
+                        &w = stats[3];
+  EXPECT_EQ(h.count, 5);
+  EXPECT_EQ(h.sum, (std::vector<double>{5, -1, 6}));
+  EXPECT_EQ(h.sumSq, (std::vector<double>{15, 21, 62}));
+  EXPECT_EQ(h.sumAbs, (std::vector<double>{7, 7, 12}));
+  EXPECT_EQ(g.count, 5);
+  EXPECT_EQ(g.gram,
+            (std::vector<double>{15, -13, 28, -13, 21, -34, 28, -34, 62}));
+  EXPECT_EQ(x.count, 5);
+  EXPECT_EQ(x.sum, (std::vector<double>{5, 4}));
+  EXPECT_EQ(x.sumSq, (std::vector<double>{15, 10}));
+  // W2 = [[1, 0], [0, 1], [1, 1]], once per batch.
+  EXPECT_EQ(w.count, 9);
+  EXPECT_EQ(w.sum, (std::vector<double>{6, 6}));
+
+  // An accumulator's error comes back as it is, naming the batch.
+  StatRequest badAxis = hMoments;
+  badAxis.axis = 5;
+  expectMessage(errorOf(p->collect(*m, {badAxis}, {})),
+                "calibration: samples 0..2: calibration: tensor 'h' of shape "
+                "[2,3] has no axis 5");
 }
 
 /// A provider that does not implement gated runs: the default fails.
