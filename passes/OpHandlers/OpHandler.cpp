@@ -27,6 +27,12 @@ bool OpHandler::isStatisticsInput(const Node &, unsigned) const {
   return false;
 }
 
+Expected<OpHandler::MaskMode>
+OpHandler::maskOperand(const Node &, unsigned, unsigned, ArrayRef<int64_t>,
+                       ArrayRef<int64_t>, std::string &) const {
+  return MaskMode::Zero;
+}
+
 // Factories of the in-tree handlers, one per class in OpHandlers.def.
 #define OP_HANDLER(DOMAIN, OP_TYPE, MIN_OPSET, MAX_OPSET, CLASS)               \
   std::shared_ptr<const OpHandler> create##CLASS();
@@ -108,6 +114,24 @@ bool isStatisticsOperand(const Node &n, unsigned i) {
       lookupOpHandler(n.getDomain(), n.getOpType(),
                       n.getGraph()->getModel().getOpsetVersion(n.getDomain()));
   return h && h->isStatisticsInput(n, i);
+}
+
+Expected<OpHandler::MaskMode> maskWeight(const Value &w, unsigned axis,
+                                         ArrayRef<int64_t> removed,
+                                         ArrayRef<int64_t> dims,
+                                         std::string &data) {
+  for (const Use &u : w.getUses()) {
+    const Node &n = *u.user;
+    const OpHandler *h = lookupOpHandler(
+        n.getDomain(), n.getOpType(),
+        n.getGraph()->getModel().getOpsetVersion(n.getDomain()));
+    if (!h)
+      continue;
+    auto mode = h->maskOperand(n, u.operandIndex, axis, removed, dims, data);
+    if (!mode || *mode != OpHandler::MaskMode::Zero)
+      return mode;
+  }
+  return OpHandler::MaskMode::Zero;
 }
 
 bool isStatisticsWeight(const Value &w) {
