@@ -116,15 +116,35 @@ bool isStatisticsOperand(const Node &n, unsigned i) {
   return h && h->isStatisticsInput(n, i);
 }
 
+Expected<std::optional<std::vector<double>>>
+OpHandler::dequantizeOperand(const Node &, unsigned) const {
+  return std::nullopt;
+}
+
+/// The handler of \p n at its model's opset, or null.
+static const OpHandler *handlerOf(const Node &n) {
+  return lookupOpHandler(
+      n.getDomain(), n.getOpType(),
+      n.getGraph()->getModel().getOpsetVersion(n.getDomain()));
+}
+
+Expected<std::optional<std::vector<double>>> dequantizedWeight(const Value &w) {
+  for (const Use &u : w.getUses())
+    if (const OpHandler *h = handlerOf(*u.user)) {
+      auto v = h->dequantizeOperand(*u.user, u.operandIndex);
+      if (!v || *v)
+        return v;
+    }
+  return std::nullopt;
+}
+
 Expected<OpHandler::MaskMode> maskWeight(const Value &w, unsigned axis,
                                          ArrayRef<int64_t> removed,
                                          ArrayRef<int64_t> dims,
                                          std::string &data) {
   for (const Use &u : w.getUses()) {
     const Node &n = *u.user;
-    const OpHandler *h = lookupOpHandler(
-        n.getDomain(), n.getOpType(),
-        n.getGraph()->getModel().getOpsetVersion(n.getDomain()));
+    const OpHandler *h = handlerOf(n);
     if (!h)
       continue;
     auto mode = h->maskOperand(n, u.operandIndex, axis, removed, dims, data);

@@ -76,6 +76,13 @@ public:
                                                llvm::ArrayRef<int64_t> removed,
                                                llvm::ArrayRef<int64_t> dims,
                                                std::string &data) const;
+  /// For an operand this op reads as quantized integers: the values they
+  /// stand for, one per stored element ((q - zero point) * scale, or
+  /// unscaled where the scale is applied after the op), so that magnitude
+  /// criteria see weights, not codes. std::nullopt for other operands
+  /// (the default).
+  virtual llvm::Expected<std::optional<std::vector<double>>>
+  dequantizeOperand(const Node &n, unsigned i) const;
 };
 
 /// The handler for an op at an opset version, or null.
@@ -92,6 +99,10 @@ bool isStatisticsOperand(const Node &n, unsigned i);
 /// True when weight \p w is read, and only read, as statistics (directly or
 /// through Identity, as exporters that merge equal tensors do).
 bool isStatisticsWeight(const Value &w);
+/// OpHandler::dequantizeOperand of the first reader of weight \p w that
+/// reads it as quantized integers (std::nullopt when none does).
+llvm::Expected<std::optional<std::vector<double>>>
+dequantizedWeight(const Value &w);
 /// OpHandler::maskOperand of the first reader of weight \p w whose handler
 /// does not answer Zero (Zero when none does).
 llvm::Expected<OpHandler::MaskMode> maskWeight(const Value &w, unsigned axis,

@@ -53,6 +53,10 @@
 
 #include "passes/OpHandlers/OpHandler.h"
 
+#include "lib/IR/Tensor.h"
+#include "lib/Support/Error.h"
+
+#include <cmath>
 #include <cstring>
 
 using namespace llvm;
@@ -152,6 +156,45 @@ maskWithZeroPoint(const Node &n, unsigned i, unsigned zpIn, int64_t zpAxis,
                         data);
 }
 
+using Doubles = std::optional<std::vector<double>>;
+
+/// (q - zp) * scale for every element of the constant \p q; \p scale and
+/// \p zp are null (1, 0), scalars, or vectors along \p axis of q.
+Expected<Doubles> dequantize(const Value *q, const Value *scale,
+                             const Value *zp, int64_t axis) {
+  const Tensor *t = q ? q->getWeight() : nullptr;
+  if (!t)
+    return Doubles();
+  auto values = readAsDoubles(*t);
+  if (!values)
+    return values.takeError();
+  ArrayRef<int64_t> dims = t->getDims();
+  // The zero point first: (q - zp) * scale.
+  for (const Value *p : {zp, scale}) {
+    if (!p)
+      continue;
+    const Tensor *pt = p->getWeight();
+    if (!pt)
+      return Doubles(); // computed at run time: codes only
+    auto pv = readAsDoubles(*pt);
+    if (!pv)
+      return pv.takeError();
+    uint64_t count = pv->size(), stride = 1;
+    if (count > 1) {
+      if (axis < 0 || axis >= (int64_t)dims.size() ||
+          (uint64_t)dims[axis] != count)
+        return Doubles();
+      for (size_t d = axis + 1; d < dims.size(); ++d)
+        stride *= dims[d];
+    }
+    for (uint64_t j = 0; j < values->size(); ++j) {
+      double v = (*pv)[count > 1 ? (j / stride) % count : 0];
+      (*values)[j] = p == zp ? (*values)[j] - v : (*values)[j] * v;
+    }
+  }
+  return Doubles(std::move(*values));
+}
+
 /// The quantized axis of a QuantizeLinear / DequantizeLinear input.
 int64_t quantAxis(const Node &n, const Value *x) {
   return normalizeAxis(n.getIntAttr("axis", 1), DepGraphBuilder::rank(x));
@@ -185,6 +228,13 @@ public:
     joinPerChannel(b, n, zp, x, axis);
   }
 
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    if (i != 0 || n.getOpType() != "DequantizeLinear")
+      return Doubles();
+    const Value *x = n.getInput(0);
+    return dequantize(x, n.getInput(1), n.getInput(2), quantAxis(n, x));
+  }
   Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
                                  ArrayRef<int64_t> removed,
                                  ArrayRef<int64_t> dims,
@@ -234,6 +284,13 @@ public:
   Error rewrite(Node &n, PruneContext &ctx) const override {
     return rewriteConvGroup(n, ctx, n.getInput(1));
   }
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    // The scale is applied after the op (Mul): codes minus zero point.
+    if (i != 1)
+      return Doubles();
+    return dequantize(n.getInput(1), nullptr, n.getInput(3), 0);
+  }
   Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
                                  ArrayRef<int64_t> removed,
                                  ArrayRef<int64_t> dims,
@@ -261,6 +318,12 @@ public:
   }
   Error rewrite(Node &n, PruneContext &ctx) const override {
     return rewriteConvGroup(n, ctx, n.getInput(3));
+  }
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    if (i != 3)
+      return Doubles();
+    return dequantize(n.getInput(3), n.getInput(4), n.getInput(5), 0);
   }
   Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
                                  ArrayRef<int64_t> removed,
@@ -318,6 +381,17 @@ public:
       for (unsigned p : {6u, 7u})
         if (Value *v = n.getInput(p); v && isPerChannel(v))
           b.freezeValue(v, &n, "per-column output quantization");
+  }
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    Operands o = operands(n);
+    if (i != o.a && i != o.b)
+      return Doubles();
+    const Value *v = n.getInput(i);
+    int64_t r = DepGraphBuilder::rank(v);
+    if (i == o.a)
+      return dequantize(v, in(n, o.aScale), in(n, o.aZp), r - 2);
+    return dequantize(v, in(n, o.bScale), in(n, o.bZp), r - 1);
   }
   Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
                                  ArrayRef<int64_t> removed,
@@ -503,6 +577,50 @@ public:
     return Error::success();
   }
 
+  /// One value per byte of B: the L2 norm of its codes' weights, so an L2
+  /// slice norm is exact (other norms are close).
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    Layout l;
+    if (i != 1 || layout(n, l))
+      return Doubles();
+    const Value *zp = n.getInput(3);
+    if (zp && !packedZeroPoints(zp))
+      return Doubles();
+    auto b = n.getInput(1)->getWeight()->getBytes();
+    if (!b)
+      return b.takeError();
+    ArrayRef<char> zb;
+    if (zp) {
+      auto z = zp->getWeight()->getBytes();
+      if (!z)
+        return z.takeError();
+      zb = *z;
+    }
+    auto scales = readAsDoubles(*n.getInput(2)->getWeight());
+    if (!scales)
+      return scales.takeError();
+    if ((int64_t)scales->size() != l.n * l.blocks)
+      return Doubles();
+    std::vector<double> out(b->size());
+    unsigned mask = (1u << l.bits) - 1;
+    for (int64_t r = 0; r < l.n; ++r)
+      for (int64_t c = 0; c < l.blocks; ++c) {
+        double s = (*scales)[r * l.blocks + c];
+        int z = zeroCode(l, zp, zb, r, c);
+        for (int64_t e = 0; e < l.blob; ++e) {
+          size_t at = (r * l.blocks + c) * l.blob + e;
+          uint8_t byte = (uint8_t)(*b)[at];
+          double sq = 0;
+          for (int64_t sh = 0; sh < 8; sh += l.bits) {
+            double w = (((byte >> sh) & mask) - z) * s;
+            sq += w * w;
+          }
+          out[at] = std::sqrt(sq);
+        }
+      }
+    return Doubles(std::move(out));
+  }
   Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
                                  ArrayRef<int64_t> removed,
                                  ArrayRef<int64_t> dims,
