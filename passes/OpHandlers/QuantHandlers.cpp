@@ -195,6 +195,21 @@ Expected<Doubles> dequantize(const Value *q, const Value *scale,
   return Doubles(std::move(*values));
 }
 
+/// How many leading axes of \p w, a dequantized constant of rank \p rank,
+/// are channels: 2 when every reader is a Conv / ConvTranspose kernel
+/// (W[M, C/g, k...]: the kernel's spatial axes are not channels and must
+/// not make groups of their own), else all of them.
+int64_t channelAxesOfKernel(const Value &w, int64_t rank) {
+  if (!w.hasUses())
+    return rank;
+  for (const Use &u : w.getUses()) {
+    StringRef op = u.user->getOpType();
+    if (!((op == "Conv" || op == "ConvTranspose") && u.operandIndex == 1))
+      return rank;
+  }
+  return std::min<int64_t>(rank, 2);
+}
+
 /// The quantized axis of a QuantizeLinear / DequantizeLinear input.
 int64_t quantAxis(const Node &n, const Value *x) {
   return normalizeAxis(n.getIntAttr("axis", 1), DepGraphBuilder::rank(x));
@@ -222,7 +237,14 @@ public:
       b.freezeNode(n, "int4 weights are packed two to a byte");
       return;
     }
-    joinAllAxes(b, x, y, n);
+    // A dequantized kernel: only its channel axes are joined (see
+    // channelAxesOfKernel), and no axis of size 1 (a depthwise kernel's
+    // C/g, which the conv leaves alone); activations keep every axis.
+    int64_t rank = b.rank(x);
+    for (int64_t a = 0; a < rank; ++a)
+      if (!x->isWeight() ||
+          (a < channelAxesOfKernel(*y, rank) && b.size(ax(x, a)) != 1))
+        b.join(ax(x, a), ax(y, a), n);
     int64_t axis = quantAxis(n, x);
     joinPerChannel(b, n, s, x, axis);
     joinPerChannel(b, n, zp, x, axis);
@@ -421,8 +443,11 @@ class MatMulNBitsHandler final : public OpHandler {
   struct Layout {
     int64_t n = 0, k = 0, bits = 0, blockSize = 0, blocks = 0, blob = 0;
   };
-  /// Fills \p l; returns the reason when the node cannot be pruned.
-  static std::optional<std::string> layout(const Node &n, Layout &l) {
+  /// Fills \p l; returns the reason when the node cannot be pruned. B's
+  /// first two dims are \p bDims when given (rewrite: B is already sliced).
+  static std::optional<std::string>
+  layout(const Node &n, Layout &l,
+         std::optional<std::pair<int64_t, int64_t>> bDims = std::nullopt) {
     l.n = n.getIntAttr("N", -1);
     l.k = n.getIntAttr("K", -1);
     l.bits = n.getIntAttr("bits", 4);
@@ -438,7 +463,8 @@ class MatMulNBitsHandler final : public OpHandler {
     ArrayRef<int64_t> d = bw->getWeight()->getDims();
     l.blocks = (l.k + l.blockSize - 1) / l.blockSize;
     l.blob = l.blockSize * l.bits / 8;
-    if (d[0] != l.n || d[1] != l.blocks || d[2] != l.blob)
+    auto [d0, d1] = bDims.value_or(std::make_pair(d[0], d[1]));
+    if (d0 != l.n || d1 != l.blocks || d[2] != l.blob)
       return std::string("B's dims do not match N, K, bits and block_size");
     if (n.getInput(4))
       return std::string("g_idx reorders K");
@@ -509,9 +535,11 @@ public:
 
   Error rewrite(Node &n, PruneContext &ctx) const override {
     Layout l;
-    if (auto why = layout(n, l))
-      return makeError("node " + n.describe() + ": " + *why);
     Value *bw = n.getInput(1);
+    if (auto why = layout(
+            n, l,
+            std::make_pair(ctx.oldSize(ax(bw, 0)), ctx.oldSize(ax(bw, 1)))))
+      return makeError("node " + n.describe() + ": " + *why);
     const std::vector<int64_t> *keptN = ctx.kept(ax(bw, 0));
     const std::vector<int64_t> *keptB = ctx.kept(ax(bw, 1));
     if (!keptN && !keptB)
