@@ -164,15 +164,30 @@ def is_weight_op(b, n):
             TensorProto.FLOAT)
 
 
-def to_qdq(model, per_channel):
+def rewrite_weight_ops(model, rewrite):
+    """Calls rewrite(b, n, tag, wname, w, bias) for every Conv / Gemm /
+    MatMul with a float weight initializer (w as stored, bias the Conv or
+    Gemm bias input or None); copies every other node. Weights of Gemm
+    come as [K, N] (transposed when transB)."""
     b = Builder(model)
     for n in model.graph.node:
         if not is_weight_op(b, n):
             b.nodes.append(n)
             continue
-        tag = n.name or n.output[0]
-        wname = n.input[1]
-        w = b.weight(wname)
+        w = b.weight(n.input[1])
+        if n.op_type == "Gemm" and any(a.name == "transB" and a.i
+                                       for a in n.attribute):
+            w = w.T
+        bias = n.input[2] if len(n.input) > 2 and n.input[2] else None
+        rewrite(b, n, n.name or n.output[0], n.input[1], w, bias)
+        b.drop_init(n.input[1])
+    b.finish()
+    return model
+
+
+def to_qdq(model, per_channel):
+    def rewrite(b, n, tag, wname, w, bias):
+        w = b.weight(wname)  # as stored: DequantizeLinear feeds the op as is
         axis = weight_axis(n, w)
         if per_channel:
             q, s, zp = quant_asym(w, axis, np.int8)
@@ -184,28 +199,18 @@ def to_qdq(model, per_channel):
         attrs = {"axis": axis} if per_channel else {}
         wdq = b.node("DequantizeLinear", [wq, ws, wz], name=tag + "_w_dq",
                      **attrs)[0]
-        b.drop_init(wname)
         x = qdq_activation(b, n.input[0], tag)
         new = onnx.NodeProto()
         new.CopyFrom(n)
         new.input[0] = x
         new.input[1] = wdq
         b.nodes.append(new)
-    b.finish()
-    return model
+    return rewrite_weight_ops(model, rewrite)
 
 
 def to_dynamic(model):
     """ONNX Runtime's quantize_dynamic layout (Conv, MatMul, Gemm)."""
-    b = Builder(model)
-    for n in model.graph.node:
-        if not is_weight_op(b, n):
-            b.nodes.append(n)
-            continue
-        tag = n.name or n.output[0]
-        wname = n.input[1]
-        w = b.weight(wname)
-        bias = n.input[2] if len(n.input) > 2 and n.input[2] else None
+    def rewrite(b, n, tag, wname, w, bias):
         xq, xs, xz = b.node("DynamicQuantizeLinear", [n.input[0]],
                             [b.name(tag + "_x_quantized"),
                              b.name(tag + "_x_scale"),
@@ -219,15 +224,10 @@ def to_dynamic(model):
                          **{a.name: helper.get_attribute_value(a)
                             for a in n.attribute})[0]
         else:
-            if n.op_type == "Gemm":
-                if any(a.name == "transB" and a.i for a in n.attribute):
-                    w = w.T
-                bias = n.input[2] if len(n.input) > 2 else None
             q, s, zp = quant_asym(w, 1, np.uint8)  # per column
             wq = b.init(wname + "_quantized", q)
             wz = b.init(wname + "_zero_point", zp)
             acc = b.node("MatMulInteger", [xq, wq, xz, wz], name=tag + "_int")[0]
-        b.drop_init(wname)
         ws = b.init(wname + "_scale", s)
         scale = b.node("Mul", [xs, ws], name=tag + "_scales_mul")[0]
         f = b.node("Cast", [acc], name=tag + "_cast", to=TensorProto.FLOAT)[0]
@@ -241,26 +241,17 @@ def to_dynamic(model):
                                np.array([1, -1, 1, 1], np.int64))
                 bv = b.node("Reshape", [bias, shape], name=tag + "_bias_reshape")[0]
             b.node("Add", [y, bv], [out], name=tag + "_bias_add")
-    b.finish()
-    return model
+    return rewrite_weight_ops(model, rewrite)
 
 
 def to_qlinear(model):
     """QLinearConv / QLinearMatMul between QuantizeLinear and DequantizeLinear."""
-    b = Builder(model)
-    for n in model.graph.node:
-        if not is_weight_op(b, n):
-            b.nodes.append(n)
-            continue
-        tag = n.name or n.output[0]
-        wname = n.input[1]
-        w = b.weight(wname)
+    def rewrite(b, n, tag, wname, w, bias):
         xs = b.init(tag + "_x_scale", ACT_SCALE)
         xz = b.init(tag + "_x_zero_point", ACT_ZP)
         ys = b.init(tag + "_y_scale", ACT_SCALE)
         yz = b.init(tag + "_y_zero_point", ACT_ZP)
         xq = b.node("QuantizeLinear", [n.input[0], xs, xz], name=tag + "_x_q")[0]
-        bias = n.input[2] if len(n.input) > 2 and n.input[2] else None
         if n.op_type == "Conv":
             q, s, zp = quant_sym_int8(w, 0)
             ins = [xq, xs, xz, b.init(wname + "_quantized", q),
@@ -275,25 +266,19 @@ def to_qlinear(model):
                            for a in n.attribute})[0]
             b.node("DequantizeLinear", [yq, ys, yz], [n.output[0]],
                    name=tag + "_y_dq")
-        else:
-            if n.op_type == "Gemm":
-                if any(a.name == "transB" and a.i for a in n.attribute):
-                    w = w.T
-                bias = n.input[2] if len(n.input) > 2 else None
-            q, s, zp = quant_asym(w, None, np.uint8)
-            ins = [xq, xs, xz, b.init(wname + "_quantized", q),
-                   b.init(wname + "_scale", s), b.init(wname + "_zero_point", zp),
-                   ys, yz]
-            yq = b.node("QLinearMatMul", ins, name=tag + "_qlinear")[0]
-            out = n.output[0]
-            y = b.node("DequantizeLinear", [yq, ys, yz],
-                       [out if not bias else b.name(tag + "_dq")],
-                       name=tag + "_y_dq")[0]
-            if bias:
-                b.node("Add", [y, bias], [out], name=tag + "_bias_add")
-        b.drop_init(wname)
-    b.finish()
-    return model
+            return
+        q, s, zp = quant_asym(w, None, np.uint8)
+        ins = [xq, xs, xz, b.init(wname + "_quantized", q),
+               b.init(wname + "_scale", s), b.init(wname + "_zero_point", zp),
+               ys, yz]
+        yq = b.node("QLinearMatMul", ins, name=tag + "_qlinear")[0]
+        out = n.output[0]
+        y = b.node("DequantizeLinear", [yq, ys, yz],
+                   [out if not bias else b.name(tag + "_dq")],
+                   name=tag + "_y_dq")[0]
+        if bias:
+            b.node("Add", [y, bias], [out], name=tag + "_bias_add")
+    return rewrite_weight_ops(model, rewrite)
 
 
 # ---- MatMulNBits -----------------------------------------------------------------
