@@ -443,6 +443,15 @@ class MatMulNBitsHandler final : public OpHandler {
   struct Layout {
     int64_t n = 0, k = 0, bits = 0, blockSize = 0, blocks = 0, blob = 0;
   };
+  /// Bytes per row of packed zero points.
+  static int64_t packedRowBytes(const Layout &l) {
+    return (l.blocks * l.bits + 7) / 8;
+  }
+  /// True when the zero points are packed `bits`-bit codes (uint8), not
+  /// values of the scales' type.
+  static bool packedZeroPoints(const Value *zp) {
+    return zp && zp->getWeight()->getDataType() == DataType::UInt8;
+  }
   /// Fills \p l; returns the reason when the node cannot be pruned. B's
   /// first two dims are \p bDims when given (rewrite: B is already sliced).
   static std::optional<std::string>
@@ -479,16 +488,15 @@ class MatMulNBitsHandler final : public OpHandler {
         return std::string(i == 2 ? "scales" : "zero points") +
                " are shared with another node";
     }
+    // One scale per (row, block); packed zero points: whole bytes per row.
+    if (!n.getInput(2) ||
+        (int64_t)n.getInput(2)->getWeight()->getNumElements() != l.n * l.blocks)
+      return std::string("scales do not hold N * blocks elements");
+    if (const Value *zp = n.getInput(3);
+        zp && packedZeroPoints(zp) &&
+        (int64_t)zp->getWeight()->getNumElements() != l.n * packedRowBytes(l))
+      return std::string("zero points do not hold N packed rows");
     return std::nullopt;
-  }
-  /// Bytes per row of packed zero points.
-  static int64_t packedRowBytes(const Layout &l) {
-    return (l.blocks * l.bits + 7) / 8;
-  }
-  /// True when the zero points are packed `bits`-bit codes (uint8), not
-  /// values of the scales' type.
-  static bool packedZeroPoints(const Value *zp) {
-    return zp && zp->getWeight()->getDataType() == DataType::UInt8;
   }
   /// The code of zero point (row, block).
   static uint8_t zeroCode(const Layout &l, const Value *zp, ArrayRef<char> zb,
