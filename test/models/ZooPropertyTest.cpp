@@ -137,6 +137,7 @@ double coverageFloorOf(StringRef arch) {
       // the float model's coverage, quantization does not freeze anything.
       {"quant:resnet18_qdq_tensor", 95},      // 100.0
       {"quant:mobilenet_v2_qdq_channel", 95}, // 100.0
+      {"quant:bert_encoder_qdq_channel", 66}, // 71.7, as bert_encoder
       {"quant:resnet18_dynamic", 95},         // 100.0
       {"quant:bert_encoder_dynamic", 66},     // 71.7, as bert_encoder
       {"quant:resnet18_qlinear", 95},         // 100.0
@@ -206,8 +207,9 @@ std::vector<ZooModel> allModels() {
   // Quantized forms of zoo models (QDQ per tensor and per channel,
   // dynamic QOperator, QLinear ops) and a MatMulNBits MLP.
   for (const char *q :
-       {"resnet18_qdq_tensor", "mobilenet_v2_qdq_channel", "resnet18_dynamic",
-        "bert_encoder_dynamic", "resnet18_qlinear", "mlp_nbits"}) {
+       {"resnet18_qdq_tensor", "mobilenet_v2_qdq_channel",
+        "bert_encoder_qdq_channel", "resnet18_dynamic", "bert_encoder_dynamic",
+        "resnet18_qlinear", "mlp_nbits"}) {
     ZooModel m;
     m.name = std::string("quant_") + q;
     m.path = std::string(ONNXPRUNE_QUANT_DIR) + "/" + q + ".onnx";

@@ -363,6 +363,7 @@ def load_zoo(name):
 MODELS = {
     "resnet18_qdq_tensor": lambda: to_qdq(load_zoo("resnet18_op13"), False),
     "mobilenet_v2_qdq_channel": lambda: to_qdq(load_zoo("mobilenet_v2_op13"), True),
+    "bert_encoder_qdq_channel": lambda: to_qdq(load_zoo("bert_encoder_op13"), True),
     "resnet18_dynamic": lambda: to_dynamic(load_zoo("resnet18_op13")),
     "bert_encoder_dynamic": lambda: to_dynamic(load_zoo("bert_encoder_op13")),
     "resnet18_qlinear": lambda: to_qlinear(load_zoo("resnet18_op13")),
