@@ -78,9 +78,7 @@ bool isPerChannel(const Value *v) {
 /// \p axis of \p w; leaves a per-tensor one alone.
 void joinPerChannel(DepGraphBuilder &b, const Node &n, Value *p, Value *w,
                     int64_t axis) {
-  if (!p || b.rank(p) < 0)
-    return;
-  if (b.rank(p) == 0 || !isPerChannel(p))
+  if (!p || !isPerChannel(p))
     return;
   if (axis < 0 || b.rank(w) <= axis) {
     b.freezeValue(p, &n, "per-channel parameter on an unknown axis");
@@ -113,6 +111,8 @@ Expected<OpHandler::MaskMode> writeZeroPoint(const Value *zp, int64_t zpAxis,
       return bytes.takeError();
     zpBytes = *bytes;
     zpCount = t->getNumElements();
+    if (zpCount == 0)
+      return makeError("zero point '" + zp->getName() + "' is empty");
   }
   if (zpCount > 1 && (zpAxis < 0 || zpAxis >= (int64_t)dims.size() ||
                       (uint64_t)dims[zpAxis] != zpCount))
@@ -175,11 +175,13 @@ Expected<Doubles> dequantize(const Value *q, const Value *scale,
       continue;
     const Tensor *pt = p->getWeight();
     if (!pt)
-      return Doubles(); // computed at run time: codes only
+      return Doubles(); // computed at run time: not scored
     auto pv = readAsDoubles(*pt);
     if (!pv)
       return pv.takeError();
     uint64_t count = pv->size(), stride = 1;
+    if (count == 0)
+      return Doubles();
     if (count > 1) {
       if (axis < 0 || axis >= (int64_t)dims.size() ||
           (uint64_t)dims[axis] != count)
