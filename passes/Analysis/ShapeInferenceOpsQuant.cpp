@@ -14,6 +14,10 @@
 ///                                   y_zero_point uint8[]
 ///   MatMulNBits(A[.., K], B uint8[N, n_blocks, blob], ...) -> Y[.., N]
 ///     with N the attribute (B's first dim when it is static).
+///   com.microsoft QLinearSigmoid / QLinearLeakyRelu (X, ...) -> Y like X;
+///     QLinearAdd / QLinearMul (A, .., .., B, ..) -> broadcast of A and B;
+///     QLinearGlobalAveragePool -> [N, C, 1...] ([N, 1..., C] with
+///     channels_last): ONNX Runtime's static QOperator format.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +58,50 @@ Error inferMatMulNBits(NodeContext &ctx) {
   Shape out(a->begin(), a->end() - 1);
   out.push_back(nd);
   ctx.setOutput(0, elem, std::move(out));
+  return Error::success();
+}
+
+Error inferQLinearUnary(NodeContext &ctx) {
+  const Type &t = ctx.inType(0);
+  if (t.isTensor())
+    ctx.setOutput(0, t);
+  return Error::success();
+}
+
+Error inferQLinearBinary(NodeContext &ctx) {
+  const Shape *a = ctx.inShape(0), *b = ctx.inShape(3);
+  DataType elem = ctx.inElem(0);
+  if (elem == DataType::Undefined)
+    return Error::success();
+  if (!a || !b) {
+    ctx.setOutput(0, elem, std::nullopt);
+    return Error::success();
+  }
+  Expected<Shape> out = broadcastShapes(ctx, {a, b});
+  if (!out)
+    return out.takeError();
+  ctx.setOutput(0, elem, std::move(*out));
+  return Error::success();
+}
+
+Error inferQLinearGlobalAveragePool(NodeContext &ctx) {
+  const Type &t = ctx.inType(0);
+  const Shape *x = ctx.inShape(0);
+  if (!t.isTensor())
+    return Error::success();
+  if (!x || x->size() < 3) {
+    ctx.setOutput(0, t.elemType, std::nullopt);
+    return Error::success();
+  }
+  // [N, C, 1...] or, with channels_last, [N, 1..., C].
+  bool last = ctx.intAttr("channels_last", 0) != 0;
+  Shape out{(*x)[0]};
+  if (!last)
+    out.push_back((*x)[1]);
+  out.append(x->size() - 2, Dim::of(1));
+  if (last)
+    out.push_back(x->back());
+  ctx.setOutput(0, t.elemType, std::move(out));
   return Error::success();
 }
 

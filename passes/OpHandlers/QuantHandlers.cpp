@@ -22,6 +22,10 @@
 ///     couplings, a per-column b zero point / scale joined to B's N axis
 ///     (a per-row one for A to A's M axis). DynamicQuantizeLinear passes
 ///     channels through (its scale and zero point outputs are scalars).
+///     com.microsoft QLinearSigmoid / QLinearLeakyRelu (elementwise),
+///     QLinearAdd / QLinearMul (broadcasting, a residual joins its inputs)
+///     and QLinearGlobalAveragePool (N and C pass) complete ONNX Runtime's
+///     static QOperator format; their scales are per tensor.
 ///     ONNX Runtime's dynamic quantizer writes
 ///       x -> DynamicQuantizeLinear -> ConvInteger(Wq) -> Cast -> Mul(xs*ws)
 ///         -> Add(Reshape(bias, [1,-1,1,1]))
@@ -439,6 +443,88 @@ public:
   }
 };
 
+/// Freezes what a per-channel scale or zero point (operands \p params) of
+/// an activation-only op touches: ONNX Runtime's QLinear activation ops
+/// take per-tensor ones.
+bool freezePerChannelParams(DepGraphBuilder &b, const Node &n,
+                            std::initializer_list<unsigned> params) {
+  for (unsigned p : params)
+    if (isPerChannel(n.getInput(p))) {
+      b.freezeNode(n, "per-channel activation quantization");
+      return true;
+    }
+  return false;
+}
+
+/// com.microsoft QLinearSigmoid / QLinearLeakyRelu (X, X_scale, X_zp,
+/// Y_scale, Y_zp): elementwise on quantized activations.
+class QLinearUnaryHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    if (!x || !y || b.rank(x) < 0 || b.rank(x) != b.rank(y)) {
+      b.freezeNode(n, "operand rank unknown");
+      return;
+    }
+    if (!freezePerChannelParams(b, n, {1, 2, 3, 4}))
+      joinAllAxes(b, x, y, n);
+  }
+};
+
+/// com.microsoft QLinearAdd / QLinearMul (A, A_scale, A_zp, B, B_scale,
+/// B_zp, C_scale, C_zp): numpy broadcasting of A and B, as Add / Mul (a
+/// residual QLinearAdd joins its two inputs' channels). A constant operand
+/// is a quantized weight: masked to its zero point.
+class QLinearBinaryHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *y = n.getOutput(0);
+    if (!y || b.rank(y) < 0) {
+      b.freezeNode(n, "operand rank unknown");
+      return;
+    }
+    if (freezePerChannelParams(b, n, {1, 2, 4, 5, 6, 7}))
+      return;
+    for (unsigned i : {0u, 3u})
+      if (Value *v = n.getInput(i))
+        joinBroadcast(b, v, y, n);
+  }
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    if (i != 0 && i != 3)
+      return Doubles();
+    return dequantize(n.getInput(i), n.getInput(i + 1), n.getInput(i + 2), -1);
+  }
+  Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
+                                 ArrayRef<int64_t> removed,
+                                 ArrayRef<int64_t> dims,
+                                 std::string &data) const override {
+    if (i == 0 || i == 3)
+      return maskWithZeroPoint(n, i, i + 2, -1, axis, removed, dims, data);
+    return MaskMode::Keep;
+  }
+};
+
+/// com.microsoft QLinearGlobalAveragePool (X, x_scale, x_zp, y_scale,
+/// y_zp): N and the channel axis (1, or the last with channels_last) pass
+/// through; the spatial axes are reduced.
+class QLinearGlobalAveragePoolHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    int64_t r = b.rank(x);
+    if (!x || !y || r < 3 || b.rank(y) != r) {
+      b.freezeNode(n, "operand rank unknown");
+      return;
+    }
+    if (freezePerChannelParams(b, n, {1, 2, 3, 4}))
+      return;
+    int64_t c = n.getIntAttr("channels_last", 0) ? r - 1 : 1;
+    b.join(ax(x, 0), ax(y, 0), n);
+    b.join(ax(x, c), ax(y, c), n);
+  }
+};
+
 /// com.microsoft MatMulNBits. See the file comment.
 class MatMulNBitsHandler final : public OpHandler {
   /// The block structure, read and checked from the attributes and B.
@@ -710,6 +796,15 @@ std::shared_ptr<const OpHandler> createQLinearConvHandler() {
 }
 std::shared_ptr<const OpHandler> createQuantMatMulHandler() {
   return std::make_shared<QuantMatMulHandler>();
+}
+std::shared_ptr<const OpHandler> createQLinearUnaryHandler() {
+  return std::make_shared<QLinearUnaryHandler>();
+}
+std::shared_ptr<const OpHandler> createQLinearBinaryHandler() {
+  return std::make_shared<QLinearBinaryHandler>();
+}
+std::shared_ptr<const OpHandler> createQLinearGlobalAveragePoolHandler() {
+  return std::make_shared<QLinearGlobalAveragePoolHandler>();
 }
 std::shared_ptr<const OpHandler> createMatMulNBitsHandler() {
   return std::make_shared<MatMulNBitsHandler>();

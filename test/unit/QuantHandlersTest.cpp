@@ -131,6 +131,29 @@ TEST(QuantHandlers, QOperatorPerChannelParameters) {
   EXPECT_EQ(r->pruned.weightDims("wiz"), (Ints{3}));
 }
 
+TEST(QuantHandlers, StaticQOperatorActivationOps) {
+  std::string text = litModel("quant-qoperator-static");
+  ASSERT_FALSE(text.empty());
+  auto am = analyzeText(text);
+  ASSERT_OK(am);
+  // LeakyRelu, the residual Add, the Mul by K, the pool and the Sigmoid
+  // all carry C1's channels to W3's input.
+  for (const char *v : {"L", "C2", "A", "M", "G", "S"})
+    EXPECT_EQ(am->space(v, 1), am->space("W1", 0)) << v;
+  EXPECT_EQ(am->space("K", 1), am->space("W1", 0));
+  EXPECT_EQ(am->space("W3", 1), am->space("W1", 0));
+  EXPECT_EQ(am->numPrunable("W1", 0), 4u);
+  auto r = checkMaskedEqualsPruned(text, unitsOf("W1", 0, {1, 2}));
+  ASSERT_OK(r);
+  // K, a quantized constant, is masked to its zero point 90.
+  Floats k = r->masked.weightFloats("K");
+  EXPECT_EQ(k[1], 90.0f);
+  EXPECT_EQ(k[2], 90.0f);
+  EXPECT_EQ(r->pruned.weightDims("K"), (Ints{1, 2, 1, 1}));
+  EXPECT_EQ(r->pruned.weightDims("W2"), (Ints{2, 2, 1, 1}));
+  EXPECT_EQ(r->pruned.weightDims("W3"), (Ints{2, 2, 1, 1}));
+}
+
 TEST(QuantHandlers, MatMulNBitsPrunesRowsAndWholeBlocks) {
   std::string text = litModel("quant-matmulnbits");
   auto am = analyzeText(text);
