@@ -757,8 +757,11 @@ std::optional<uint64_t> estimateNodeFlops(const Node &n, bool &allStatic,
   if (zeroCostOps().count(op))
     return 0;
 
-  if (op == "Conv") {
-    auto w = dimsOf(n.getInput(1), exact);
+  // Quantized convs count as the float conv they stand for (QLinearConv:
+  // kernel at input 3, int32 bias at 8; ConvInteger: no bias).
+  if (op == "Conv" || op == "ConvInteger" || op == "QLinearConv") {
+    bool qlinear = op == "QLinearConv";
+    auto w = dimsOf(n.getInput(qlinear ? 3 : 1), exact);
     if (!w || w->size() < 2)
       return std::nullopt;
     auto out = convOut(dimsOf, n, *w, exact);
@@ -766,7 +769,7 @@ std::optional<uint64_t> estimateNodeFlops(const Node &n, bool &allStatic,
       return std::nullopt;
     dimsOf.remember(n, *out, exact);
     uint64_t f = 2 * product(*out) * product(*w, 1);
-    if (n.getInput(2))
+    if (op != "ConvInteger" && n.getInput(qlinear ? 8 : 2))
       f += product(*out);
     return done(f);
   }
@@ -804,6 +807,13 @@ std::optional<uint64_t> estimateNodeFlops(const Node &n, bool &allStatic,
     if (n.getInput(2))
       f += product(*out);
     return done(f);
+  }
+  if (op == "MatMulInteger" || op == "QLinearMatMul") {
+    auto a = dimsOf(n.getInput(0), exact);
+    auto out = dimsOf(n.getOutput(0), exact);
+    if (!a || a->empty() || !out)
+      return std::nullopt;
+    return done(2 * product(*out) * product(a->back()));
   }
   if (op == "MatMul") {
     auto a = dimsOf(n.getInput(0), exact);

@@ -42,13 +42,41 @@ namespace onnxprune {
 
 namespace {
 
-/// The Lp norm of every slice of \p t along \p axis: out[i] = ||t[.., i, ..]||.
-Expected<std::vector<double>> sliceNorms(const Tensor &t, unsigned axis,
+/// True when \p v is a weight magnitude scores: floating point, or
+/// quantized integers whose reader can dequantize them.
+bool isScored(const Value &v) {
+  const Tensor *t = v.getWeight();
+  if (!t)
+    return false;
+  if (isFloatingPoint(t->getDataType()))
+    return true;
+  auto d = dequantizedWeight(v);
+  if (!d) {
+    consumeError(d.takeError());
+    return false;
+  }
+  return d->has_value();
+}
+
+/// The Lp norm of every slice of weight \p v along \p axis:
+/// out[i] = ||t[.., i, ..]||. Quantized integers are read as the values
+/// they stand for (OpHandler::dequantizeOperand).
+Expected<std::vector<double>> sliceNorms(const Value &v, unsigned axis,
                                          double p) {
+  const Tensor &t = *v.getWeight();
   auto dims = t.getDims();
   if (axis >= dims.size())
     return makeError("weight '" + t.getName() + "' has no axis " + Twine(axis));
-  auto values = readAsDoubles(t);
+  Expected<std::vector<double>> values = std::vector<double>();
+  if (isFloatingPoint(t.getDataType())) {
+    values = readAsDoubles(t);
+  } else if (auto d = dequantizedWeight(v); !d) {
+    values = d.takeError();
+  } else if (!*d) {
+    return makeError("weight '" + t.getName() + "' cannot be scored");
+  } else {
+    values = std::move(**d);
+  }
   // The values are copied: let an external weight's pages leave memory, so
   // scoring a model bigger than RAM streams through it.
   t.releaseBytes();
@@ -131,10 +159,9 @@ protected:
       auto &perMember = norms[s];
       for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
         const AxisRef &a = spaces[s].members[k];
-        const Tensor &t = *a.value->getWeight();
-        if (!isFloatingPoint(t.getDataType()) || isStatisticsWeight(*a.value))
+        if (!isScored(*a.value) || isStatisticsWeight(*a.value))
           continue;
-        auto n = sliceNorms(t, a.axis, opts.p);
+        auto n = sliceNorms(*a.value, a.axis, opts.p);
         if (!n)
           return n.takeError();
         perMember.push_back(std::move(*n));
@@ -161,11 +188,9 @@ protected:
     DenseMap<std::pair<const Value *, unsigned>, std::vector<double>> norms;
     for (const SliceUnit &unit : units)
       for (const WeightSlice &w : unit) {
-        const Tensor *t = w.weight->getWeight();
-        if (!t || !isFloatingPoint(t->getDataType()) ||
-            norms.count({w.weight, w.axis}))
+        if (norms.count({w.weight, w.axis}) || !isScored(*w.weight))
           continue;
-        auto n = sliceNorms(*t, w.axis, opts.p);
+        auto n = sliceNorms(*w.weight, w.axis, opts.p);
         if (!n)
           return n.takeError();
         norms[{w.weight, w.axis}] = std::move(*n);
@@ -201,9 +226,9 @@ protected:
       for (const std::string &name : ctx.units->units[c].weights) {
         const Value *v = ctx.model->getGraph().lookup(name);
         const Tensor *t = v ? v->getWeight() : nullptr;
-        if (!t || !isFloatingPoint(t->getDataType()) || t->getDims().empty())
+        if (!t || t->getDims().empty() || !isScored(*v))
           continue;
-        auto n = sliceNorms(*t, 0, opts.p);
+        auto n = sliceNorms(*v, 0, opts.p);
         if (!n)
           return n.takeError();
         // The norm of the whole tensor from the norms of its slices.

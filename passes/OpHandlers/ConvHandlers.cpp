@@ -36,8 +36,9 @@
 ///     An `output_shape` that names N and C (rank(X) entries instead of the
 ///     spatial ones) freezes the channels.
 ///
-///   QLinearConv, ConvInteger: frozen (per-channel scales and zero points
-///   are not handled yet).
+///   QLinearConv, ConvInteger: the same couplings through
+///   buildConvCoupling (QuantHandlers.cpp adds their scales and zero
+///   points).
 ///
 /// Preconditions: static sizes of W (a constant or typed activation) and of
 /// the channel axes; otherwise the channel axes freeze.
@@ -55,9 +56,8 @@ namespace {
 AxisRef ax(Value *v, int64_t axis) { return {v, (unsigned)axis}; }
 
 /// Freezes the channel axes of a conv-like node (X.1, Y.1, W.0, W.1, B.0).
-void freezeChannels(DepGraphBuilder &b, const Node &n, StringRef rule) {
-  Value *x = n.getInput(0), *w = n.getInput(1), *bias = n.getInput(2),
-        *y = n.getOutput(0);
+void freezeChannels(DepGraphBuilder &b, const Node &n, StringRef rule, Value *x,
+                    Value *w, Value *bias, Value *y) {
   for (Value *v : {x, y})
     if (v && b.rank(v) > 1)
       b.freeze(ax(v, 1), &n, rule);
@@ -90,8 +90,8 @@ std::vector<int64_t> moduloMap(int64_t size, int64_t block) {
 
 /// Common checks: ranks known and X, W, Y present. Returns false (having
 /// frozen the node) when the node cannot be analysed.
-bool checkOperands(const Node &n, DepGraphBuilder &b) {
-  Value *x = n.getInput(0), *w = n.getInput(1), *y = n.getOutput(0);
+bool checkOperands(const Node &n, DepGraphBuilder &b, Value *x, Value *w,
+                   Value *y) {
   int64_t rx = b.rank(x), rw = b.rank(w), ry = b.rank(y);
   if (!x || !w || !y || rx < 3 || rw != rx || ry != rx) {
     b.freezeNode(n, "operand rank unknown or unexpected");
@@ -111,46 +111,60 @@ Error rewriteDepthwiseGroup(Node &n, PruneContext &ctx, bool depthwise) {
   return Error::success();
 }
 
+} // namespace
+
+void buildConvCoupling(const Node &n, DepGraphBuilder &b, Value *x, Value *w,
+                       Value *bias, Value *y) {
+  if (!checkOperands(n, b, x, w, y))
+    return;
+  b.join(ax(x, 0), ax(y, 0), n);
+  int64_t g = n.getIntAttr("group", 1);
+  int64_t m = b.size(ax(w, 0)), cinG = b.size(ax(w, 1));
+  int64_t cin = b.size(ax(x, 1));
+  if (g < 1 || m <= 0 || cinG <= 0 || m % g != 0 ||
+      (cin >= 0 && cin != cinG * g)) {
+    freezeChannels(b, n, "group structure could not be resolved", x, w, bias,
+                   y);
+    return;
+  }
+  // The stem: one filter per output channel.
+  b.join(ax(w, 0), ax(y, 1), n);
+  if (bias)
+    b.join(ax(bias, 0), ax(y, 1), n);
+  if (g == 1) {
+    b.join(ax(x, 1), ax(w, 1), n);
+    return;
+  }
+  if (cinG == 1) {
+    // Depthwise (with multiplier m/g): whole groups go, `group` follows.
+    b.joinBlocks(ax(x, 1), ax(y, 1), m / g, 0, n);
+    return;
+  }
+  // Grouped: prune the same positions in every group.
+  b.joinMap(ax(x, 1), ax(w, 1), moduloMap(cinG * g, cinG), n);
+  tieAcrossGroups(b, ax(y, 1), g, m / g, n);
+}
+
+Error rewriteConvGroup(Node &n, PruneContext &ctx, const Value *w) {
+  int64_t g = n.getIntAttr("group", 1);
+  // W.1 is never sliced for a depthwise conv: it stays 1.
+  bool depthwise =
+      g > 1 && DepGraphBuilder::size(ax(const_cast<Value *>(w), 1)) == 1;
+  return rewriteDepthwiseGroup(n, ctx, depthwise);
+}
+
+namespace {
+
 /// Conv: W[M, C/g, k...].
 class ConvHandler final : public OpHandler {
 public:
   void build(const Node &n, DepGraphBuilder &b) const override {
-    if (!checkOperands(n, b))
-      return;
-    Value *x = n.getInput(0), *w = n.getInput(1), *bias = n.getInput(2),
-          *y = n.getOutput(0);
-    b.join(ax(x, 0), ax(y, 0), n);
-    int64_t g = n.getIntAttr("group", 1);
-    int64_t m = b.size(ax(w, 0)), cinG = b.size(ax(w, 1));
-    int64_t cin = b.size(ax(x, 1));
-    if (g < 1 || m <= 0 || cinG <= 0 || m % g != 0 ||
-        (cin >= 0 && cin != cinG * g)) {
-      freezeChannels(b, n, "group structure could not be resolved");
-      return;
-    }
-    // The stem: one filter per output channel.
-    b.join(ax(w, 0), ax(y, 1), n);
-    if (bias)
-      b.join(ax(bias, 0), ax(y, 1), n);
-    if (g == 1) {
-      b.join(ax(x, 1), ax(w, 1), n);
-      return;
-    }
-    if (cinG == 1) {
-      // Depthwise (with multiplier m/g): whole groups go, `group` follows.
-      b.joinBlocks(ax(x, 1), ax(y, 1), m / g, 0, n);
-      return;
-    }
-    // Grouped: prune the same positions in every group.
-    b.joinMap(ax(x, 1), ax(w, 1), moduloMap(cinG * g, cinG), n);
-    tieAcrossGroups(b, ax(y, 1), g, m / g, n);
+    buildConvCoupling(n, b, n.getInput(0), n.getInput(1), n.getInput(2),
+                      n.getOutput(0));
   }
 
   Error rewrite(Node &n, PruneContext &ctx) const override {
-    int64_t g = n.getIntAttr("group", 1);
-    // W.1 is never sliced for a depthwise conv: it stays 1.
-    bool depthwise = g > 1 && DepGraphBuilder::size(ax(n.getInput(1), 1)) == 1;
-    return rewriteDepthwiseGroup(n, ctx, depthwise);
+    return rewriteConvGroup(n, ctx, n.getInput(1));
   }
 };
 
@@ -158,22 +172,24 @@ public:
 class ConvTransposeHandler final : public OpHandler {
 public:
   void build(const Node &n, DepGraphBuilder &b) const override {
-    if (!checkOperands(n, b))
-      return;
     Value *x = n.getInput(0), *w = n.getInput(1), *bias = n.getInput(2),
           *y = n.getOutput(0);
+    if (!checkOperands(n, b, x, w, y))
+      return;
     b.join(ax(x, 0), ax(y, 0), n);
     int64_t g = n.getIntAttr("group", 1);
     int64_t cin = b.size(ax(w, 0)), mG = b.size(ax(w, 1));
     int64_t m = b.size(ax(y, 1));
     if (auto os = n.getIntsAttr("output_shape");
         os && (int64_t)os->size() != b.rank(x) - 2) {
-      freezeChannels(b, n, "output_shape names the channel count");
+      freezeChannels(b, n, "output_shape names the channel count", x, w, bias,
+                     y);
       return;
     }
     if (g < 1 || cin <= 0 || mG <= 0 || cin % g != 0 ||
         (m >= 0 && m != mG * g)) {
-      freezeChannels(b, n, "group structure could not be resolved");
+      freezeChannels(b, n, "group structure could not be resolved", x, w, bias,
+                     y);
       return;
     }
     b.join(ax(x, 1), ax(w, 0), n);
@@ -200,15 +216,6 @@ public:
   }
 };
 
-/// Quantized convolutions: per-channel scales and zero points ride along
-/// the channel axes; not handled yet, so everything is pinned.
-class QuantizedConvHandler final : public OpHandler {
-public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
-    b.freezeNode(n, "quantized conv is not pruned");
-  }
-};
-
 } // namespace
 
 std::shared_ptr<const OpHandler> createConvHandler() {
@@ -216,9 +223,6 @@ std::shared_ptr<const OpHandler> createConvHandler() {
 }
 std::shared_ptr<const OpHandler> createConvTransposeHandler() {
   return std::make_shared<ConvTransposeHandler>();
-}
-std::shared_ptr<const OpHandler> createQuantizedConvHandler() {
-  return std::make_shared<QuantizedConvHandler>();
 }
 
 } // namespace onnxprune

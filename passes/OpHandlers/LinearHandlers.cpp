@@ -29,8 +29,9 @@
 ///
 ///   com.microsoft FusedMatMul: as MatMul with transA/transB on the last
 ///     two axes; transBatchA/transBatchB freeze (the batch axes move).
-///   Quantized and packed products (MatMulNBits's [N, blocks, blob] layout,
-///     MatMulInteger, QLinearMatMul): frozen.
+///   Quantized products (MatMulInteger, QLinearMatMul, MatMulNBits): the
+///     same couplings through buildMatMulCoupling, with their scales and
+///     zero points (QuantHandlers.cpp).
 ///
 /// Nothing to rewrite: every attribute is independent of the channel
 /// counts. Precondition: ranks known (else the node freezes).
@@ -61,10 +62,10 @@ void joinBatchAxes(DepGraphBuilder &b, Value *in, int64_t inBatch, Value *y,
   }
 }
 
-/// The numpy matmul coupling of y = op(a) @ op(bm), where op swaps the last
-/// two axes when \p transA / \p transB (FusedMatMul, not MatMul).
-void buildMatMul(DepGraphBuilder &b, const Node &n, Value *a, Value *bm,
-                 Value *y, bool transA, bool transB) {
+} // namespace
+
+void buildMatMulCoupling(DepGraphBuilder &b, const Node &n, Value *a, Value *bm,
+                         Value *y, bool transA, bool transB) {
   int64_t ra = b.rank(a), rb = b.rank(bm), ry = b.rank(y);
   if (!a || !bm || !y || ra < 1 || rb < 1 || ry < 0 ||
       ((transA && ra < 2) || (transB && rb < 2))) {
@@ -95,11 +96,13 @@ void buildMatMul(DepGraphBuilder &b, const Node &n, Value *a, Value *bm,
     joinBatchAxes(b, bm, rb - 2, y, yBatch, n);
 }
 
+namespace {
+
 class MatMulHandler final : public OpHandler {
 public:
   void build(const Node &n, DepGraphBuilder &b) const override {
-    buildMatMul(b, n, n.getInput(0), n.getInput(1), n.getOutput(0), false,
-                false);
+    buildMatMulCoupling(b, n, n.getInput(0), n.getInput(1), n.getOutput(0),
+                        false, false);
   }
 };
 
@@ -110,8 +113,8 @@ public:
       b.freezeNode(n, "transBatchA/transBatchB move the batch axes");
       return;
     }
-    buildMatMul(b, n, n.getInput(0), n.getInput(1), n.getOutput(0),
-                n.getIntAttr("transA", 0), n.getIntAttr("transB", 0));
+    buildMatMulCoupling(b, n, n.getInput(0), n.getInput(1), n.getOutput(0),
+                        n.getIntAttr("transA", 0), n.getIntAttr("transB", 0));
   }
 };
 
@@ -135,14 +138,6 @@ public:
   }
 };
 
-/// Quantized or packed weights: the layout is not one index per channel.
-class QuantizedMatMulHandler final : public OpHandler {
-public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
-    b.freezeNode(n, "quantized or packed matmul is not pruned");
-  }
-};
-
 } // namespace
 
 std::shared_ptr<const OpHandler> createMatMulHandler() {
@@ -153,9 +148,6 @@ std::shared_ptr<const OpHandler> createFusedMatMulHandler() {
 }
 std::shared_ptr<const OpHandler> createGemmHandler() {
   return std::make_shared<GemmHandler>();
-}
-std::shared_ptr<const OpHandler> createQuantizedMatMulHandler() {
-  return std::make_shared<QuantizedMatMulHandler>();
 }
 
 } // namespace onnxprune

@@ -27,6 +27,12 @@ bool OpHandler::isStatisticsInput(const Node &, unsigned) const {
   return false;
 }
 
+Expected<OpHandler::MaskMode>
+OpHandler::maskOperand(const Node &, unsigned, unsigned, ArrayRef<int64_t>,
+                       ArrayRef<int64_t>, std::string &) const {
+  return MaskMode::Zero;
+}
+
 // Factories of the in-tree handlers, one per class in OpHandlers.def.
 #define OP_HANDLER(DOMAIN, OP_TYPE, MIN_OPSET, MAX_OPSET, CLASS)               \
   std::shared_ptr<const OpHandler> create##CLASS();
@@ -108,6 +114,44 @@ bool isStatisticsOperand(const Node &n, unsigned i) {
       lookupOpHandler(n.getDomain(), n.getOpType(),
                       n.getGraph()->getModel().getOpsetVersion(n.getDomain()));
   return h && h->isStatisticsInput(n, i);
+}
+
+Expected<std::optional<std::vector<double>>>
+OpHandler::dequantizeOperand(const Node &, unsigned) const {
+  return std::nullopt;
+}
+
+/// The handler of \p n at its model's opset, or null.
+static const OpHandler *handlerOf(const Node &n) {
+  return lookupOpHandler(
+      n.getDomain(), n.getOpType(),
+      n.getGraph()->getModel().getOpsetVersion(n.getDomain()));
+}
+
+Expected<std::optional<std::vector<double>>> dequantizedWeight(const Value &w) {
+  for (const Use &u : w.getUses())
+    if (const OpHandler *h = handlerOf(*u.user)) {
+      auto v = h->dequantizeOperand(*u.user, u.operandIndex);
+      if (!v || *v)
+        return v;
+    }
+  return std::nullopt;
+}
+
+Expected<OpHandler::MaskMode> maskWeight(const Value &w, unsigned axis,
+                                         ArrayRef<int64_t> removed,
+                                         ArrayRef<int64_t> dims,
+                                         std::string &data) {
+  for (const Use &u : w.getUses()) {
+    const Node &n = *u.user;
+    const OpHandler *h = handlerOf(n);
+    if (!h)
+      continue;
+    auto mode = h->maskOperand(n, u.operandIndex, axis, removed, dims, data);
+    if (!mode || *mode != OpHandler::MaskMode::Zero)
+      return mode;
+  }
+  return OpHandler::MaskMode::Zero;
 }
 
 bool isStatisticsWeight(const Value &w) {

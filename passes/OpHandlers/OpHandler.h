@@ -59,6 +59,30 @@ public:
   /// is dead whatever its statistics) and they are buffers, not parameters
   /// (torch keeps them in buffers()).
   virtual bool isStatisticsInput(const Node &n, unsigned i) const;
+
+  /// How masking (applyMasking) writes "removed" into operand \p i.
+  enum class MaskMode {
+    Zero,    ///< The caller writes zero bytes (float weights, biases).
+    Keep,    ///< Left as it is: scales and zero points, whose zero would
+             ///< divide by zero or no longer match the integer weight.
+    Written, ///< The handler wrote the stored value meaning 0 (a
+             ///< quantized weight's zero point).
+  };
+  /// Masks elements \p removed of axis \p axis of operand \p i, a weight
+  /// of dims \p dims whose bytes are \p data, or says how the caller
+  /// should. The default: Zero.
+  virtual llvm::Expected<MaskMode> maskOperand(const Node &n, unsigned i,
+                                               unsigned axis,
+                                               llvm::ArrayRef<int64_t> removed,
+                                               llvm::ArrayRef<int64_t> dims,
+                                               std::string &data) const;
+  /// For an operand this op reads as quantized integers: the values they
+  /// stand for, one per stored element ((q - zero point) * scale, or
+  /// unscaled where the scale is applied after the op), so that magnitude
+  /// criteria see weights, not codes. std::nullopt for other operands
+  /// (the default).
+  virtual llvm::Expected<std::optional<std::vector<double>>>
+  dequantizeOperand(const Node &n, unsigned i) const;
 };
 
 /// The handler for an op at an opset version, or null.
@@ -75,6 +99,16 @@ bool isStatisticsOperand(const Node &n, unsigned i);
 /// True when weight \p w is read, and only read, as statistics (directly or
 /// through Identity, as exporters that merge equal tensors do).
 bool isStatisticsWeight(const Value &w);
+/// OpHandler::dequantizeOperand of the first reader of weight \p w that
+/// reads it as quantized integers (std::nullopt when none does).
+llvm::Expected<std::optional<std::vector<double>>>
+dequantizedWeight(const Value &w);
+/// OpHandler::maskOperand of the first reader of weight \p w whose handler
+/// does not answer Zero (Zero when none does).
+llvm::Expected<OpHandler::MaskMode> maskWeight(const Value &w, unsigned axis,
+                                               llvm::ArrayRef<int64_t> removed,
+                                               llvm::ArrayRef<int64_t> dims,
+                                               std::string &data);
 
 // ---- Helpers shared by handlers ---------------------------------------
 
@@ -107,6 +141,18 @@ void replaceConstantInts(Node &n, unsigned idx, llvm::ArrayRef<int64_t> values,
 /// indices: {n, 1}); their product must be values.size().
 void replaceConstantInts(Node &n, unsigned idx, llvm::ArrayRef<int64_t> values,
                          llvm::ArrayRef<int64_t> dims, Rewriter &rw);
+
+/// The couplings of a convolution X * W (+ B) -> Y (ConvHandlers.cpp),
+/// for the quantized forms whose operands sit at other positions
+/// (ConvInteger, QLinearConv); \p bias may be null.
+void buildConvCoupling(const Node &n, DepGraphBuilder &b, Value *x, Value *w,
+                       Value *bias, Value *y);
+/// Sets `group` after a depthwise conv with weight \p w lost channels.
+llvm::Error rewriteConvGroup(Node &n, PruneContext &ctx, const Value *w);
+/// The numpy matmul couplings of y = op(a) @ op(bm) (LinearHandlers.cpp),
+/// op a transpose of the last two axes when \p transA / \p transB.
+void buildMatMulCoupling(DepGraphBuilder &b, const Node &n, Value *a, Value *bm,
+                         Value *y, bool transA, bool transB);
 
 } // namespace onnxprune
 

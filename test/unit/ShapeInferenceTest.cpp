@@ -232,6 +232,38 @@ TEST(ShapeInferenceTest, MatrixProducts) {
             "node producing 'y' (MatMul): inner dims differ: [2,3] and [4,5]");
 }
 
+// ONNX Runtime's dynamic quantization (DynamicQuantizeLinear -> ConvInteger
+// -> Cast -> Mul -> Add) and 4-bit MatMulNBits: every op gets its shape, so
+// nothing downstream freezes on "operand rank unknown".
+TEST(ShapeInferenceTest, QuantizedOps) {
+  auto m = infer(17, R"(
+    g (float[N,3,8,8] x, float[B,S,32] a, uint8[4,3,3,3] w, float[4] bias,
+       uint8[16,2,8] b, float[32] s) => (y, z)
+      <uint8 wz = {128}, float ws = {0.01}, int64[4] shape = {1, -1, 1, 1}> {
+      xq, xs, xz = DynamicQuantizeLinear(x)
+      c = ConvInteger<pads = [1, 1, 1, 1]>(xq, w, xz, wz)
+      f = Cast<to = 1>(c)
+      sc = Mul(xs, ws)
+      m = Mul(f, sc)
+      br = Reshape(bias, shape)
+      y = Add(m, br)
+      z = com.microsoft.MatMulNBits<K = 32, N = 16, bits = 4, block_size = 16>(a, b, s)
+    })");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(typeOf(*m, "xq"), "uint8[N,3,8,8]");
+  EXPECT_EQ(typeOf(*m, "xs"), "float");
+  EXPECT_EQ(typeOf(*m, "xz"), "uint8");
+  EXPECT_EQ(typeOf(*m, "c"), "int32[N,4,8,8]");
+  EXPECT_EQ(typeOf(*m, "y"), "float[N,4,8,8]");
+  EXPECT_EQ(typeOf(*m, "z"), "float[B,S,16]");
+  EXPECT_EQ(inferError(17, R"(
+    g (float[2,24] a, uint8[16,2,8] b, float[32] s) => (z) {
+      z = com.microsoft.MatMulNBits<K = 32, N = 16, bits = 4, block_size = 16>(a, b, s)
+    })"),
+            "node producing 'z' (MatMulNBits): input's last dim 24 is not the "
+            "attribute K = 32");
+}
+
 TEST(ShapeInferenceTest, SymbolicShapeChainThroughReshape) {
   // The exporters' "keep the batch, split the heads" idiom.
   auto m = infer(17, R"(

@@ -425,6 +425,32 @@ g (float[2,4] X, uint8[2,4] Xq, float[2,16] X16, int64[1,3] ids) => (float[2,3] 
   EXPECT_EQ(s.numBufferElements, 3u + 3u + 1u + 1u + 2u + 1u);
 }
 
+// Quantized convs and matmuls cost what the float op they stand for costs:
+// ConvInteger like a bias-free Conv, QLinearConv like a Conv with its bias
+// (kernel at input 3, bias at 8), MatMulInteger and QLinearMatMul like
+// MatMul. DynamicQuantizeLinear has no estimate (not a MAC op).
+TEST(FlopCountTest, QuantizedConvAndMatMul) {
+  auto m = parseText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (uint8[1,3,6,6] X, uint8[2,4] A) => (int32[1,4,6,6] C, uint8[1,4,6,6] Q, int32[2,3] M, uint8[2,3] L)
+<uint8[4,3,3,3] W = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+ int32[4] B = {1, 2, 3, 4}, float s = {0.1}, uint8 z = {128},
+ uint8[4,3] Wm = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}>
+{
+  C = ConvInteger <pads = [1, 1, 1, 1]> (X, W, z, z)
+  Q = QLinearConv <pads = [1, 1, 1, 1]> (X, s, z, W, s, z, s, z, B)
+  M = MatMulInteger(A, Wm, z, z)
+  L = QLinearMatMul(A, s, z, Wm, s, z, s, z)
+}
+)");
+  ASSERT_TRUE(m);
+  ModelStats s = computeStats(*m);
+  // Conv: 2 * (1*4*6*6) * (3*3*3) = 7776, + 144 bias adds for QLinearConv;
+  // MatMul: 2 * (2*3) * 4 = 48 each.
+  EXPECT_EQ(s.flops, 7776u + (7776u + 144u) + 48u + 48u);
+  EXPECT_TRUE(s.opsWithoutFlops.empty());
+}
+
 // Lookup tables are parameters: token embeddings gathered by input ids,
 // learned positions gathered by (sliced) position ids and added, token
 // types, and a relative-attention bias gathered by computed buckets and

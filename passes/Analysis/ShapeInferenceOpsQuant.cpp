@@ -1,0 +1,109 @@
+//===- ShapeInferenceOpsQuant.cpp - Quantized ops' shape handlers ---------===//
+///
+/// \file
+/// Shape handlers of quantized ops that the other families do not cover:
+/// ONNX's DynamicQuantizeLinear (which ONNX Runtime's dynamic quantizer puts
+/// before every ConvInteger / MatMulInteger) and com.microsoft's
+/// MatMulNBits (4-bit weights in blocks). Without them every op after the
+/// first quantized layer loses its rank and the whole network freezes
+/// ("Add: operand rank unknown"). QuantizeLinear, DequantizeLinear,
+/// ConvInteger, QLinearConv, MatMulInteger and QLinearMatMul live with
+/// their float counterparts (Elementwise, NN).
+///
+///   DynamicQuantizeLinear(x[..]) -> y uint8[..], y_scale float[],
+///                                   y_zero_point uint8[]
+///   MatMulNBits(A[.., K], B uint8[N, n_blocks, blob], ...) -> Y[.., N]
+///     with N the attribute (B's first dim when it is static).
+///   com.microsoft QLinearSigmoid / QLinearLeakyRelu (X, ...) -> Y like X;
+///     QLinearAdd / QLinearMul (A, .., .., B, ..) -> broadcast of A and B;
+///     QLinearGlobalAveragePool -> [N, C, 1...] ([N, 1..., C] with
+///     channels_last): ONNX Runtime's static QOperator format.
+///
+//===----------------------------------------------------------------------===//
+
+#include "passes/Analysis/ShapeInferenceImpl.h"
+
+using namespace llvm;
+
+namespace onnxprune {
+namespace shapeinf {
+
+Error inferDynamicQuantizeLinear(NodeContext &ctx) {
+  const Type &t = ctx.inType(0);
+  if (!t.isTensor())
+    return Error::success();
+  ctx.setOutput(0, DataType::UInt8, t.shape);
+  ctx.setOutput(1, DataType::Float, Shape{});
+  ctx.setOutput(2, DataType::UInt8, Shape{});
+  return Error::success();
+}
+
+Error inferMatMulNBits(NodeContext &ctx) {
+  const Shape *a = ctx.inShape(0);
+  DataType elem = ctx.inElem(0);
+  if (elem == DataType::Undefined)
+    return Error::success();
+  if (!a || a->empty()) {
+    ctx.setOutput(0, elem, std::nullopt);
+    return Error::success();
+  }
+  int64_t n = ctx.intAttr("N", -1), k = ctx.intAttr("K", -1);
+  const Dim &ka = a->back();
+  if (k > 0 && ka.isStatic() && ka.value != k)
+    return ctx.error("input's last dim " + Twine(ka.value) +
+                     " is not the attribute K = " + Twine(k));
+  Dim nd = n > 0 ? Dim::of(n) : Dim::unknown();
+  if (const Shape *b = ctx.inShape(1); b && !b->empty())
+    nd = mergeDims(nd, (*b)[0]);
+  Shape out(a->begin(), a->end() - 1);
+  out.push_back(nd);
+  ctx.setOutput(0, elem, std::move(out));
+  return Error::success();
+}
+
+Error inferQLinearUnary(NodeContext &ctx) {
+  const Type &t = ctx.inType(0);
+  if (t.isTensor())
+    ctx.setOutput(0, t);
+  return Error::success();
+}
+
+Error inferQLinearBinary(NodeContext &ctx) {
+  const Shape *a = ctx.inShape(0), *b = ctx.inShape(3);
+  DataType elem = ctx.inElem(0);
+  if (elem == DataType::Undefined)
+    return Error::success();
+  if (!a || !b) {
+    ctx.setOutput(0, elem, std::nullopt);
+    return Error::success();
+  }
+  Expected<Shape> out = broadcastShapes(ctx, {a, b});
+  if (!out)
+    return out.takeError();
+  ctx.setOutput(0, elem, std::move(*out));
+  return Error::success();
+}
+
+Error inferQLinearGlobalAveragePool(NodeContext &ctx) {
+  const Type &t = ctx.inType(0);
+  const Shape *x = ctx.inShape(0);
+  if (!t.isTensor())
+    return Error::success();
+  if (!x || x->size() < 3) {
+    ctx.setOutput(0, t.elemType, std::nullopt);
+    return Error::success();
+  }
+  // [N, C, 1...] or, with channels_last, [N, 1..., C].
+  bool last = ctx.intAttr("channels_last", 0) != 0;
+  Shape out{(*x)[0]};
+  if (!last)
+    out.push_back((*x)[1]);
+  out.append(x->size() - 2, Dim::of(1));
+  if (last)
+    out.push_back(x->back());
+  ctx.setOutput(0, t.elemType, std::move(out));
+  return Error::success();
+}
+
+} // namespace shapeinf
+} // namespace onnxprune
