@@ -581,15 +581,24 @@ void DepGraph::finalize(Model &) {
 
 // ---- Building the whole graph --------------------------------------------
 
-/// Values of enclosing graphs that nodes inside \p g (recursively) read.
-static void collectCaptured(const Graph &g, const Graph &outer,
+/// True when \p v is defined in a subgraph of \p n (at any depth).
+static bool definedInside(const Value *v, const Node &n) {
+  for (const Graph *g = v->getGraph(); g; g = g->getParentGraph())
+    if (g->getOwnerNode() == &n)
+      return true;
+  return false;
+}
+
+/// Values of enclosing graphs (at any depth) that nodes inside \p g, a
+/// subgraph of \p owner, read.
+static void collectCaptured(const Graph &g, const Node &owner,
                             SmallVectorImpl<Value *> &out) {
   for (const Node &n : g.getNodes()) {
     for (Value *v : n.getInputs())
-      if (v && v->getGraph() == &outer)
+      if (v && !definedInside(v, owner))
         out.push_back(v);
     n.forEachSubgraph(
-        [&](const Graph &sg) { collectCaptured(sg, outer, out); });
+        [&](const Graph &sg) { collectCaptured(sg, owner, out); });
   }
 }
 
@@ -613,54 +622,72 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
                                 : "graph input '" + v->getName() + "'");
   for (Value *v : g.getOutputs())
     b.freezeValue(v, nullptr, "graph output '" + v->getName() + "'");
-  for (Node &n : g.getNodes()) {
-    if (n.isLiftedConstant())
-      continue;
-    if (n.hasSubgraphs()) {
-      b.freezeNode(n, "has subgraphs");
-      SmallVector<Value *, 8> captured;
-      n.forEachSubgraph(
-          [&](const Graph &sg) { collectCaptured(sg, g, captured); });
-      for (Value *v : captured)
-        b.freezeValue(v, &n, "read inside a subgraph");
-      continue;
+  // Subgraphs of ops with a handler (If, Loop: ControlFlowHandlers.cpp) are
+  // part of the one dependency graph: their nodes read outer values
+  // directly (a captured value is the same Value inside), so their
+  // handlers join across the boundary like any other; the op's own handler
+  // then joins branch and body outputs with its results. Their inputs and
+  // outputs are not the model's interface and are not frozen.
+  std::function<void(Graph &)> buildNodes = [&](Graph &cur) {
+    for (Node &n : cur.getNodes()) {
+      if (n.isLiftedConstant())
+        continue;
+      int64_t opset = m.getOpsetVersion(n.getDomain());
+      const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset);
+      if (n.hasSubgraphs()) {
+        if (h) {
+          for (Attribute &a : n.getAttrs())
+            for (auto &sg : a.graphs)
+              buildNodes(*sg);
+          h->build(n, b);
+          continue;
+        }
+        b.freezeNode(n, "has subgraphs");
+        SmallVector<Value *, 8> captured;
+        n.forEachSubgraph(
+            [&](const Graph &sg) { collectCaptured(sg, n, captured); });
+        for (Value *v : captured)
+          b.freezeValue(v, &n, "read inside a subgraph");
+        continue;
+      }
+      if (h)
+        h->build(n, b);
+      else {
+        b.freezeNode(n, "no handler for this op");
+        ++unhandled[(n.getDomain().empty() ? "" : n.getDomain() + ".") +
+                    n.getOpType()];
+      }
     }
-    int64_t opset = m.getOpsetVersion(n.getDomain());
-    if (const OpHandler *h =
-            lookupOpHandler(n.getDomain(), n.getOpType(), opset))
-      h->build(n, b);
-    else {
-      b.freezeNode(n, "no handler for this op");
-      ++unhandled[(n.getDomain().empty() ? "" : n.getDomain() + ".") +
-                  n.getOpType()];
-    }
-  }
+  };
+  buildNodes(g);
   // A virtual size (see setVirtualSize) is only stated through the ops
   // whose handlers join it as an index space: Transpose, MatMul, Softmax,
   // elementwise arithmetic, and Reshape (which factors or freezes it). Any
   // other op reading or making such an axis may treat it as the dynamic
   // size it is (Slice, Gather, Shape, reductions): its class is frozen.
   if (!dg.virtualOfRoot.empty())
-    for (Node &n : g.getNodes()) {
-      StringRef op = n.getOpType();
-      if (n.getDomain().empty() &&
-          (op == "Transpose" || op == "MatMul" || op == "Softmax" ||
-           op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
-           op == "Reshape") &&
-          !n.hasSubgraphs())
-        continue;
-      auto check = [&](Value *v) {
-        int64_t r = v ? DepGraphBuilder::rank(v) : -1;
-        for (int64_t i = 0; i < r; ++i)
-          if (b.virtualSize({v, (unsigned)i}) > 0)
-            b.freeze({v, (unsigned)i}, &n,
-                     "virtual head axis read by an op that cannot carry it");
-      };
-      for (Value *v : n.getInputs())
-        check(v);
-      for (Value *v : n.getOutputs())
-        check(v);
-    }
+    m.forEachGraph([&](Graph &cur) {
+      for (Node &n : cur.getNodes()) {
+        StringRef op = n.getOpType();
+        if (n.getDomain().empty() &&
+            (op == "Transpose" || op == "MatMul" || op == "Softmax" ||
+             op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+             op == "Reshape") &&
+            !n.hasSubgraphs())
+          continue;
+        auto check = [&](Value *v) {
+          int64_t r = v ? DepGraphBuilder::rank(v) : -1;
+          for (int64_t i = 0; i < r; ++i)
+            if (b.virtualSize({v, (unsigned)i}) > 0)
+              b.freeze({v, (unsigned)i}, &n,
+                       "virtual head axis read by an op that cannot carry it");
+        };
+        for (Value *v : n.getInputs())
+          check(v);
+        for (Value *v : n.getOutputs())
+          check(v);
+      }
+    });
   // Graph inputs and outputs were frozen before any virtual size existed;
   // the freeze is on the axis, so it holds.
   for (auto &kv : unhandled)
