@@ -5,6 +5,7 @@
 #include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
@@ -149,6 +150,49 @@ void DepGraphBuilder::freeze(AxisRef a, const Node *n, StringRef rule) {
   }
 }
 
+/// Where the rank of \p v was lost, for freeze reasons: the first node
+/// upstream whose output has no rank though its inputs all have one (an If
+/// whose branches differ, an op no shape rule knows), or the graph input
+/// that has none; "" when \p v has a rank.
+static std::string rankLostAt(const Value *v) {
+  SmallPtrSet<const Value *, 16> seen;
+  while (v && seen.insert(v).second) {
+    if (v->getType().hasRank())
+      return "";
+    const Node *p = v->getProducer();
+    if (!p)
+      return v->isGraphInput() ? "graph input '" + v->getName() + "'" : "";
+    const Value *next = nullptr;
+    for (const Value *in : p->getInputs())
+      if (in && !in->getType().hasRank() && !isShapeData(in)) {
+        next = in;
+        break;
+      }
+    if (!next)
+      return p->describe();
+    v = next;
+  }
+  return "";
+}
+
+/// \p rule, naming where the rank was lost when it is about an unknown
+/// rank of one of \p n's operands that some other node lost.
+static std::string withRankOrigin(const Node &n, StringRef rule) {
+  if (!rule.contains("rank unknown"))
+    return rule.str();
+  auto origin = [&](const Value *v) -> std::string {
+    std::string o = v ? rankLostAt(v) : "";
+    return o == n.describe() ? "" : o;
+  };
+  for (const Value *v : n.getInputs())
+    if (std::string o = origin(v); !o.empty())
+      return (rule + " (lost at " + o + ")").str();
+  for (const Value *v : n.getOutputs())
+    if (std::string o = origin(v); !o.empty())
+      return (rule + " (lost at " + o + ")").str();
+  return rule.str();
+}
+
 void DepGraphBuilder::freezeValue(Value *v, const Node *n, StringRef rule) {
   int64_t r = rank(v);
   for (int64_t i = 0; i < r; ++i)
@@ -156,12 +200,13 @@ void DepGraphBuilder::freezeValue(Value *v, const Node *n, StringRef rule) {
 }
 
 void DepGraphBuilder::freezeNode(const Node &n, StringRef rule) {
+  std::string why = withRankOrigin(n, rule);
   for (Value *v : n.getInputs())
     if (v)
-      freezeValue(v, &n, rule);
+      freezeValue(v, &n, why);
   for (Value *v : n.getOutputs())
     if (v)
-      freezeValue(v, &n, rule);
+      freezeValue(v, &n, why);
 }
 
 void DepGraphBuilder::join(AxisRef a, AxisRef b, const Node &why) {
