@@ -188,16 +188,16 @@ public:
     //
     //   after: ... -> Mul(., 48/64) -> Add(., Mul(Mul(m, m), 16/64)) -> Y'
     if (Value *m = layerNormMean(x, r)) {
-      Value *k = scalarWeight(rw, g, y->getName() + "_removed_ratio", dt,
-                              1.0 - ratio);
+      Value *k =
+          scalarWeight(rw, g, y->getName() + "_removed_ratio", dt, 1.0 - ratio);
       Node *sq = rw.createNode(g, "Mul", {m, m}, 1, next, "",
                                y->getName() + "_mean_sq");
       rw.setType(sq->getOutput(0), m->getType());
       Node *part = rw.createNode(g, "Mul", {sq->getOutput(0), k}, 1, next, "",
                                  y->getName() + "_removed_part");
       rw.setType(part->getOutput(0), m->getType());
-      Node *add = rw.createNode(g, "Add", {result, part->getOutput(0)}, 1,
-                                next, "", y->getName() + "_restored");
+      Node *add = rw.createNode(g, "Add", {result, part->getOutput(0)}, 1, next,
+                                "", y->getName() + "_restored");
       rw.setType(add->getOutput(0), y->getType());
       result = add->getOutput(0);
       made.append({sq, part, add});

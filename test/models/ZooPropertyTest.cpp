@@ -134,10 +134,10 @@ double coverageFloorOf(StringRef arch) {
       {"hf:whisper_encoder", 91},    // 96.4
       {"hf:mixtral_moe", 82},        // 87.2 (dynamo: GatherND experts)
       // Recurrent and control flow (test/models/recurrent, gen_recurrent.py).
-      {"lstm_bidir", 95}, // 100.0
-      {"gru", 95},        // 99.9
-      {"rnn_bidir", 95},  // 99.7
-      {"lstm_state", 76}, // 81.3: hidden units pinned by the state inputs
+      {"lstm_bidir", 95},  // 100.0
+      {"gru", 95},         // 99.9
+      {"rnn_bidir", 95},   // 99.7
+      {"lstm_state", 76},  // 81.3: hidden units pinned by the state inputs
       {"if_branches", 95}, // 100.0
       {"loop_block", 95},  // 99.9
       // Real audio models from npm (test/models/fetch_audio.sh).
@@ -221,10 +221,9 @@ std::vector<ZooModel> allModels() {
   // Audio models from npm. Silero VAD (legacy): an If on the sample rate,
   // the only integer input, so each branch gets its own case; 512 samples
   // at 16 kHz, 256 at 8 kHz.
-  for (auto [name, rate, samples] :
-       {std::tuple<const char *, int64_t, int64_t>{"silero_vad_16k", 16000,
-                                                   512},
-        {"silero_vad_8k", 8000, 256}}) {
+  for (auto [name, rate, samples] : {std::tuple<const char *, int64_t, int64_t>{
+                                         "silero_vad_16k", 16000, 512},
+                                     {"silero_vad_8k", 8000, 256}}) {
     ZooModel m;
     m.name = name;
     m.path = std::string(ONNXPRUNE_AUDIO_DIR) +
@@ -646,10 +645,9 @@ TEST_P(ZooProperty, PlantedZeros) {
   ModelAnalysisManager mam;
   pb.registerAnalyses(mam);
   ASSERT_FALSE(bool(pb.parsePassPipeline(
-      mpm,
-      ("prune-width<criterion=magnitude;threshold=0;plan-out=" + planPath +
-       (zm.graph.hidden ? ";hidden>" : ">"))
-          .str())));
+      mpm, ("prune-width<criterion=magnitude;threshold=0;plan-out=" + planPath +
+            (zm.graph.hidden ? ";hidden>" : ">"))
+               .str())));
   Model &m = *am->model;
   auto pa = mpm.run(m, mam);
   ASSERT_TRUE(!!pa) << toString(pa.takeError());
@@ -738,8 +736,8 @@ TEST_P(DeployedRatio, RemovesAtLeast15PercentAndRuns) {
   auto pa = mpm.run(m, mam);
   ASSERT_TRUE(!!pa) << toString(pa.takeError());
   uint64_t after = test::countParams(m);
-  EXPECT_LE(after, before * 0.85) << zm.name << ": " << before << " -> "
-                                  << after;
+  EXPECT_LE(after, before * 0.85)
+      << zm.name << ": " << before << " -> " << after;
   EXPECT_EQ(test::describeIO(m.getGraph().getInputs()), inputsBefore);
   EXPECT_EQ(test::describeIO(m.getGraph().getOutputs()), outputsBefore);
   auto session = openModelSession(m);
