@@ -169,7 +169,7 @@ static std::string rankLostAt(const Value *v) {
         break;
       }
     if (!next)
-      return p->describe();
+      return "node " + p->describe();
     v = next;
   }
   return "";
@@ -182,7 +182,7 @@ static std::string withRankOrigin(const Node &n, StringRef rule) {
     return rule.str();
   auto origin = [&](const Value *v) -> std::string {
     std::string o = v ? rankLostAt(v) : "";
-    return o == n.describe() ? "" : o;
+    return o == "node " + n.describe() ? "" : o;
   };
   for (const Value *v : n.getInputs())
     if (std::string o = origin(v); !o.empty())
