@@ -115,6 +115,12 @@ public:
       b.freezeNode(n, "hidden size unknown or weights do not match it");
       return;
     }
+    // The per-element maps below are 2*G*H long: a declared size no real
+    // model has (a fuzzed file) freezes instead of allocating.
+    if (h > (int64_t(1) << 24)) {
+      b.freezeNode(n, "hidden size too large");
+      return;
+    }
     AxisRef hidden = ax(r, 2);
     // Row g*H + j of a gate-stacked axis is hidden unit j.
     auto joinGates = [&](Value *v, int64_t axis, int64_t blocks) {

@@ -813,7 +813,9 @@ coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
     }
     case Run::Merge: {
       if (r.in.size() == 2 && isRecurrentDirectionAxis(x, r.in[0]) &&
-          in[r.in[1]].isStatic()) {
+          in[r.in[1]].isStatic() && in[r.in[1]].value > 0 &&
+          out[r.out[0]].isStatic() &&
+          out[r.out[0]].value <= (int64_t(1) << 24)) {
         // [.., dirs, H] -> [.., dirs·H] (a bidirectional recurrent op's
         // Y): the hidden unit j is output channel d·H + j of every
         // direction; the direction axis is no channel.
