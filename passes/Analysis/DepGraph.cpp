@@ -186,10 +186,10 @@ static std::string withRankOrigin(const Node &n, StringRef rule) {
   };
   for (const Value *v : n.getInputs())
     if (std::string o = origin(v); !o.empty())
-      return (rule + " (lost at " + o + ")").str();
+      return (rule + " (lost by " + o + ")").str();
   for (const Value *v : n.getOutputs())
     if (std::string o = origin(v); !o.empty())
-      return (rule + " (lost at " + o + ")").str();
+      return (rule + " (lost by " + o + ")").str();
   return rule.str();
 }
 
