@@ -59,14 +59,16 @@ static std::string shortParseError(StringRef msg) {
 /// The declared type \p declared with the dims it leaves open (no value,
 /// no name: dynamo writes whole value_info entries of such dims) taken
 /// from the inferred type \p inferred of the same rank.
-static Type refineDeclared(Type declared, const Type &inferred) {
+static Type refineDeclared(Type declared, const Type &inferred,
+                           bool refineSymbols) {
   if (!declared.shape || !inferred.shape ||
       declared.shape->size() != inferred.shape->size() ||
       declared.elemType != inferred.elemType)
     return declared;
   for (size_t i = 0; i < declared.shape->size(); ++i) {
     Dim &d = (*declared.shape)[i];
-    if (d.isUnknown() && d.denotation.empty())
+    if ((d.isUnknown() && d.denotation.empty()) ||
+        (refineSymbols && !d.isStatic() && (*inferred.shape)[i].isStatic()))
       d = (*inferred.shape)[i];
   }
   return declared;
@@ -133,8 +135,13 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
             declared.emplace_back(v, v->getType());
       });
       consumeError(inferShapes(*model));
+      // Inside subgraphs exporters name every dim of the outputs (torch:
+      // "Add/Add_output_0_dim_1"); a size inference proved (a Loop body
+      // that keeps its carried shapes) replaces such a name there.
       for (auto &[v, t] : declared)
-        v->setType(refineDeclared(std::move(t), v->getType()));
+        v->setType(refineDeclared(std::move(t), v->getType(),
+                                  v->getGraph()->getOwnerNode() &&
+                                      !v->isGraphInput()));
     }
   }
   return std::move(model);

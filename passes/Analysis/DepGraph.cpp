@@ -5,6 +5,7 @@
 #include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
@@ -149,6 +150,49 @@ void DepGraphBuilder::freeze(AxisRef a, const Node *n, StringRef rule) {
   }
 }
 
+/// Where the rank of \p v was lost, for freeze reasons: the first node
+/// upstream whose output has no rank though its inputs all have one (an If
+/// whose branches differ, an op no shape rule knows), or the graph input
+/// that has none; "" when \p v has a rank.
+static std::string rankLostAt(const Value *v) {
+  SmallPtrSet<const Value *, 16> seen;
+  while (v && seen.insert(v).second) {
+    if (v->getType().hasRank())
+      return "";
+    const Node *p = v->getProducer();
+    if (!p)
+      return v->isGraphInput() ? "graph input '" + v->getName() + "'" : "";
+    const Value *next = nullptr;
+    for (const Value *in : p->getInputs())
+      if (in && !in->getType().hasRank() && !isShapeData(in)) {
+        next = in;
+        break;
+      }
+    if (!next)
+      return "node " + p->describe();
+    v = next;
+  }
+  return "";
+}
+
+/// \p rule, naming where the rank was lost when it is about an unknown
+/// rank of one of \p n's operands that some other node lost.
+static std::string withRankOrigin(const Node &n, StringRef rule) {
+  if (!rule.contains("rank unknown"))
+    return rule.str();
+  auto origin = [&](const Value *v) -> std::string {
+    std::string o = v ? rankLostAt(v) : "";
+    return o == "node " + n.describe() ? "" : o;
+  };
+  for (const Value *v : n.getInputs())
+    if (std::string o = origin(v); !o.empty())
+      return (rule + " (lost by " + o + ")").str();
+  for (const Value *v : n.getOutputs())
+    if (std::string o = origin(v); !o.empty())
+      return (rule + " (lost by " + o + ")").str();
+  return rule.str();
+}
+
 void DepGraphBuilder::freezeValue(Value *v, const Node *n, StringRef rule) {
   int64_t r = rank(v);
   for (int64_t i = 0; i < r; ++i)
@@ -156,12 +200,13 @@ void DepGraphBuilder::freezeValue(Value *v, const Node *n, StringRef rule) {
 }
 
 void DepGraphBuilder::freezeNode(const Node &n, StringRef rule) {
+  std::string why = withRankOrigin(n, rule);
   for (Value *v : n.getInputs())
     if (v)
-      freezeValue(v, &n, rule);
+      freezeValue(v, &n, why);
   for (Value *v : n.getOutputs())
     if (v)
-      freezeValue(v, &n, rule);
+      freezeValue(v, &n, why);
 }
 
 void DepGraphBuilder::join(AxisRef a, AxisRef b, const Node &why) {
@@ -581,15 +626,24 @@ void DepGraph::finalize(Model &) {
 
 // ---- Building the whole graph --------------------------------------------
 
-/// Values of enclosing graphs that nodes inside \p g (recursively) read.
-static void collectCaptured(const Graph &g, const Graph &outer,
+/// True when \p v is defined in a subgraph of \p n (at any depth).
+static bool definedInside(const Value *v, const Node &n) {
+  for (const Graph *g = v->getGraph(); g; g = g->getParentGraph())
+    if (g->getOwnerNode() == &n)
+      return true;
+  return false;
+}
+
+/// Values of enclosing graphs (at any depth) that nodes inside \p g, a
+/// subgraph of \p owner, read.
+static void collectCaptured(const Graph &g, const Node &owner,
                             SmallVectorImpl<Value *> &out) {
   for (const Node &n : g.getNodes()) {
     for (Value *v : n.getInputs())
-      if (v && v->getGraph() == &outer)
+      if (v && !definedInside(v, owner))
         out.push_back(v);
     n.forEachSubgraph(
-        [&](const Graph &sg) { collectCaptured(sg, outer, out); });
+        [&](const Graph &sg) { collectCaptured(sg, owner, out); });
   }
 }
 
@@ -613,54 +667,72 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
                                 : "graph input '" + v->getName() + "'");
   for (Value *v : g.getOutputs())
     b.freezeValue(v, nullptr, "graph output '" + v->getName() + "'");
-  for (Node &n : g.getNodes()) {
-    if (n.isLiftedConstant())
-      continue;
-    if (n.hasSubgraphs()) {
-      b.freezeNode(n, "has subgraphs");
-      SmallVector<Value *, 8> captured;
-      n.forEachSubgraph(
-          [&](const Graph &sg) { collectCaptured(sg, g, captured); });
-      for (Value *v : captured)
-        b.freezeValue(v, &n, "read inside a subgraph");
-      continue;
+  // Subgraphs of ops with a handler (If, Loop: ControlFlowHandlers.cpp) are
+  // part of the one dependency graph: their nodes read outer values
+  // directly (a captured value is the same Value inside), so their
+  // handlers join across the boundary like any other; the op's own handler
+  // then joins branch and body outputs with its results. Their inputs and
+  // outputs are not the model's interface and are not frozen.
+  std::function<void(Graph &)> buildNodes = [&](Graph &cur) {
+    for (Node &n : cur.getNodes()) {
+      if (n.isLiftedConstant())
+        continue;
+      int64_t opset = m.getOpsetVersion(n.getDomain());
+      const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset);
+      if (n.hasSubgraphs()) {
+        if (h) {
+          for (Attribute &a : n.getAttrs())
+            for (auto &sg : a.graphs)
+              buildNodes(*sg);
+          h->build(n, b);
+          continue;
+        }
+        b.freezeNode(n, "has subgraphs");
+        SmallVector<Value *, 8> captured;
+        n.forEachSubgraph(
+            [&](const Graph &sg) { collectCaptured(sg, n, captured); });
+        for (Value *v : captured)
+          b.freezeValue(v, &n, "read inside a subgraph");
+        continue;
+      }
+      if (h)
+        h->build(n, b);
+      else {
+        b.freezeNode(n, "no handler for this op");
+        ++unhandled[(n.getDomain().empty() ? "" : n.getDomain() + ".") +
+                    n.getOpType()];
+      }
     }
-    int64_t opset = m.getOpsetVersion(n.getDomain());
-    if (const OpHandler *h =
-            lookupOpHandler(n.getDomain(), n.getOpType(), opset))
-      h->build(n, b);
-    else {
-      b.freezeNode(n, "no handler for this op");
-      ++unhandled[(n.getDomain().empty() ? "" : n.getDomain() + ".") +
-                  n.getOpType()];
-    }
-  }
+  };
+  buildNodes(g);
   // A virtual size (see setVirtualSize) is only stated through the ops
   // whose handlers join it as an index space: Transpose, MatMul, Softmax,
   // elementwise arithmetic, and Reshape (which factors or freezes it). Any
   // other op reading or making such an axis may treat it as the dynamic
   // size it is (Slice, Gather, Shape, reductions): its class is frozen.
   if (!dg.virtualOfRoot.empty())
-    for (Node &n : g.getNodes()) {
-      StringRef op = n.getOpType();
-      if (n.getDomain().empty() &&
-          (op == "Transpose" || op == "MatMul" || op == "Softmax" ||
-           op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
-           op == "Reshape") &&
-          !n.hasSubgraphs())
-        continue;
-      auto check = [&](Value *v) {
-        int64_t r = v ? DepGraphBuilder::rank(v) : -1;
-        for (int64_t i = 0; i < r; ++i)
-          if (b.virtualSize({v, (unsigned)i}) > 0)
-            b.freeze({v, (unsigned)i}, &n,
-                     "virtual head axis read by an op that cannot carry it");
-      };
-      for (Value *v : n.getInputs())
-        check(v);
-      for (Value *v : n.getOutputs())
-        check(v);
-    }
+    m.forEachGraph([&](Graph &cur) {
+      for (Node &n : cur.getNodes()) {
+        StringRef op = n.getOpType();
+        if (n.getDomain().empty() &&
+            (op == "Transpose" || op == "MatMul" || op == "Softmax" ||
+             op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+             op == "Reshape") &&
+            !n.hasSubgraphs())
+          continue;
+        auto check = [&](Value *v) {
+          int64_t r = v ? DepGraphBuilder::rank(v) : -1;
+          for (int64_t i = 0; i < r; ++i)
+            if (b.virtualSize({v, (unsigned)i}) > 0)
+              b.freeze({v, (unsigned)i}, &n,
+                       "virtual head axis read by an op that cannot carry it");
+        };
+        for (Value *v : n.getInputs())
+          check(v);
+        for (Value *v : n.getOutputs())
+          check(v);
+      }
+    });
   // Graph inputs and outputs were frozen before any virtual size existed;
   // the freeze is on the axis, so it holds.
   for (auto &kv : unhandled)

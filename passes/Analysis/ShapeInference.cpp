@@ -268,6 +268,8 @@ public:
 private:
   Error inferNode(Node &n);
   Error inferIf(Node &n);
+  /// The Loop's result types, from its inferred body.
+  Error inferLoopOutputs(Node &n, Graph &body);
   Error inferLoop(Node &n);
   Error inferScan(Node &n);
   Error inferSubgraphs(Node &n);
@@ -451,12 +453,52 @@ static Type carriedType(const Type &t) {
   return out;
 }
 
+/// True when every dim of \p t is static or a named symbol (a batch size):
+/// a shape a loop can provably keep.
+static bool isFullyNamed(const Type &t) {
+  if (!t.isTensor() || !t.hasRank())
+    return false;
+  for (const Dim &d : *t.shape)
+    if (d.isUnknown())
+      return false;
+  return true;
+}
+
 /// The final type of a loop-carried value: the initial type when the body
-/// provably keeps it (same static shape), else what both have in common.
+/// provably keeps it (same static or named shape), else what both have in
+/// common.
 static Type carriedResult(const Type &init, const Type &bodyOut) {
-  if (init.isStaticShape() && bodyOut == init)
+  if (isFullyNamed(init) && bodyOut == init)
     return init;
   return carriedType(unionType(init, bodyOut));
+}
+
+/// True when a value declared \p decl may be given the static type \p t:
+/// nothing declared, or the same element type and rank with no static dim
+/// that differs.
+static bool fitsDeclared(const Type &t, const Type &decl) {
+  if (decl.kind == Type::Kind::None)
+    return true;
+  if (!decl.isTensor() || decl.elemType != t.elemType)
+    return false;
+  if (!decl.hasRank())
+    return true;
+  if (decl.rank() != t.rank())
+    return false;
+  for (int64_t i = 0; i < t.rank(); ++i)
+    if ((*decl.shape)[i].isStatic() && (*decl.shape)[i] != (*t.shape)[i])
+      return false;
+  return true;
+}
+
+/// The types of every value of \p g and of its subgraphs, to restore.
+static void collectTypes(Graph &g, std::vector<std::pair<Value *, Type>> &out) {
+  for (Value *v : g.getValues())
+    out.push_back({v, v->getType()});
+  for (Node &n : g.getNodes())
+    for (Attribute &a : n.getAttrs())
+      for (auto &sg : a.graphs)
+        collectTypes(*sg, out);
 }
 
 Error ShapeInferrer::inferLoop(Node &n) {
@@ -468,13 +510,58 @@ Error ShapeInferrer::inferLoop(Node &n) {
     fillInput(ins[0], Type::tensor(DataType::Int64, Shape()));
   if (ins.size() >= 2)
     fillInput(ins[1], Type::tensor(DataType::Bool, Shape()));
+  // Optimistic first: a carried value with a known initial shape is
+  // assumed to keep it (the common case: an accumulator, an RNN state), so
+  // the body's channel axes have sizes the pruner can couple. When the body
+  // does not give it back unchanged, every type inferred in the body is
+  // restored and the body is inferred again with rank-only carried types.
+  std::vector<std::pair<Value *, Type>> saved;
+  std::vector<unsigned> assumed;
+  for (unsigned k = 2; k < ins.size() && k < n.getNumInputs(); ++k) {
+    Value *init = n.getInput(k);
+    if (!init || !isFullyNamed(init->getType()) ||
+        !fitsDeclared(init->getType(), ins[k]->getType()))
+      continue;
+    if (saved.empty())
+      collectTypes(*body, saved);
+    ins[k]->setType(init->getType());
+    assumed.push_back(k);
+  }
+  if (!assumed.empty()) {
+    // Exporters declare the body's values with invented symbols (torch:
+    // "Add/Add_output_0_dim_1") that inference may not refine; under the
+    // assumption the static dims are provable, so the symbols give way.
+    for (auto &[v, t] : saved) {
+      if (v->isGraphInput() || v->isWeight() || !t.hasRank())
+        continue;
+      Type open = t;
+      for (Dim &d : *open.shape)
+        if (!d.isStatic())
+          d = Dim::unknown();
+      v->setType(std::move(open));
+    }
+    if (Error e = inferGraph(*body))
+      return e;
+    bool kept = true;
+    for (unsigned k : assumed)
+      kept &= k - 1 < body->getOutputs().size() &&
+              body->getOutputs()[k - 1]->getType() == ins[k]->getType();
+    if (kept)
+      return inferLoopOutputs(n, *body);
+    for (auto &[v, t] : saved)
+      v->setType(t);
+  }
   for (unsigned k = 2; k < ins.size() && k < n.getNumInputs(); ++k)
     if (Value *init = n.getInput(k))
       fillInput(ins[k], carriedType(init->getType()));
   if (Error e = inferGraph(*body))
     return e;
+  return inferLoopOutputs(n, *body);
+}
+
+Error ShapeInferrer::inferLoopOutputs(Node &n, Graph &body) {
   // Body outputs: cond, then the carried values, then the scan outputs.
-  ArrayRef<Value *> outs = body->getOutputs();
+  ArrayRef<Value *> outs = body.getOutputs();
   unsigned numCarried = n.getNumInputs() > 2 ? n.getNumInputs() - 2 : 0;
   for (unsigned i = 0; i < n.getNumOutputs(); ++i) {
     Value *v = n.getOutput(i);

@@ -35,6 +35,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/IR/Rewriter.h"
+#include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
 #include "passes/OpHandlers/OpHandler.h"
 
@@ -163,36 +164,105 @@ public:
     DataType dt = y->getType().elemType;
     double ratio =
         (double)ctx.newSize(ax(x, r - 1)) / ctx.oldSize(ax(x, r - 1));
-    std::string bytes;
-    if (dt == DataType::Float) {
-      float f = (float)ratio;
-      bytes.assign(reinterpret_cast<const char *>(&f), sizeof f);
-    } else if (dt == DataType::Double) {
-      bytes.assign(reinterpret_cast<const char *>(&ratio), sizeof ratio);
-    } else {
+    if (dt != DataType::Float && dt != DataType::Double) {
       return makeError("node " + n.describe() +
                        ": hidden-size pruning through a ReduceMean of type " +
                        dataTypeName(dt) + " is not supported");
     }
     Rewriter &rw = ctx.rewriter();
     Graph &g = *n.getGraph();
-    auto t = std::make_unique<Tensor>(y->getName() + "_count_ratio", dt,
-                                      ArrayRef<int64_t>{});
-    t->setData({}, std::move(bytes));
-    Value *c = rw.createWeight(g, std::move(t));
+    Value *c = scalarWeight(rw, g, y->getName() + "_count_ratio", dt, ratio);
     // Right after the node (its users all come later); at the end when it
     // is the last one.
     auto after = std::next(n.getIterator());
     Node *next = after == g.getNodes().end() ? nullptr : &*after;
     Node *mul = rw.createNode(g, "Mul", {y, c}, 1, next, "",
                               y->getName() + "_rescaled");
-    Value *scaled = mul->getOutput(0);
-    rw.setType(scaled, y->getType());
+    Value *result = mul->getOutput(0);
+    rw.setType(result, y->getType());
+    SmallVector<Node *, 4> made{mul};
+    // A LayerNorm's variance, mean((x - m)^2): each removed channel was
+    // zero when masked, so it added m^2 to the sum; adding (k/N)·m^2 back
+    // keeps masked and pruned LayerNorms equal (wake-word and audio
+    // models normalise their dense blocks this way).
+    //
+    //   after: ... -> Mul(., 48/64) -> Add(., Mul(Mul(m, m), 16/64)) -> Y'
+    if (Value *m = layerNormMean(x, r)) {
+      Value *k =
+          scalarWeight(rw, g, y->getName() + "_removed_ratio", dt, 1.0 - ratio);
+      Node *sq = rw.createNode(g, "Mul", {m, m}, 1, next, "",
+                               y->getName() + "_mean_sq");
+      rw.setType(sq->getOutput(0), m->getType());
+      Node *part = rw.createNode(g, "Mul", {sq->getOutput(0), k}, 1, next, "",
+                                 y->getName() + "_removed_part");
+      rw.setType(part->getOutput(0), m->getType());
+      Node *add = rw.createNode(g, "Add", {result, part->getOutput(0)}, 1, next,
+                                "", y->getName() + "_restored");
+      rw.setType(add->getOutput(0), y->getType());
+      result = add->getOutput(0);
+      made.append({sq, part, add});
+    }
     SmallVector<Use, 4> uses(y->getUses().begin(), y->getUses().end());
     for (const Use &u : uses)
-      if (u.user != mul)
-        rw.setInput(u.user, u.operandIndex, scaled);
+      if (!is_contained(made, u.user))
+        rw.setInput(u.user, u.operandIndex, result);
     return Error::success();
+  }
+
+private:
+  /// A new scalar initializer of type \p dt (float or double).
+  static Value *scalarWeight(Rewriter &rw, Graph &g, const std::string &name,
+                             DataType dt, double v) {
+    std::string bytes;
+    if (dt == DataType::Float) {
+      float f = (float)v;
+      bytes.assign(reinterpret_cast<const char *>(&f), sizeof f);
+    } else {
+      bytes.assign(reinterpret_cast<const char *>(&v), sizeof v);
+    }
+    auto t = std::make_unique<Tensor>(name, dt, ArrayRef<int64_t>{});
+    t->setData({}, std::move(bytes));
+    return rw.createWeight(g, std::move(t));
+  }
+
+  /// The mean m when \p x is (X - m)^2 (`Pow(Sub(X, m), 2)` or
+  /// `Mul(d, d)` with d = Sub(X, m)) and m is a ReduceMean of X over the
+  /// same last axis, kept (rank \p r, last dim 1): a LayerNorm's variance.
+  static Value *layerNormMean(Value *x, int64_t r) {
+    const Node *p = x ? x->getProducer() : nullptr;
+    if (!p || !p->getDomain().empty() || p->getNumInputs() != 2)
+      return nullptr;
+    Value *d = p->getInput(0);
+    if (p->getOpType() == "Mul") {
+      if (p->getInput(1) != d)
+        return nullptr;
+    } else if (p->getOpType() == "Pow") {
+      const Value *e = p->getInput(1);
+      if (!e || !e->isWeight())
+        return nullptr;
+      auto vals = readAsDoubles(*e->getWeight());
+      if (!vals) {
+        consumeError(vals.takeError());
+        return nullptr;
+      }
+      if (vals->size() != 1 || (*vals)[0] != 2)
+        return nullptr;
+    } else {
+      return nullptr;
+    }
+    const Node *sub = d ? d->getProducer() : nullptr;
+    if (!sub || sub->getOpType() != "Sub" || !sub->getDomain().empty())
+      return nullptr;
+    Value *m = sub->getInput(1);
+    // The mean as its own rewrite left it: ReduceMean -> Mul (rescale).
+    const Node *q = m ? m->getProducer() : nullptr;
+    if (q && q->getOpType() == "Mul")
+      q = q->getInput(0) ? q->getInput(0)->getProducer() : nullptr;
+    if (!q || q->getOpType() != "ReduceMean" ||
+        q->getInput(0) != sub->getInput(0) || DepGraphBuilder::rank(m) != r ||
+        DepGraphBuilder::size({m, (unsigned)(r - 1)}) != 1)
+      return nullptr;
+    return m;
   }
 };
 

@@ -715,6 +715,36 @@ bool coupleVirtualHeads(const Run &r, Value *x, Value *y, const Shape &in,
   return false;
 }
 
+/// True when axis \p axis of \p v is the direction axis of an LSTM, GRU or
+/// RNN output (Y: axis 1, or 2 with layout=1; Y_h/Y_c: 0, or 1), possibly
+/// moved by Transposes: merging it with the hidden axis makes channel
+/// d·H + j of unit j (see RecurrentHandlers.cpp).
+static bool isRecurrentDirectionAxis(const Value *v, unsigned axis) {
+  for (unsigned depth = 0; v && depth < 4; ++depth) {
+    const Node *p = v->getProducer();
+    if (!p || !p->getDomain().empty())
+      return false;
+    StringRef op = p->getOpType();
+    if (op == "LSTM" || op == "GRU" || op == "RNN") {
+      unsigned layout = p->getIntAttr("layout", 0) ? 1 : 0;
+      unsigned want = v->getOutputIndex() == 0 ? 1 + layout : layout;
+      return axis == want;
+    }
+    if (op == "Identity") {
+      v = p->getInput(0);
+      continue;
+    }
+    if (op != "Transpose")
+      return false;
+    auto perm = p->getIntsAttr("perm");
+    if (!perm || axis >= perm->size())
+      return false;
+    axis = (unsigned)(*perm)[axis];
+    v = p->getInput(0);
+  }
+  return false;
+}
+
 /// States the couplings of factored runs between \p x and \p y. Returns,
 /// for each output axis, the input axes it is coupled with (empty: none),
 /// for the target checks of Reshape.
@@ -782,6 +812,22 @@ coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
       break;
     }
     case Run::Merge: {
+      if (r.in.size() == 2 && isRecurrentDirectionAxis(x, r.in[0]) &&
+          in[r.in[1]].isStatic() && in[r.in[1]].value > 0 &&
+          out[r.out[0]].isStatic() &&
+          out[r.out[0]].value <= (int64_t(1) << 24)) {
+        // [.., dirs, H] -> [.., dirs·H] (a bidirectional recurrent op's
+        // Y): the hidden unit j is output channel d·H + j of every
+        // direction; the direction axis is no channel.
+        int64_t h = in[r.in[1]].value;
+        std::vector<int64_t> map;
+        for (int64_t c = 0; c < out[r.out[0]].value; ++c)
+          map.push_back(c % h);
+        b.joinMap({y, r.out[0]}, {x, r.in[1]}, map, n);
+        coupled[r.out[0]].push_back(r.in[1]);
+        b.freeze({x, r.in[0]}, &n, "direction axis of a recurrent output");
+        break;
+      }
       // [.., C, H, W] -> [.., C·H·W]: input channel c is the block
       // [c·H·W, (c+1)·H·W) of the output.
       ArrayRef<unsigned> inner = ArrayRef<unsigned>(r.in).drop_front();

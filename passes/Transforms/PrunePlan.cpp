@@ -425,15 +425,27 @@ std::string describe(const PlanUnitRef &r) {
 }
 
 /// The unit of \p r, or why there is none.
+/// The value named \p name in any graph of \p m (names are unique across
+/// scopes): weights of If branches and Loop bodies are group members too.
+static Value *lookupAnywhere(const Model &m, StringRef name) {
+  Value *found = m.getGraph().lookup(name);
+  if (!found)
+    m.forEachGraph([&](const Graph &g) {
+      if (!found)
+        found = g.lookup(name);
+    });
+  return found;
+}
+
 Expected<unsigned> resolveUnit(const PlanUnitRef &r, const Model &m,
                                const DepGraph &dg, StringRef source) {
   auto fail = [&](const Twine &why) {
     return makeError("plan '" + source + "': unit " + describe(r) +
                      " does not exist: " + why);
   };
-  Value *v = m.getGraph().lookup(r.weight);
+  Value *v = lookupAnywhere(m, r.weight);
   if (!v || !v->isWeight())
-    return fail("no weight '" + r.weight + "' in the main graph");
+    return fail("no weight '" + r.weight + "' in the model");
   int64_t rank = v->getWeight()->getDims().size();
   if (r.axis >= rank)
     return fail("'" + r.weight + "' has rank " + Twine(rank));
@@ -474,7 +486,7 @@ Expected<std::vector<unsigned>> resolvePrunePlan(const PrunePlan &plan,
   DenseMap<unsigned, PlanUnitRef> seen;
   for (const PrunePlan::Group &g : plan.groups) {
     // The group's name must be a prunable unit's axis of some group.
-    Value *av = m.getGraph().lookup(g.weight);
+    Value *av = lookupAnywhere(m, g.weight);
     int as = av && av->isWeight() && g.axis < av->getWeight()->getDims().size()
                  ? dg.spaceOf({av, g.axis})
                  : -1;

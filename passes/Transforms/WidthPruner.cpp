@@ -147,19 +147,24 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
       m.recordKeptChannels(a.value->getName(), a.axis, keptOfSpace[s]);
     }
   }
-  // Op-specific fixes, in graph order so results are deterministic.
-  for (Node &n : m.getGraph().getNodes()) {
-    if (!touched.count(&n) || n.isLiftedConstant())
-      continue;
-    int64_t opset = m.getOpsetVersion(n.getDomain());
-    const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset);
-    if (!h)
-      return makeError("node " + n.describe() +
-                       ": an axis changed but the op has no handler");
-    if (Error e = h->rewrite(n, ctx))
-      return e;
-  }
-  return Error::success();
+  // Op-specific fixes, in graph order so results are deterministic; nodes
+  // inside If branches and Loop bodies too (their groups cross the
+  // boundary, see ControlFlowHandlers.cpp).
+  Error err = Error::success();
+  m.forEachGraph([&](Graph &g) {
+    for (Node &n : g.getNodes()) {
+      if (err || !touched.count(&n) || n.isLiftedConstant())
+        continue;
+      int64_t opset = m.getOpsetVersion(n.getDomain());
+      const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset);
+      if (!h)
+        err = makeError("node " + n.describe() +
+                        ": an axis changed but the op has no handler");
+      else
+        err = h->rewrite(n, ctx);
+    }
+  });
+  return err;
 }
 
 /// Whether zeroing a weight's slices is a faithful stand-in for removing

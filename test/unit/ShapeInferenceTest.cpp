@@ -634,15 +634,46 @@ TEST(ShapeInferenceTest, ControlFlow) {
         co = Identity(ci)
         lo = Relu(lc)
       }>
+      r4 = Loop(n, c, a) <body = lg (int64 it2, bool ci2, lg2) => (co2, lo2) {
+        co2 = Identity(ci2)
+        lo2 = Concat<axis = 0>(lg2, lg2)
+      }>
       y = Identity(r1)
     })");
   ASSERT_TRUE(m);
   EXPECT_EQ(typeOf(*m, "r1"), "float[2,3]");
   EXPECT_EQ(typeOf(*m, "o4"), "float[4,3]");
   EXPECT_EQ(typeOf(*m, "r2"), "float[?,3]");
-  // The carried value keeps its type only because the body keeps it.
-  EXPECT_EQ(typeOf(*m, "lo"), "float[?,?]");
-  EXPECT_EQ(typeOf(*m, "r3"), "float[?,?]");
+  // The carried value is assumed to keep its type, and does: the body's
+  // values get its dims (so pruning can couple their channels).
+  EXPECT_EQ(typeOf(*m, "lc"), "float[2,3]");
+  EXPECT_EQ(typeOf(*m, "lo"), "float[2,3]");
+  EXPECT_EQ(typeOf(*m, "r3"), "float[2,3]");
+  // A body that grows it: the assumption is undone, rank-only types.
+  EXPECT_EQ(typeOf(*m, "lg2"), "float[?,?]");
+  EXPECT_EQ(typeOf(*m, "lo2"), "float[?,?]");
+  EXPECT_EQ(typeOf(*m, "r4"), "float[?,?]");
+}
+
+TEST(ShapeInferenceTest, RecurrentOps) {
+  auto m = infer(14, R"(
+    g (float[T,B,4] x, float[2,12,4] w, float[2,12,3] r, float[B,T,4] xb,
+       float[1,9,4] gw, float[1,9,3] gr, float[1,5,4] rw, float[1,5,5] rr)
+      => (y) {
+      y1, h1, c1 = LSTM<hidden_size = 3, direction = "bidirectional">(x, w, r)
+      gy, gh = GRU<hidden_size = 3, layout = 1>(xb, gw, gr)
+      ry, rh = RNN<direction = "reverse">(x, rw, rr)
+      y = Identity(y1)
+    })");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(typeOf(*m, "y1"), "float[T,2,B,3]");
+  EXPECT_EQ(typeOf(*m, "h1"), "float[2,B,3]");
+  EXPECT_EQ(typeOf(*m, "c1"), "float[2,B,3]");
+  EXPECT_EQ(typeOf(*m, "gy"), "float[B,T,1,3]");
+  EXPECT_EQ(typeOf(*m, "gh"), "float[B,1,3]");
+  // No hidden_size: R's last dim.
+  EXPECT_EQ(typeOf(*m, "ry"), "float[T,1,B,5]");
+  EXPECT_EQ(typeOf(*m, "rh"), "float[1,B,5]");
 }
 
 TEST(ShapeInferenceTest, ContribOps) {
