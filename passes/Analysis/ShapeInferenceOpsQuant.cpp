@@ -85,6 +85,9 @@ Error inferQLinearBinary(NodeContext &ctx) {
 }
 
 Error inferQLinearGlobalAveragePool(NodeContext &ctx) {
+  if (!ctx.intAttr("channels_last", 0))
+    return inferGlobalPool(ctx); // [N, C, 1...]
+  // [N, 1..., C].
   const Type &t = ctx.inType(0);
   const Shape *x = ctx.inShape(0);
   if (!t.isTensor())
@@ -93,14 +96,9 @@ Error inferQLinearGlobalAveragePool(NodeContext &ctx) {
     ctx.setOutput(0, t.elemType, std::nullopt);
     return Error::success();
   }
-  // [N, C, 1...] or, with channels_last, [N, 1..., C].
-  bool last = ctx.intAttr("channels_last", 0) != 0;
   Shape out{(*x)[0]};
-  if (!last)
-    out.push_back((*x)[1]);
   out.append(x->size() - 2, Dim::of(1));
-  if (last)
-    out.push_back(x->back());
+  out.push_back(x->back());
   ctx.setOutput(0, t.elemType, std::move(out));
   return Error::success();
 }

@@ -60,6 +60,7 @@
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -300,68 +301,57 @@ void freezePerChannelActivation(DepGraphBuilder &b, const Node &n, Value *x,
     b.freeze(ax(x, axis), &n, "per-channel activation quantization");
 }
 
-/// ConvInteger(x, w, x_zero_point, w_zero_point).
-class ConvIntegerHandler final : public OpHandler {
-public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
-    Value *x = n.getInput(0), *w = n.getInput(1), *y = n.getOutput(0);
-    buildConvCoupling(n, b, x, w, nullptr, y);
-    freezePerChannelActivation(b, n, x, n.getInput(2), 1);
-    joinPerChannel(b, n, n.getInput(3), w, 0);
+/// ConvInteger(x, w, x_zero_point, w_zero_point) and QLinearConv(x,
+/// x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B), told apart by their
+/// operand positions.
+class QuantConvHandler final : public OpHandler {
+  struct Operands {
+    unsigned w, wZp;
+    int wScale, bias;                    ///< -1 when the op has none.
+    std::array<int, 2> xParams, yParams; ///< Per tensor; -1: none.
+  };
+  static Operands operands(const Node &n) {
+    if (n.getOpType() == "QLinearConv")
+      return {3, 5, 4, 8, {1, 2}, {6, 7}};
+    // The scale is applied after the op (Mul): no scale operand.
+    return {1, 3, -1, -1, {2, -1}, {-1, -1}};
   }
-  Error rewrite(Node &n, PruneContext &ctx) const override {
-    return rewriteConvGroup(n, ctx, n.getInput(1));
+  static Value *in(const Node &n, int i) {
+    return i < 0 ? nullptr : n.getInput((unsigned)i);
   }
-  Expected<Doubles> dequantizeOperand(const Node &n,
-                                      unsigned i) const override {
-    // The scale is applied after the op (Mul): codes minus zero point.
-    if (i != 1)
-      return Doubles();
-    return dequantize(n.getInput(1), nullptr, n.getInput(3), 0);
-  }
-  Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
-                                 ArrayRef<int64_t> removed,
-                                 ArrayRef<int64_t> dims,
-                                 std::string &data) const override {
-    if (i == 1)
-      return maskWithZeroPoint(n, 1, 3, 0, axis, removed, dims, data);
-    if (i == 0)
-      return maskWithZeroPoint(n, 0, 2, -1, axis, removed, dims, data);
-    return MaskMode::Keep;
-  }
-};
 
-/// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B).
-class QLinearConvHandler final : public OpHandler {
 public:
   void build(const Node &n, DepGraphBuilder &b) const override {
-    Value *x = n.getInput(0), *w = n.getInput(3), *y = n.getOutput(0);
-    buildConvCoupling(n, b, x, w, n.getInput(8), y);
-    freezePerChannelActivation(b, n, x, n.getInput(1), 1);
-    freezePerChannelActivation(b, n, x, n.getInput(2), 1);
-    freezePerChannelActivation(b, n, y, n.getInput(6), 1);
-    freezePerChannelActivation(b, n, y, n.getInput(7), 1);
-    joinPerChannel(b, n, n.getInput(4), w, 0);
-    joinPerChannel(b, n, n.getInput(5), w, 0);
+    Operands o = operands(n);
+    Value *x = n.getInput(0), *w = n.getInput(o.w), *y = n.getOutput(0);
+    buildConvCoupling(n, b, x, w, in(n, o.bias), y);
+    for (int p : o.xParams)
+      freezePerChannelActivation(b, n, x, in(n, p), 1);
+    for (int p : o.yParams)
+      freezePerChannelActivation(b, n, y, in(n, p), 1);
+    joinPerChannel(b, n, in(n, o.wScale), w, 0);
+    joinPerChannel(b, n, n.getInput(o.wZp), w, 0);
   }
   Error rewrite(Node &n, PruneContext &ctx) const override {
-    return rewriteConvGroup(n, ctx, n.getInput(3));
+    return rewriteConvGroup(n, ctx, n.getInput(operands(n).w));
   }
   Expected<Doubles> dequantizeOperand(const Node &n,
                                       unsigned i) const override {
-    if (i != 3)
+    Operands o = operands(n);
+    if (i != o.w)
       return Doubles();
-    return dequantize(n.getInput(3), n.getInput(4), n.getInput(5), 0);
+    return dequantize(n.getInput(o.w), in(n, o.wScale), n.getInput(o.wZp), 0);
   }
   Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
                                  ArrayRef<int64_t> removed,
                                  ArrayRef<int64_t> dims,
                                  std::string &data) const override {
-    if (i == 3)
-      return maskWithZeroPoint(n, 3, 5, 0, axis, removed, dims, data);
+    Operands o = operands(n);
+    if (i == o.w)
+      return maskWithZeroPoint(n, i, o.wZp, 0, axis, removed, dims, data);
     if (i == 0)
       return maskWithZeroPoint(n, 0, 2, -1, axis, removed, dims, data);
-    if (i == 8)
+    if ((int)i == o.bias)
       return MaskMode::Zero; // int32 bias, zero point 0
     return MaskMode::Keep;
   }
@@ -788,11 +778,8 @@ std::shared_ptr<const OpHandler> createQuantizeLinearHandler() {
 std::shared_ptr<const OpHandler> createDynamicQuantizeLinearHandler() {
   return std::make_shared<DynamicQuantizeLinearHandler>();
 }
-std::shared_ptr<const OpHandler> createConvIntegerHandler() {
-  return std::make_shared<ConvIntegerHandler>();
-}
-std::shared_ptr<const OpHandler> createQLinearConvHandler() {
-  return std::make_shared<QLinearConvHandler>();
+std::shared_ptr<const OpHandler> createQuantConvHandler() {
+  return std::make_shared<QuantConvHandler>();
 }
 std::shared_ptr<const OpHandler> createQuantMatMulHandler() {
   return std::make_shared<QuantMatMulHandler>();
