@@ -54,6 +54,22 @@ std::string readFirstBytes(llvm::StringRef path, size_t n) {
 llvm::Expected<std::unique_ptr<OrtSession>>
 openOriginal(const Model &m, const RuntimeOptions &ro) {
   const std::string &path = m.sourcePath;
+  if ((path.empty() || path == "-") && m.sourceBytes) {
+    // Read from memory: parse the bytes again (external data resolves
+    // against the model's base folder) and hand ORT a self-contained copy.
+    ReadOptions readOpts;
+    readOpts.inferShapes = false;
+    const std::string &bytes = *m.sourceBytes;
+    auto orig = readModelFromBuffer(
+        bytes, guessFormat("", llvm::StringRef(bytes).take_front(256)),
+        m.baseDir, "original model (in memory)", readOpts);
+    if (!orig)
+      return orig.takeError();
+    auto copy = serializeModel(**orig);
+    if (!copy)
+      return copy.takeError();
+    return OrtSession::createFromBytes(*copy, ro);
+  }
   if (path.empty() || path == "-")
     return makeError("the original model is unknown (it was not read from a "
                      "file, e.g. it came from stdin); check-numerics compares "
