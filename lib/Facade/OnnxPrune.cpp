@@ -46,6 +46,17 @@ using namespace llvm;
 namespace onnxprune {
 namespace api {
 
+// ElementType (public) mirrors DataType (lib/IR/Type.h): both are ONNX's
+// TensorProto numbers, converted by a cast.
+static_assert(int(ElementType::Float) == int(DataType::Float) &&
+                  int(ElementType::UInt8) == int(DataType::UInt8) &&
+                  int(ElementType::Int64) == int(DataType::Int64) &&
+                  int(ElementType::Bool) == int(DataType::Bool) &&
+                  int(ElementType::Float16) == int(DataType::Float16) &&
+                  int(ElementType::Double) == int(DataType::Double) &&
+                  int(ElementType::BFloat16) == int(DataType::BFloat16),
+              "ElementType must keep ONNX's numbering");
+
 struct Model::Impl {
   std::unique_ptr<onnxprune::Model> model;
 };
@@ -201,7 +212,8 @@ Status Model::fromBytes(std::string bytes, Model &out,
       return Status::inputErrorOf("model bytes: empty buffer");
     // Kept for check-numerics and reference runs (Model::sourceBytes).
     auto kept = std::make_shared<const std::string>(std::move(bytes));
-    ModelFormat format = guessFormat("", StringRef(*kept).take_front(256));
+    // Whole bytes: text models may open with a long block of # comments.
+    ModelFormat format = guessFormat("", *kept);
     Expected<std::unique_ptr<onnxprune::Model>> m =
         readModelFromBuffer(*kept, format, baseDir, "model bytes");
     if (!m)
@@ -366,13 +378,20 @@ Expected<Snapshot> takeSnapshot(onnxprune::Model &m) {
     const DepGraph::Space &sp = dg->getSpaces()[g.spaces.front()];
     if (sp.members.empty())
       continue;
-    // Weights come first among the members: the root is a weight axis
-    // whenever the space has one.
-    const AxisRef &root = sp.members.front();
+    // Weights come first among the members. Name the group after a matrix
+    // or filter (rank >= 2) rather than a bias or a norm scale that happens
+    // to come first.
+    const AxisRef *root = &sp.members.front();
+    for (unsigned k = 0; k < sp.numWeightMembers; ++k)
+      if (const Tensor *t = sp.members[k].value->getWeight();
+          t && t->getDims().size() >= 2) {
+        root = &sp.members[k];
+        break;
+      }
     GroupWidth w;
     w.group = gi;
-    w.tensor = root.value->getName();
-    w.axis = root.axis;
+    w.tensor = root->value->getName();
+    w.axis = root->axis;
     w.unitWidth = g.unitWidth > 0 ? g.unitWidth : 1;
     w.before = sp.size;
     s.groups.push_back(std::move(w));

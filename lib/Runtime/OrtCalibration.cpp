@@ -491,13 +491,11 @@ OrtCalibrationProvider::collectReference(ArrayRef<StatRequest> requests,
     if (referencePath.empty() && !referenceBytes)
       return makeError("the original model is needed, and it was read from "
                        "stdin: give it as a file");
-    auto read =
-        referencePath.empty()
-            ? readModelFromBuffer(
-                  *referenceBytes,
-                  guessFormat("", StringRef(*referenceBytes).take_front(256)),
-                  referenceBaseDir, "original model (in memory)")
-            : readModelFile(referencePath);
+    auto read = referencePath.empty()
+                    ? readModelFromBuffer(
+                          *referenceBytes, guessFormat("", *referenceBytes),
+                          referenceBaseDir, "original model (in memory)")
+                    : readModelFile(referencePath);
     if (!read)
       return read.takeError();
     reference = std::move(*read);
