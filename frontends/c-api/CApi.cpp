@@ -28,7 +28,19 @@ using namespace onnxprune;
 
 struct onnxprune_model {
   api::Model model;
+  /// What the last options JSON said about writing (external-data,
+  /// external-data-file, text): onnxprune_model_save has no options of its
+  /// own.
+  api::Options saveOptions;
 };
+
+namespace {
+void rememberSaveOptions(onnxprune_model &m, const api::Options &opts) {
+  m.saveOptions.externalData = opts.externalData;
+  m.saveOptions.externalDataFile = opts.externalDataFile;
+  m.saveOptions.text = opts.text;
+}
+} // namespace
 
 struct onnxprune_status {
   std::string message;
@@ -135,6 +147,7 @@ onnxprune_status *fromBytes(const void *data, size_t size,
             opts.baseDir);
         !s)
       return fromStatus(s);
+    rememberSaveOptions(*m, opts);
     *out = m.release();
     return nullptr;
   });
@@ -178,7 +191,8 @@ onnxprune_status *onnxprune_model_save(const onnxprune_model *m,
     return badArgument("onnxprune_model_save", "model");
   if (!path)
     return badArgument("onnxprune_model_save", "path");
-  return guarded([&] { return fromStatus(m->model.save(path)); });
+  return guarded(
+      [&] { return fromStatus(m->model.save(path, m->saveOptions)); });
 }
 
 onnxprune_status *onnxprune_model_to_bytes(const onnxprune_model *m,
@@ -217,6 +231,7 @@ onnxprune_status *onnxprune_run(onnxprune_model *m, const char *pipeline,
     api::Options opts;
     if (api::Status s = parseOptions(options_json, opts); !s)
       return fromStatus(s);
+    rememberSaveOptions(*m, opts);
     api::Report report;
     if (api::Status s =
             m->model.run(pipeline, opts, report_json ? &report : nullptr);

@@ -123,6 +123,10 @@ struct Options {
   int64_t calibrationSamples = 0;
   /// --calibration-batch: samples per calibration run.
   int64_t calibrationBatch = 32;
+  /// --threads: ONNX Runtime intra-op threads for calibration runs (0:
+  /// ONNX Runtime's choice, one per core). One by default: results are
+  /// then the same on every machine.
+  int64_t threads = 1;
   /// --verify-each: IR checks and ONNX's checker after every pass.
   bool verifyEach = false;
   /// --external-data: on save, tensors of at least this size go to an

@@ -18,10 +18,11 @@
  *
  * options_json: an object whose keys are the tool's long flag names without
  * dashes ("calibration", "calibration-samples", "calibration-batch",
- * "verify-each", "external-data", "external-data-file", "text",
- * "base-dir"); values are strings, numbers or booleans. A model read from
- * bytes has no folder: its external data needs "base-dir" at
- * onnxprune_model_from_bytes_with_options.
+ * "threads", "verify-each", "external-data", "external-data-file", "text",
+ * "base-dir"); values are strings, numbers or booleans. The writing ones
+ * (external-data, external-data-file, text) apply to the model's next
+ * onnxprune_model_save. A model read from bytes has no folder: its external
+ * data needs "base-dir" at onnxprune_model_from_bytes_with_options.
  *
  * report_json: the report, schema "onnxprune.report" version
  * ONNXPRUNE_REPORT_SCHEMA_VERSION (docs/library.md).

@@ -136,6 +136,8 @@ Status Options::set(const std::string &key, const std::string &value) {
     return parseInt(key, value, 0, calibrationSamples);
   else if (key == "calibration-batch")
     return parseInt(key, value, 1, calibrationBatch);
+  else if (key == "threads")
+    return parseInt(key, value, 0, threads);
   else if (key == "verify-each")
     return parseBool(key, value, verifyEach);
   else if (key == "external-data") {
@@ -470,6 +472,7 @@ Status Model::run(const std::string &pipeline, const Options &opts,
     calOpts.batch = opts.calibrationBatch;
     calOpts.samples = opts.calibrationSamples;
     calOpts.progress = false;
+    calOpts.runtime.intraOpThreads = static_cast<int>(opts.threads);
     if (!opts.calibration.empty() && !opts.calibrationArrays.empty())
       return Status::inputErrorOf("calibration: give a path or arrays, not "
                                   "both");

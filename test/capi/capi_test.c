@@ -227,6 +227,21 @@ int main(int argc, char **argv) {
   CHECK(n1 > 1000 && n1 == n2); /* the same weights, now inline */
   onnxprune_free(b1);
   onnxprune_free(b2);
+  /* Writing options given to onnxprune_run apply to the next save. */
+  OK(onnxprune_run(extM, "dce", "{\"external-data\": \"1K\"}", NULL));
+  snprintf(path, sizeof path, "%s/ext-saved.onnx", tmp);
+  OK(onnxprune_model_save(extM, path));
+  snprintf(path, sizeof path, "%s/ext-saved.onnx.data", tmp);
+  {
+    size_t dataSize = 0;
+    char *data = readFile(path, &dataSize);
+    CHECK(data != NULL && dataSize > 100000); /* the conv weights */
+    free(data);
+  }
+  EXPECT_ERROR(onnxprune_run(extM, "dce", "{\"external-data\": \"1Q\"}", NULL),
+               "--external-data", 1);
+  EXPECT_ERROR(onnxprune_run(extM, "dce", "{\"threads\": -1}", NULL),
+               "'threads'", 1);
   char *coverage = NULL;
   OK(onnxprune_coverage(extM, &coverage));
   CHECK(coverage && strstr(coverage, "\"prunable_groups\":"));

@@ -139,6 +139,12 @@ struct ToolOptions {
       cl::desc("Samples per calibration run (default 32; a model with a "
                "static batch dim fixes it)"),
       cl::value_desc("B"), cl::init(32), cl::cat(category)};
+  cl::opt<int64_t> threads{
+      "threads",
+      cl::desc("ONNX Runtime intra-op threads for calibration runs "
+               "(default 1, the same results on every machine; 0: ONNX "
+               "Runtime's choice, one per core)"),
+      cl::value_desc("N"), cl::init(1), cl::cat(category)};
   cl::opt<bool> timePasses{"time-passes",
                            cl::desc("Print wall time and peak memory of "
                                     "each pass and analysis to stderr"),
@@ -358,15 +364,17 @@ int runTool(int argc, char **argv) {
     dg->printCoverage(errs());
   }
 
-  if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1)
-    return reportError("--calibration-samples must be >= 0 and "
-                       "--calibration-batch >= 1");
+  if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1 ||
+      opts.threads < 0)
+    return reportError("--calibration-samples and --threads must be >= 0 "
+                       "and --calibration-batch >= 1");
 #ifdef ONNXPRUNE_HAVE_ORT
   // Opened (and checked against the model's inputs) before any pass runs:
   // bad data fails here and nothing is written.
   OrtCalibrationOptions calOpts;
   calOpts.batch = opts.calibrationBatch;
   calOpts.samples = opts.calibrationSamples;
+  calOpts.runtime.intraOpThreads = static_cast<int>(opts.threads);
   auto provider =
       OrtCalibrationProvider::create(model, opts.calibration, calOpts);
   if (!provider)
