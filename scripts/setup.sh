@@ -39,7 +39,7 @@ PACKAGES=(
   llvm-14-dev llvm-14-tools libclang-rt-14-dev
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  libeigen3-dev libopenblas-dev
+  libeigen3-dev libopenblas-dev pybind11-dev pkg-config
   python3-torch python3-torchvision python3-onnx python3-numpy
   ccache nodejs npm
 )

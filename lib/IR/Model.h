@@ -82,6 +82,10 @@ public:
   /// external data locations are relative to.
   std::string sourcePath;
   std::string baseDir;
+  /// The bytes of a model read from memory (the library's fromBytes), so
+  /// that what compares with the original (check-numerics, reference
+  /// calibration runs) has it without a file. Null when read from a file.
+  std::shared_ptr<const std::string> sourceBytes;
 
   /// Where the channels of pruned activations came from: for (value name,
   /// axis), the indices the kept channels had in the model as it was read,

@@ -615,6 +615,7 @@ public:
   Error loadNpy(StringRef file);
   Error loadNpz(StringRef file);
   Error loadFolder();
+  Error loadArrays(ArrayRef<NamedTensor> arrays);
   Error finish();
 
 private:
@@ -733,6 +734,35 @@ Error CalibrationData::Loader::loadNpy(StringRef file) {
   Chunk chunk;
   chunk.data = arrOr->data.data();
   return addArray(cd.path, 0, arrOr->dtype, arrOr->shape, std::move(chunk));
+}
+
+Error CalibrationData::Loader::loadArrays(ArrayRef<NamedTensor> arrays) {
+  std::vector<std::string> names;
+  for (const NamedTensor &a : arrays) {
+    auto it = index.find(a.name);
+    if (it == index.end())
+      return makeError(
+          cd.path + ": array '" + a.name +
+          "' is not an input of the model (its inputs: " + inputNames() + ")");
+    if (is_contained(names, a.name))
+      return makeError(cd.path + ": array '" + a.name + "' appears twice");
+    names.push_back(a.name);
+  }
+  for (const Input &in : cd.inputs)
+    if (!is_contained(names, in.info.name))
+      return makeError(cd.path + ": no array for model input '" + in.info.name +
+                       "' (given: " + quotedList(names) + ")");
+  for (const NamedTensor &a : arrays) {
+    std::string where = cd.path + ": array '" + a.name + "'";
+    if (Error e = validateHostTensor(a.tensor, where))
+      return e;
+    Chunk chunk;
+    chunk.data = keep(StringRef(a.tensor.bytes.data(), a.tensor.bytes.size()));
+    if (Error e = addArray(where, index[a.name], a.tensor.dtype, a.tensor.shape,
+                           std::move(chunk)))
+      return e;
+  }
+  return Error::success();
 }
 
 Error CalibrationData::Loader::loadNpz(StringRef file) {
@@ -1000,6 +1030,21 @@ CalibrationData::open(StringRef path, ArrayRef<TensorInfo> modelInputs) {
     if (Error e = isNpy ? loader.loadNpy(file) : loader.loadNpz(file))
       return std::move(e);
   }
+  if (Error e = loader.finish())
+    return std::move(e);
+  return std::move(cd);
+}
+
+Expected<CalibrationData>
+CalibrationData::fromArrays(StringRef displayName, ArrayRef<NamedTensor> arrays,
+                            ArrayRef<TensorInfo> modelInputs) {
+  CalibrationData cd;
+  cd.path = displayName.str();
+  Loader loader(cd, modelInputs);
+  if (Error e = loader.checkModelInputs())
+    return std::move(e);
+  if (Error e = loader.loadArrays(arrays))
+    return std::move(e);
   if (Error e = loader.finish())
     return std::move(e);
   return std::move(cd);

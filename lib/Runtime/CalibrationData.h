@@ -72,6 +72,14 @@ public:
   static llvm::Expected<CalibrationData>
   open(llvm::StringRef path, llvm::ArrayRef<TensorInfo> modelInputs);
 
+  /// The same checks on arrays held in memory (the library's calibration
+  /// batches): one per model input, named after it, axis 0 = samples. The
+  /// bytes are copied. \p displayName stands for the path in messages and
+  /// getPath() ("calibration arrays").
+  static llvm::Expected<CalibrationData>
+  fromArrays(llvm::StringRef displayName, llvm::ArrayRef<NamedTensor> arrays,
+             llvm::ArrayRef<TensorInfo> modelInputs);
+
   CalibrationData(CalibrationData &&) = default;
   CalibrationData &operator=(CalibrationData &&) = default;
   ~CalibrationData();

@@ -49,11 +49,34 @@ std::string readFirstBytes(llvm::StringRef path, size_t n) {
   return buf;
 }
 
+/// A session on a self-contained copy (every weight inline) of \p orig.
+llvm::Expected<std::unique_ptr<OrtSession>>
+sessionOnCopy(llvm::Expected<std::unique_ptr<Model>> orig,
+              const RuntimeOptions &ro) {
+  if (!orig)
+    return orig.takeError();
+  auto bytes = serializeModel(**orig);
+  if (!bytes)
+    return bytes.takeError();
+  return OrtSession::createFromBytes(*bytes, ro);
+}
+
 /// A session on the model the tool read: the file itself for binary models
-/// (ORT resolves its external data), or a serialized copy of a text model.
+/// (ORT resolves its external data), or a serialized copy of a text model
+/// or of a model read from memory (Model::sourceBytes, external data
+/// resolved against the model's base folder).
 llvm::Expected<std::unique_ptr<OrtSession>>
 openOriginal(const Model &m, const RuntimeOptions &ro) {
   const std::string &path = m.sourcePath;
+  ReadOptions readOpts;
+  readOpts.inferShapes = false;
+  if ((path.empty() || path == "-") && m.sourceBytes) {
+    const std::string &bytes = *m.sourceBytes;
+    return sessionOnCopy(
+        readModelFromBuffer(bytes, guessFormat("", bytes), m.baseDir,
+                            "original model (in memory)", readOpts),
+        ro);
+  }
   if (path.empty() || path == "-")
     return makeError("the original model is unknown (it was not read from a "
                      "file, e.g. it came from stdin); check-numerics compares "
@@ -62,16 +85,7 @@ openOriginal(const Model &m, const RuntimeOptions &ro) {
     return makeError("the file no longer exists");
   if (guessFormat(path, readFirstBytes(path, 256)) == ModelFormat::Binary)
     return OrtSession::createFromFile(path, ro);
-
-  ReadOptions readOpts;
-  readOpts.inferShapes = false;
-  auto orig = readModelFile(path, readOpts);
-  if (!orig)
-    return orig.takeError();
-  auto bytes = serializeModel(**orig);
-  if (!bytes)
-    return bytes.takeError();
-  return OrtSession::createFromBytes(*bytes, ro);
+  return sessionOnCopy(readModelFile(path, readOpts), ro);
 }
 
 /// Main-graph initializers of the model at \p path, as input values.

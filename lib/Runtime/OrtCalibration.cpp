@@ -57,19 +57,31 @@ OrtCalibrationProvider::create(const Model &m, StringRef path,
   std::unique_ptr<OrtCalibrationProvider> p(new OrtCalibrationProvider());
   p->opts = opts;
   p->referencePath = m.sourcePath;
+  p->referenceBytes = m.sourceBytes;
+  p->referenceBaseDir = m.baseDir;
   if (!path.empty()) {
     auto data = CalibrationData::open(path, describeModelInputs(m));
     if (!data)
       return data.takeError();
-    if (opts.samples > 0)
-      data->limitSamples(opts.samples);
-    if (data->getNumSamples() == 0)
-      return makeError("calibration data '" + path + "': no whole batch of " +
-                       Twine(data->getFixedBatch()) +
-                       " samples (the model fixes its batch size)");
-    p->data.emplace(std::move(*data));
+    return create(m, std::move(*data), opts);
   }
   return std::move(p);
+}
+
+Expected<std::unique_ptr<OrtCalibrationProvider>>
+OrtCalibrationProvider::create(const Model &m, CalibrationData data,
+                               const OrtCalibrationOptions &opts) {
+  auto p = create(m, "", opts);
+  if (!p)
+    return p.takeError();
+  if (opts.samples > 0)
+    data.limitSamples(opts.samples);
+  if (data.getNumSamples() == 0)
+    return makeError("calibration data '" + data.getPath() +
+                     "': no whole batch of " + Twine(data.getFixedBatch()) +
+                     " samples (the model fixes its batch size)");
+  (*p)->data.emplace(std::move(data));
+  return std::move(*p);
 }
 
 std::string OrtCalibrationProvider::describe(const CalibrationSource &s) const {
@@ -476,10 +488,14 @@ Expected<std::vector<ActivationStats>>
 OrtCalibrationProvider::collectReference(ArrayRef<StatRequest> requests,
                                          const CalibrationSource &source) {
   if (!reference) {
-    if (referencePath.empty())
+    if (referencePath.empty() && !referenceBytes)
       return makeError("the original model is needed, and it was read from "
                        "stdin: give it as a file");
-    auto read = readModelFile(referencePath);
+    auto read = referencePath.empty()
+                    ? readModelFromBuffer(
+                          *referenceBytes, guessFormat("", *referenceBytes),
+                          referenceBaseDir, "original model (in memory)")
+                    : readModelFile(referencePath);
     if (!read)
       return read.takeError();
     reference = std::move(*read);

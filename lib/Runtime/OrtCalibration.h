@@ -57,6 +57,10 @@ public:
   static llvm::Expected<std::unique_ptr<OrtCalibrationProvider>>
   create(const Model &m, llvm::StringRef path,
          const OrtCalibrationOptions &opts = {});
+  /// The same over data opened already (CalibrationData::fromArrays).
+  static llvm::Expected<std::unique_ptr<OrtCalibrationProvider>>
+  create(const Model &m, CalibrationData data,
+         const OrtCalibrationOptions &opts = {});
 
   bool hasData() const override { return data.has_value(); }
   std::string describe(const CalibrationSource &source) const override;
@@ -100,6 +104,9 @@ private:
   OrtCalibrationOptions opts;
   /// The file the model was read from; read again on first use.
   std::string referencePath;
+  /// The bytes it was read from when it came from memory (Model::sourceBytes).
+  std::shared_ptr<const std::string> referenceBytes;
+  std::string referenceBaseDir;
   std::unique_ptr<Model> reference;
 };
 

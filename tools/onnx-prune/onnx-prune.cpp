@@ -18,7 +18,7 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
-#include "frontends/onnx/OnnxChecks.h"
+#include "lib/Facade/FacadeInternal.h"
 #include "lib/Support/Error.h"
 #include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGraph.h"
@@ -139,6 +139,12 @@ struct ToolOptions {
       cl::desc("Samples per calibration run (default 32; a model with a "
                "static batch dim fixes it)"),
       cl::value_desc("B"), cl::init(32), cl::cat(category)};
+  cl::opt<int64_t> threads{
+      "threads",
+      cl::desc("ONNX Runtime intra-op threads for calibration runs "
+               "(default 1, the same results on every machine; 0: ONNX "
+               "Runtime's choice, one per core)"),
+      cl::value_desc("N"), cl::init(1), cl::cat(category)};
   cl::opt<bool> timePasses{"time-passes",
                            cl::desc("Print wall time and peak memory of "
                                     "each pass and analysis to stderr"),
@@ -150,6 +156,13 @@ struct ToolOptions {
   cl::opt<bool> listPasses{"list-passes",
                            cl::desc("List passes and analyses and exit"),
                            cl::cat(category)};
+  cl::list<std::string> load{
+      "load",
+      cl::desc("Load a plugin (a shared library exporting "
+               "onnxprunePluginInfo, see docs/library.md) before anything "
+               "else: its criteria, op handlers and passes join the "
+               "registries. Repeatable"),
+      cl::value_desc("plugin.so"), cl::cat(category)};
   cl::opt<bool> debugPassManager{
       "debug-pass-manager",
       cl::desc("Print each pass and analysis as it runs to stderr"),
@@ -225,52 +238,6 @@ private:
   int savedFd = -1;
 };
 
-/// Parses "1024", "64K", "1MB", "2GiB" into bytes.
-Expected<uint64_t> parseSize(StringRef text) {
-  StringRef s = text.trim();
-  size_t digits = 0;
-  while (digits < s.size() && isDigit(s[digits]))
-    ++digits;
-  StringRef number = s.substr(0, digits);
-  std::string unit = s.substr(digits).trim().lower();
-  uint64_t value;
-  uint64_t scale;
-  if (unit.empty() || unit == "b")
-    scale = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib")
-    scale = 1ULL << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib")
-    scale = 1ULL << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib")
-    scale = 1ULL << 30;
-  else
-    scale = 0;
-  if (number.empty() || number.getAsInteger(10, value) || scale == 0 ||
-      value > UINT64_MAX / scale)
-    return makeError("--external-data: expected a size such as 1024 or 1MB, "
-                     "got '" +
-                     text + "'");
-  return value * scale;
-}
-
-/// -verify-each: the IR's invariants, then ONNX's checker. Checks the
-/// checker had to skip are noted once.
-ModelVerifierFn makeVerifier() {
-  auto notedSkips = std::make_shared<StringSet<>>();
-  return [notedSkips](const Model &m) -> Error {
-    if (Error err = verifyModelStructure(m))
-      return err;
-    CheckReport report;
-    if (Error err = runOnnxChecker(m, report))
-      return err;
-    for (const std::string &s : report.skipped)
-      if (notedSkips->insert(s).second)
-        WithColor::remark(errs(), toolName)
-            << "verify-each: skipped " << s << '\n';
-    return Error::success();
-  };
-}
-
 void printStatsReport(const ModelStats &before, const ModelStats &after) {
   raw_ostream &os = errs();
   os << toolName << ": model statistics\n";
@@ -331,6 +298,10 @@ int runTool(int argc, char **argv) {
     return reportError(msg.empty() ? "invalid command line" : msg);
   }
 
+  for (const std::string &plugin : opts.load)
+    if (Error err = loadPluginLibrary(plugin))
+      return reportError(std::move(err));
+
   if (opts.listPasses) {
     PassBuilder::printRegistry(outs());
     return 0;
@@ -339,6 +310,7 @@ int runTool(int argc, char **argv) {
   bool outputToStdout = opts.output == "-";
   // Analysis printouts go to stdout, unless the model does.
   PassBuilder pb(outputToStdout ? &errs() : nullptr);
+  addPluginPassCallbacks(pb);
   ModelPassManager mpm;
   if (!opts.passes.empty())
     if (Error err = pb.parsePassPipeline(mpm, opts.passes))
@@ -357,7 +329,7 @@ int runTool(int argc, char **argv) {
   if (opts.textOutput || StringRef(opts.output).endswith(".onnxtext"))
     writeOpts.format = ModelFormat::Text;
   if (!opts.externalData.empty()) {
-    Expected<uint64_t> threshold = parseSize(opts.externalData);
+    Expected<uint64_t> threshold = parseSizeOption(opts.externalData);
     if (!threshold)
       return reportError(threshold.takeError());
     writeOpts.externalThreshold = *threshold;
@@ -392,15 +364,17 @@ int runTool(int argc, char **argv) {
     dg->printCoverage(errs());
   }
 
-  if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1)
-    return reportError("--calibration-samples must be >= 0 and "
-                       "--calibration-batch >= 1");
+  if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1 ||
+      opts.threads < 0)
+    return reportError("--calibration-samples and --threads must be >= 0 "
+                       "and --calibration-batch >= 1");
 #ifdef ONNXPRUNE_HAVE_ORT
   // Opened (and checked against the model's inputs) before any pass runs:
   // bad data fails here and nothing is written.
   OrtCalibrationOptions calOpts;
   calOpts.batch = opts.calibrationBatch;
   calOpts.samples = opts.calibrationSamples;
+  calOpts.runtime.intraOpThreads = static_cast<int>(opts.threads);
   auto provider =
       OrtCalibrationProvider::create(model, opts.calibration, calOpts);
   if (!provider)
@@ -428,7 +402,7 @@ int runTool(int argc, char **argv) {
 #endif
     pb.registerAnalyses(mam);
     if (opts.verifyEach) {
-      ModelVerifierFn verifier = makeVerifier();
+      ModelVerifierFn verifier = makeModelVerifier(&errs(), toolName);
       if (Error err = verifyModelStructure(model))
         return reportError(addContext(std::move(err), "input model"));
       mpm.setVerifyEach(std::move(verifier));
