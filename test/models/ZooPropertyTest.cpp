@@ -142,10 +142,13 @@ double coverageFloorOf(StringRef arch) {
       {"if_branches", 95}, // 100.0
       {"loop_block", 95},  // 99.9
       // Real audio models from npm (test/models/fetch_audio.sh).
-      {"silero_vad_16k", 19}, // 24.5: LSTMs pinned by h/c; front end
-                              // frozen by rank-changing Ifs
-      {"silero_vad_8k", 19},  // 24.5 (same model, the other branch run)
-      {"hey_jarvis", 95},     // 100.0 with hidden (LayerNorm dense blocks)
+      {"silero_vad_16k", 19},    // 24.5: LSTMs pinned by h/c; front end
+                                 // frozen by rank-changing Ifs
+      {"silero_vad_8k", 19},     // 24.5 (same model, the other branch run)
+      {"silero_vad_v5_16k", 46}, // 51.5: the LSTM cell sits behind torch's
+                                 // rank-checking Ifs; the encoder prunes
+      {"silero_vad_v5_8k", 46},  // 51.5
+      {"hey_jarvis", 95},        // 100.0 with hidden (LayerNorm dense blocks)
   };
   for (const Floor &f : floors)
     if (arch == f.arch)
@@ -233,6 +236,23 @@ std::vector<ZooModel> allModels() {
     m.coverageFloor = coverageFloorOf(name);
     m.inputs.dimValues["batch"] = 1;
     m.inputs.dimValues["sequence"] = samples;
+    m.inputs.intLow = rate;
+    m.inputs.intHigh = rate + 1;
+    out.push_back(std::move(m));
+  }
+  // Silero VAD v5: its dims have no names, so batch and samples are both
+  // the one size for unnamed dims (input [n, n], state [2, n, 128]).
+  for (auto [name, rate, samples] : {std::tuple<const char *, int64_t, int64_t>{
+                                         "silero_vad_v5_16k", 16000, 512},
+                                     {"silero_vad_v5_8k", 8000, 256}}) {
+    ZooModel m;
+    m.name = name;
+    m.path = std::string(ONNXPRUNE_AUDIO_DIR) +
+             "/vad-web-0.0.31/package/dist/silero_vad_v5.onnx";
+    m.family = Family::Audio;
+    m.coverageFloor = coverageFloorOf(name);
+    m.inputs.batchDim = samples;
+    m.inputs.otherDim = samples;
     m.inputs.intLow = rate;
     m.inputs.intHigh = rate + 1;
     out.push_back(std::move(m));
