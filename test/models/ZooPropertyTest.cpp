@@ -154,10 +154,13 @@ double coverageFloorOf(StringRef arch) {
       {"if_branches", 95}, // 100.0
       {"loop_block", 95},  // 99.9
       // Real audio models from npm (test/models/fetch_audio.sh).
-      {"silero_vad_16k", 19}, // 24.5: LSTMs pinned by h/c; front end
-                              // frozen by rank-changing Ifs
-      {"silero_vad_8k", 19},  // 24.5 (same model, the other branch run)
-      {"hey_jarvis", 95},     // 100.0 with hidden (LayerNorm dense blocks)
+      {"silero_vad_16k", 19},    // 24.5: LSTMs pinned by h/c; front end
+                                 // frozen by rank-changing Ifs
+      {"silero_vad_8k", 19},     // 24.5 (same model, the other branch run)
+      {"silero_vad_v5_16k", 46}, // 51.5: the LSTM cell sits behind torch's
+                                 // rank-checking Ifs; the encoder prunes
+      {"silero_vad_v5_8k", 46},  // 51.5
+      {"hey_jarvis", 95},        // 100.0 with hidden (LayerNorm dense blocks)
   };
   for (const Floor &f : floors)
     if (arch == f.arch)
@@ -261,22 +264,36 @@ std::vector<ZooModel> allModels() {
     m.inputs.batchDim = 2;
     out.push_back(std::move(m));
   }
-  // Audio models from npm. Silero VAD (legacy): an If on the sample rate,
-  // the only integer input, so each branch gets its own case; 512 samples
-  // at 16 kHz, 256 at 8 kHz.
-  for (auto [name, rate, samples] : {std::tuple<const char *, int64_t, int64_t>{
-                                         "silero_vad_16k", 16000, 512},
-                                     {"silero_vad_8k", 8000, 256}}) {
+  // Audio models from npm. Silero VAD: an If on the sample rate, the only
+  // integer input, so each branch gets its own case; 512 samples at 16 kHz,
+  // 256 at 8 kHz. The legacy model names its dims (batch, sequence); v5's
+  // have no names, so batch and samples are both the one size for unnamed
+  // dims (input [n, n], state [2, n, 128]).
+  struct Vad {
+    const char *name, *file;
+    int64_t rate, samples;
+    bool namedDims;
+  };
+  for (const Vad &v :
+       {Vad{"silero_vad_16k", "silero_vad_legacy", 16000, 512, true},
+        Vad{"silero_vad_8k", "silero_vad_legacy", 8000, 256, true},
+        Vad{"silero_vad_v5_16k", "silero_vad_v5", 16000, 512, false},
+        Vad{"silero_vad_v5_8k", "silero_vad_v5", 8000, 256, false}}) {
     ZooModel m;
-    m.name = name;
+    m.name = v.name;
     m.path = std::string(ONNXPRUNE_AUDIO_DIR) +
-             "/vad-web-0.0.31/package/dist/silero_vad_legacy.onnx";
+             "/vad-web-0.0.31/package/dist/" + v.file + ".onnx";
     m.family = Family::Audio;
-    m.coverageFloor = coverageFloorOf(name);
-    m.inputs.dimValues["batch"] = 1;
-    m.inputs.dimValues["sequence"] = samples;
-    m.inputs.intLow = rate;
-    m.inputs.intHigh = rate + 1;
+    m.coverageFloor = coverageFloorOf(v.name);
+    if (v.namedDims) {
+      m.inputs.dimValues["batch"] = 1;
+      m.inputs.dimValues["sequence"] = v.samples;
+    } else {
+      m.inputs.batchDim = v.samples;
+      m.inputs.otherDim = v.samples;
+    }
+    m.inputs.intLow = v.rate;
+    m.inputs.intHigh = v.rate + 1;
     out.push_back(std::move(m));
   }
   {

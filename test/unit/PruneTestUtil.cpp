@@ -244,10 +244,13 @@ UnitSelector everyNthPrunable(unsigned stride, unsigned offset) {
 uint64_t countParams(const Model &m) {
   uint64_t n = 0;
   DenseSet<const Tensor *> seen;
-  for (Value *v : m.getGraph().getValues())
-    if (Tensor *t = v->getWeight();
-        t && isFloatingPoint(t->getDataType()) && seen.insert(t).second)
-      n += t->getNumElements();
+  // Every graph: If branches and Loop bodies hold weights too.
+  m.forEachGraph([&](const Graph &g) {
+    for (Value *v : g.getValues())
+      if (Tensor *t = v->getWeight();
+          t && isFloatingPoint(t->getDataType()) && seen.insert(t).second)
+        n += t->getNumElements();
+  });
   return n;
 }
 

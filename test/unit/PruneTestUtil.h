@@ -166,7 +166,7 @@ compareInOrt(const Model &expected, const Model &actual,
 /// must not change when a model is pruned.
 std::vector<std::string> describeIO(llvm::ArrayRef<Value *> values);
 
-/// Counts floating-point weight elements of the main graph.
+/// Counts floating-point weight elements of every graph (subgraphs too).
 uint64_t countParams(const Model &m);
 
 /// "float[d0,d1] name = {...}" for text-format test models, with

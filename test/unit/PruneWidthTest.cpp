@@ -370,7 +370,7 @@ TEST_F(PruneWidthTest, BadPlans) {
   EXPECT_EQ(badPlanError(*this, p, unit("W9", 0, 1)),
             "plan '" + p +
                 "': unit (weight 'W9', axis 0, index 1) does not exist: no "
-                "weight 'W9' in the main graph");
+                "weight 'W9' in the model");
   EXPECT_EQ(badPlanError(*this, p, unit("W1", 2, 1)),
             "plan '" + p +
                 "': unit (weight 'W1', axis 2, index 1) does not exist: 'W1' "
