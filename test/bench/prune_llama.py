@@ -20,8 +20,9 @@ deleted at the end unless --model-dir names a folder to keep it in.
 --check validates every output (not the time): `onnx-prune out -passes=
 verify`, and every weight of the output is its source weight with some
 slices along one axis removed, in order (matched by content, since every
-slice of the random data differs), with the shapes consistent along the
-graph. CI runs `--size small --check` (the bench-llama-smoke test).
+slice of the random data differs); the magnitude prune must write the same
+bytes with -j 1, -j 3 and the default. CI runs `--size small --check` (the
+bench-llama-smoke test).
 
 usage: prune_llama.py ONNX_PRUNE [--size 8b|small] [--repeat 1]
                       [--ratio 0.3] [--model-dir DIR] [--check]
@@ -94,6 +95,24 @@ def check_output(tool, src_model, out_model, pruned):
     return sliced
 
 
+def same_bytes_for_any_threads(cmd, dst):
+    """Fails unless cmd (which wrote dst/llama.onnx) writes the same bytes
+    with -j 1 and -j 3."""
+    out = os.path.join(dst, "llama.onnx")
+    for j in ("1", "3"):
+        other = os.path.join(dst, "j" + j)
+        os.makedirs(other)
+        run = [a if a != out else os.path.join(other, "llama.onnx")
+               for a in cmd] + ["-j", j]
+        subprocess.check_call(run, stderr=subprocess.DEVNULL)
+        for name in ("llama.onnx", "llama.onnx.data"):
+            with open(os.path.join(dst, name), "rb") as a, \
+                    open(os.path.join(other, name), "rb") as b:
+                assert a.read() == b.read(), "%s differs with -j %s" % (name, j)
+        shutil.rmtree(other)
+    print("same bytes with -j 1, -j 3 and the default")
+
+
 def main():
     if len(sys.argv) == 6 and sys.argv[1] == "--check-output":
         n = check_output(sys.argv[2], sys.argv[3], sys.argv[4],
@@ -162,6 +181,8 @@ def main():
                         sys.executable, __file__, "--check-output",
                         args.tool, model, os.path.join(dst, "llama.onnx"),
                         "pruned" if step != "roundtrip" else "unchanged"])
+                if args.check and step == "magnitude":
+                    same_bytes_for_any_threads(cmd, dst)
                 shutil.rmtree(dst)
                 best = results.get(step)
                 if best is None or wall < best[0]:

@@ -20,6 +20,8 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "frontends/onnx/OnnxChecks.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/Parallel.h"
+#include "lib/Support/Progress.h"
 #include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/IRVerifier.h"
@@ -139,6 +141,24 @@ struct ToolOptions {
       cl::desc("Samples per calibration run (default 32; a model with a "
                "static batch dim fixes it)"),
       cl::value_desc("B"), cl::init(32), cl::cat(category)};
+  cl::opt<unsigned> threads{
+      "j",
+      cl::desc("Threads for scoring and slicing weights, and for ONNX "
+               "Runtime's calibration runs (default: every core). The output "
+               "is the same for any number"),
+      cl::value_desc("N"),
+      cl::init(0),
+      cl::Prefix,
+      cl::cat(category)};
+  cl::opt<unsigned> calibrationThreads{
+      "calibration-threads",
+      cl::desc("Threads ONNX Runtime uses in calibration runs (default: "
+               "those of -j)"),
+      cl::value_desc("N"), cl::init(0), cl::cat(category)};
+  cl::opt<bool> quiet{"quiet",
+                      cl::desc("No progress lines (shown on a terminal "
+                               "for work that takes more than a second)"),
+                      cl::cat(category)};
   cl::opt<bool> timePasses{"time-passes",
                            cl::desc("Print wall time and peak memory of "
                                     "each pass and analysis to stderr"),
@@ -335,6 +355,9 @@ int runTool(int argc, char **argv) {
     PassBuilder::printRegistry(outs());
     return 0;
   }
+  setThreadCount(opts.threads);
+  if (opts.quiet)
+    setProgressEnabled(false);
 
   bool outputToStdout = opts.output == "-";
   // Analysis printouts go to stdout, unless the model does.
@@ -401,6 +424,8 @@ int runTool(int argc, char **argv) {
   OrtCalibrationOptions calOpts;
   calOpts.batch = opts.calibrationBatch;
   calOpts.samples = opts.calibrationSamples;
+  calOpts.runtime.intraOpThreads =
+      opts.calibrationThreads ? opts.calibrationThreads : getThreadCount();
   auto provider =
       OrtCalibrationProvider::create(model, opts.calibration, calOpts);
   if (!provider)
