@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,38 +177,40 @@ Error OutputFile::ioError(const Twine &what) const {
                    std::strerror(errno));
 }
 
-Error OutputFile::write(StringRef data) {
+namespace {
+/// Writes all of \p data to \p fd, at \p offset when given (pwrite) or at
+/// the file position, retrying short writes and EINTR. False with errno
+/// set on failure.
+bool writeFully(int fd, StringRef data, std::optional<uint64_t> offset) {
   const char *p = data.data();
   size_t left = data.size();
   while (left) {
-    ssize_t n = ::write(fdNum, p, left);
+    ssize_t n = offset ? ::pwrite(fd, p, left, *offset) : ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      return ioError("write");
+      return false;
     }
     p += n;
     left -= n;
-    written += n;
+    if (offset)
+      *offset += n;
   }
+  return true;
+}
+} // namespace
+
+Error OutputFile::write(StringRef data) {
+  if (!writeFully(fdNum, data, std::nullopt))
+    return ioError("write");
+  written += data.size();
   return Error::success();
 }
 
 Error OutputFile::writeAt(uint64_t offset, StringRef data) {
   assert(mode != Mode::InPlace && "positional writes need a regular file");
-  const char *p = data.data();
-  size_t left = data.size();
-  while (left) {
-    ssize_t n = ::pwrite(fdNum, p, left, offset);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return ioError("write");
-    }
-    p += n;
-    left -= n;
-    offset += n;
-  }
+  if (!writeFully(fdNum, data, offset))
+    return ioError("write");
   return Error::success();
 }
 
