@@ -5,6 +5,8 @@
 #include "frontends/onnx/TextFormat.h"
 #include "lib/Support/Error.h"
 #include "lib/Support/OutputFile.h"
+#include "lib/Support/Parallel.h"
+#include "lib/Support/Progress.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -14,6 +16,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <fcntl.h>
+#include <mutex>
 #include <unistd.h>
 
 using namespace llvm;
@@ -65,60 +68,95 @@ public:
 
   bool empty() const { return pending.empty(); }
 
+  /// Writes every pending tensor at its offset. Tensors are independent
+  /// tasks run on getThreadCount() threads (slicing a pruned weight is
+  /// compute, a copy is the kernel's), each writing only its own range, so
+  /// the bytes are the same for any number of threads.
   Error write(OutputFile &out) {
+    struct Task {
+      size_t first, last; ///< pending[first, last]: one tensor, or a run
+      uint64_t length;    ///< bytes to write
+    };
+    std::vector<Task> tasks;
+    for (size_t i = 0; i < pending.size();) {
+      const Tensor &t = *pending[i].tensor;
+      size_t j = i + 1;
+      uint64_t length = t.getByteSize();
+      if (t.hasExternalData()) {
+        const ExternalLocation &loc = t.getExternal();
+        // Coalesce a run of tensors that sit back to back in both files
+        // into one kernel copy: a model written by us or by a framework
+        // usually is one such run, and then this is as fast as `cp`.
+        length = loc.length;
+        for (; j < pending.size(); ++j) {
+          const Tensor &n = *pending[j].tensor;
+          if (!n.hasExternalData() || n.getExternal().file != loc.file ||
+              n.getExternal().offset != loc.offset + length ||
+              pending[j].offset != pending[i].offset + length)
+            break;
+          length += n.getExternal().length;
+        }
+      }
+      tasks.push_back({i, j - 1, length});
+      i = j;
+    }
+    uint64_t end = pending.empty() ? 0
+                                   : pending.back().offset +
+                                         pending.back().tensor->getByteSize();
+    std::mutex fdMu;
     DenseMap<const ExternalFile *, int> fds;
     auto closeAll = make_scope_exit([&] {
       for (auto &kv : fds)
         ::close(kv.second);
     });
-    for (size_t i = 0; i < pending.size();) {
-      const Entry &e = pending[i];
-      if (Error err = out.padTo(e.offset))
-        return err;
-      const Tensor &t = *e.tensor;
-      if (t.hasExternalData()) {
-        const ExternalLocation &loc = t.getExternal();
-        // Coalesce a run of tensors that sit back to back in both files into
-        // one kernel copy: a model written by us or by a framework usually
-        // is one such run, and then this is as fast as `cp`.
-        uint64_t length = loc.length;
-        size_t j = i + 1;
-        for (; j < pending.size(); ++j) {
-          const Tensor &n = *pending[j].tensor;
-          if (!n.hasExternalData() || n.getExternal().file != loc.file ||
-              n.getExternal().offset != loc.offset + length ||
-              pending[j].offset != e.offset + length)
-            break;
-          length += n.getExternal().length;
-        }
-        int &fd = fds[loc.file.get()];
-        if (!fd) {
-          fd = ::open(loc.file->getPath().c_str(), O_RDONLY | O_CLOEXEC);
-          if (fd < 0)
-            return makeError("cannot open external data '" +
-                             loc.file->getPath() + "'");
-        }
-        if (Error err = out.copyFrom(fd, loc.offset, length))
-          return err;
-        i = j;
-        continue;
-      }
-      if (t.hasLazySlice()) {
-        // A pruned external weight: stream its kept rows from the source.
-        if (Error err = t.streamLazySlice(
-                [&](StringRef piece) { return out.write(piece); }))
-          return err;
-        ++i;
-        continue;
-      }
-      auto bytes = t.getBytes();
-      if (!bytes)
-        return bytes.takeError();
-      if (Error err = out.write(StringRef(bytes->data(), bytes->size())))
-        return err;
-      ++i;
-    }
-    return Error::success();
+    Progress progress("writing", end);
+    if (Error e = parallelForEach(tasks.size(), [&](size_t k) -> Error {
+          const Task &task = tasks[k];
+          const Entry &e = pending[task.first];
+          const Tensor &t = *e.tensor;
+          if (t.hasExternalData()) {
+            const ExternalLocation &loc = t.getExternal();
+            int fd;
+            {
+              std::lock_guard<std::mutex> lock(fdMu);
+              int &slot = fds[loc.file.get()];
+              if (!slot) {
+                slot =
+                    ::open(loc.file->getPath().c_str(), O_RDONLY | O_CLOEXEC);
+                if (slot < 0) {
+                  slot = 0;
+                  return makeError("cannot open external data '" +
+                                   loc.file->getPath() + "'");
+                }
+              }
+              fd = slot;
+            }
+            if (Error err =
+                    out.copyFromAt(fd, loc.offset, task.length, e.offset))
+              return err;
+            progress.add(task.length);
+            return Error::success();
+          }
+          if (t.hasLazySlice()) {
+            // A pruned external weight: stream its kept rows from the
+            // source.
+            uint64_t at = e.offset;
+            return t.streamLazySlice([&](StringRef piece) -> Error {
+              if (Error err = out.writeAt(at, piece))
+                return err;
+              at += piece.size();
+              progress.add(piece.size());
+              return Error::success();
+            });
+          }
+          auto bytes = t.getBytes();
+          if (!bytes)
+            return bytes.takeError();
+          progress.add(bytes->size());
+          return out.writeAt(e.offset, StringRef(bytes->data(), bytes->size()));
+        }))
+      return e;
+    return out.setSize(end);
   }
 
 private:

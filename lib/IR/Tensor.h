@@ -47,6 +47,9 @@ public:
   /// Drops the mapped pages of a range from memory (they are read again on
   /// the next access): streaming over a model bigger than RAM.
   void release(uint64_t offset, uint64_t length);
+  /// Asks the kernel to start reading a range that will be read soon
+  /// (readahead while the current range is being worked on).
+  void prefetch(uint64_t offset, uint64_t length);
 
 private:
   std::string path;
@@ -88,6 +91,13 @@ public:
   /// Hint: the caller is done with the bytes of an external tensor; its
   /// mapped pages may leave memory.
   void releaseBytes() const;
+  /// The same for bytes [\p offset, \p offset + \p length) of the tensor:
+  /// a reader streaming through a big weight lets the pages it has read
+  /// go as it moves on.
+  void releaseBytes(uint64_t offset, uint64_t length) const;
+  /// Hint: bytes [\p offset, \p offset + \p length) of this external
+  /// tensor will be read soon; the kernel starts reading them.
+  void prefetchBytes(uint64_t offset, uint64_t length) const;
   /// String values (dtype == String only).
   const std::vector<std::string> &getStrings() const { return strings; }
 

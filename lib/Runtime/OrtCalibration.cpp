@@ -14,6 +14,7 @@
 #include "lib/IR/Tensor.h"
 #include "lib/Runtime/ModelSession.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/Progress.h"
 #include "lib/Support/SplitMix.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -142,35 +143,6 @@ std::vector<float> toFloats(const OrtSession::TensorView &t) {
   return out;
 }
 
-/// Samples, rate and ETA on one terminal line.
-class Progress {
-public:
-  Progress(bool on, int64_t total) : on(on), total(total) {}
-  ~Progress() {
-    if (on && shown)
-      errs() << "\n";
-  }
-  void update(int64_t done) {
-    if (!on)
-      return;
-    double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    double rate = secs > 0 ? done / secs : 0;
-    errs() << "\rcalibration: " << done << "/" << total << " samples, "
-           << format("%.1f", rate) << " samples/s, ETA "
-           << format("%.0f", rate > 0 ? (total - done) / rate : 0.0) << " s ";
-    shown = true;
-  }
-
-private:
-  bool on;
-  int64_t total;
-  bool shown = false;
-  std::chrono::steady_clock::time_point start =
-      std::chrono::steady_clock::now();
-};
-
 } // namespace
 
 Error OrtCalibrationProvider::forEachFeed(
@@ -203,9 +175,8 @@ Error OrtCalibrationProvider::forEachFeed(
   int64_t total = gaussian ? source.samples : data->getNumSamples();
   int64_t batch =
       !gaussian && data->getFixedBatch() ? data->getFixedBatch() : opts.batch;
-  Progress progress(
-      opts.progress.value_or(llvm::sys::Process::StandardErrIsDisplayed()),
-      total);
+  Progress progress("calibration", total, Progress::Unit::Items, "samples",
+                    opts.progress);
   for (int64_t begin = 0; begin < total; begin += batch) {
     int64_t end = std::min(total, begin + batch);
     std::vector<NamedTensor> feeds;
@@ -229,7 +200,7 @@ Error OrtCalibrationProvider::forEachFeed(
     if (Error e = fn(**session, feeds, outputs))
       return addContext(std::move(e), "calibration: samples " + Twine(begin) +
                                           ".." + Twine(end));
-    progress.update(end);
+    progress.set(end);
   }
   return Error::success();
 }

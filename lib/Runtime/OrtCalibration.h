@@ -45,7 +45,8 @@ struct OrtCalibrationOptions {
     r.optLevel = RuntimeOptions::OptLevel::Basic;
     return r;
   }();
-  /// Progress on stderr; unset: only when stderr is a terminal.
+  /// Progress on stderr; unset: progressEnabled() (on a terminal, unless
+  /// --quiet), after a second of work.
   std::optional<bool> progress;
 };
 

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,43 +177,55 @@ Error OutputFile::ioError(const Twine &what) const {
                    std::strerror(errno));
 }
 
-Error OutputFile::write(StringRef data) {
+namespace {
+/// Writes all of \p data to \p fd, at \p offset when given (pwrite) or at
+/// the file position, retrying short writes and EINTR. False with errno
+/// set on failure.
+bool writeFully(int fd, StringRef data, std::optional<uint64_t> offset) {
   const char *p = data.data();
   size_t left = data.size();
   while (left) {
-    ssize_t n = ::write(fdNum, p, left);
+    ssize_t n = offset ? ::pwrite(fd, p, left, *offset) : ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      return ioError("write");
+      return false;
     }
     p += n;
     left -= n;
-    written += n;
+    if (offset)
+      *offset += n;
   }
+  return true;
+}
+} // namespace
+
+Error OutputFile::write(StringRef data) {
+  if (!writeFully(fdNum, data, std::nullopt))
+    return ioError("write");
+  written += data.size();
   return Error::success();
 }
 
-Error OutputFile::padTo(uint64_t size) {
-  static const char zeros[4096] = {};
-  while (written < size) {
-    uint64_t chunk = std::min<uint64_t>(sizeof(zeros), size - written);
-    if (Error e = write(StringRef(zeros, chunk)))
-      return e;
-  }
+Error OutputFile::writeAt(uint64_t offset, StringRef data) {
+  assert(mode != Mode::InPlace && "positional writes need a regular file");
+  if (!writeFully(fdNum, data, offset))
+    return ioError("write");
   return Error::success();
 }
 
-Error OutputFile::copyFrom(int srcFd, uint64_t srcOffset, uint64_t length) {
-  loff_t in = srcOffset;
+Error OutputFile::copyFromAt(int srcFd, uint64_t srcOffset, uint64_t length,
+                             uint64_t dstOffset) {
+  assert(mode != Mode::InPlace && "positional writes need a regular file");
+  loff_t in = srcOffset, out = dstOffset;
   while (length) {
-    ssize_t n = ::copy_file_range(srcFd, &in, fdNum, nullptr,
+    ssize_t n = ::copy_file_range(srcFd, &in, fdNum, &out,
                                   std::min<uint64_t>(length, 1u << 30), 0);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
-      // Not supported across these files (a pipe, another filesystem on an
-      // old kernel, or a short source): fall back to a bounded buffer so
+      // Not supported across these files (another filesystem on an old
+      // kernel, or a short source): fall back to a bounded buffer so
       // memory stays flat for any tensor size.
       std::string buf(std::min<uint64_t>(length, 8u << 20), '\0');
       while (length) {
@@ -223,16 +236,29 @@ Error OutputFile::copyFrom(int srcFd, uint64_t srcOffset, uint64_t length) {
         if (r <= 0)
           return makeError("cannot copy external data into '" + destPath +
                            "': source file is shorter than expected");
-        if (Error e = write(StringRef(buf.data(), r)))
+        if (Error e = writeAt(out, StringRef(buf.data(), r)))
           return e;
         in += r;
+        out += r;
         length -= r;
       }
       return Error::success();
     }
-    written += n;
     length -= n;
   }
+  return Error::success();
+}
+
+Error OutputFile::setSize(uint64_t size) {
+  assert(mode != Mode::InPlace && "positional writes need a regular file");
+  struct stat st;
+  if (::fstat(fdNum, &st) != 0)
+    return ioError("stat");
+  if ((uint64_t)st.st_size < size && ::ftruncate(fdNum, size) != 0)
+    return ioError("truncate");
+  if (::lseek(fdNum, size, SEEK_SET) < 0)
+    return ioError("seek");
+  written = size;
   return Error::success();
 }
 

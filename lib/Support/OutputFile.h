@@ -47,11 +47,19 @@ public:
   bool isRegular() const { return mode != Mode::InPlace; }
   /// Writes all of \p data at the current end.
   llvm::Error write(llvm::StringRef data);
-  /// Appends zero bytes until \p size bytes have been written.
-  llvm::Error padTo(uint64_t size);
-  /// Appends \p length bytes of file \p srcFd starting at \p srcOffset
-  /// (kernel copy where possible; no user-space buffer of the whole range).
-  llvm::Error copyFrom(int srcFd, uint64_t srcOffset, uint64_t length);
+  /// Writes \p data at byte \p offset of a regular file, leaving the end
+  /// that write() appends at alone. Safe to call from several threads at
+  /// once for disjoint ranges: writers that know every offset in advance
+  /// produce the same bytes in any order. Call setSize() when done.
+  llvm::Error writeAt(uint64_t offset, llvm::StringRef data);
+  /// Copies \p length bytes of file \p srcFd from \p srcOffset to
+  /// \p dstOffset of a regular file (kernel copy where possible; no
+  /// user-space buffer of the whole range); thread-safe as writeAt.
+  llvm::Error copyFromAt(int srcFd, uint64_t srcOffset, uint64_t length,
+                         uint64_t dstOffset);
+  /// Makes a regular file \p size bytes long (gaps read as zeros) and
+  /// moves the end write() appends at there.
+  llvm::Error setSize(uint64_t size);
   uint64_t size() const { return written; }
   /// Regular files: flushes, closes and renames the temporary onto the
   /// destination. In place: closes.

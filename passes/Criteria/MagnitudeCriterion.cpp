@@ -26,15 +26,22 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Criteria/Criterion.h"
+#include "passes/Criteria/SliceNorms.h"
 
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/Parallel.h"
+#include "lib/Support/Progress.h"
 #include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/DenseMap.h"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
 
 using namespace llvm;
 
@@ -59,36 +66,30 @@ bool isScored(const Value &v) {
 }
 
 /// The Lp norm of every slice of weight \p v along \p axis:
-/// out[i] = ||t[.., i, ..]||. Quantized integers are read as the values
-/// they stand for (OpHandler::dequantizeOperand).
-Expected<std::vector<double>> sliceNorms(const Value &v, unsigned axis,
+/// out[i] = ||t[.., i, ..]||. Floating-point weights stream in storage order
+/// (SliceNorms.h); quantized integers are read as the values they stand for
+/// (OpHandler::dequantizeOperand), a copy in doubles: they are small.
+Expected<std::vector<double>> valueNorms(const Value &v, unsigned axis,
                                          double p) {
   const Tensor &t = *v.getWeight();
+  if (isFloatingPoint(t.getDataType()))
+    return sliceNorms(t, axis, p);
   auto dims = t.getDims();
   if (axis >= dims.size())
     return makeError("weight '" + t.getName() + "' has no axis " + Twine(axis));
-  Expected<std::vector<double>> values = std::vector<double>();
-  if (isFloatingPoint(t.getDataType())) {
-    values = readAsDoubles(t);
-  } else if (auto d = dequantizedWeight(v); !d) {
-    values = d.takeError();
-  } else if (!*d) {
+  auto d = dequantizedWeight(v);
+  if (!d)
+    return d.takeError();
+  if (!*d)
     return makeError("weight '" + t.getName() + "' cannot be scored");
-  } else {
-    values = std::move(**d);
-  }
-  // The values are copied: let an external weight's pages leave memory, so
-  // scoring a model bigger than RAM streams through it.
-  t.releaseBytes();
-  if (!values)
-    return values.takeError();
+  const std::vector<double> &values = **d;
   uint64_t size = dims[axis], inner = 1;
-  for (size_t d = axis + 1; d < dims.size(); ++d)
-    inner *= dims[d];
+  for (size_t k = axis + 1; k < dims.size(); ++k)
+    inner *= dims[k];
   std::vector<double> acc(size, 0.0);
   bool inf = std::isinf(p);
-  for (uint64_t j = 0; j < values->size(); ++j) {
-    double a = std::fabs((*values)[j]);
+  for (uint64_t j = 0; j < values.size(); ++j) {
+    double a = std::fabs(values[j]);
     double &s = acc[(j / inner) % size];
     if (inf)
       s = std::max(s, a);
@@ -100,8 +101,8 @@ Expected<std::vector<double>> sliceNorms(const Value &v, unsigned axis,
       s += std::pow(a, p);
   }
   if (!inf && p != 1)
-    for (double &s : acc)
-      s = p == 2 ? std::sqrt(s) : std::pow(s, 1.0 / p);
+    for (double &x : acc)
+      x = p == 2 ? std::sqrt(x) : std::pow(x, 1.0 / p);
   return acc;
 }
 
@@ -135,7 +136,57 @@ public:
   Error configure(PassParams &params, CriterionOptions &opts) override {
     if (Error e = readLpParams(params, opts))
       return e;
+    configuredP = opts.p;
     return readNormalizeParam(params, opts);
+  }
+
+  /// Computes the slice norms of every weight member of every group to be
+  /// scored, all at once: one task per (weight, axis) on getThreadCount()
+  /// threads, largest first. score() then only reduces them. Each task
+  /// computes its own norms alone, so the cache holds the same values for
+  /// any number of threads.
+  Error prepare(const CriterionContext &ctx,
+                ArrayRef<unsigned> groups) override {
+    if (!(configuredP >= 1))
+      return Error::success(); // computeScores reports it
+    const DepGraph &dg = *ctx.dg;
+    auto spaces = dg.getSpaces();
+    std::vector<NormKey> keys;
+    std::set<NormKey> seen;
+    for (unsigned g : groups)
+      for (unsigned s : dg.getGroups()[g].spaces)
+        for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
+          const AxisRef &a = spaces[s].members[k];
+          const Tensor &t = *a.value->getWeight();
+          if (!isFloatingPoint(t.getDataType()) || isStatisticsWeight(*a.value))
+            continue;
+          NormKey key{&t, a.axis, configuredP};
+          if (seen.insert(key).second && !normCache.count(key))
+            keys.push_back(key);
+        }
+    // Largest first: the last task to start is a short one.
+    std::stable_sort(keys.begin(), keys.end(), [](auto &a, auto &b) {
+      return std::get<0>(a)->getByteSize() > std::get<0>(b)->getByteSize();
+    });
+    uint64_t total = 0;
+    for (const NormKey &k : keys)
+      total += std::get<0>(k)->getByteSize();
+    std::vector<std::vector<double>> results(keys.size());
+    {
+      Progress progress("scoring", total);
+      if (Error e = parallelForEach(keys.size(), [&](size_t i) -> Error {
+            auto [tensor, axis, p] = keys[i];
+            auto n = sliceNorms(*tensor, axis, p, &progress);
+            if (!n)
+              return n.takeError();
+            results[i] = std::move(*n);
+            return Error::success();
+          }))
+        return e;
+    }
+    for (size_t i = 0; i < keys.size(); ++i)
+      normCache[keys[i]] = std::move(results[i]);
+    return Error::success();
   }
   void printParams(PassParamsPrinter &pp,
                    const CriterionOptions &opts) const override {
@@ -154,17 +205,17 @@ protected:
     auto spaces = dg.getSpaces();
     // Norms of every floating-point weight member of the group's spaces,
     // computed once per (space, member): [space][member][index].
-    DenseMap<unsigned, std::vector<std::vector<double>>> norms;
+    DenseMap<unsigned, std::vector<const std::vector<double> *>> norms;
     for (unsigned s : dg.getGroups()[group].spaces) {
       auto &perMember = norms[s];
       for (unsigned k = 0; k < spaces[s].numWeightMembers; ++k) {
         const AxisRef &a = spaces[s].members[k];
         if (!isScored(*a.value) || isStatisticsWeight(*a.value))
           continue;
-        auto n = sliceNorms(*a.value, a.axis, opts.p);
+        auto n = cachedNorms(*a.value, a.axis, opts.p);
         if (!n)
           return n.takeError();
-        perMember.push_back(std::move(*n));
+        perMember.push_back(*n);
       }
     }
 
@@ -172,8 +223,8 @@ protected:
     for (unsigned u : prunableUnitsOf(dg, group)) {
       Reducer r;
       for (auto &[s, i] : dg.getUnit(u).elements)
-        for (const std::vector<double> &n : norms[s])
-          r.add(n[i]);
+        for (const std::vector<double> *n : norms[s])
+          r.add((*n)[i]);
       scores.push_back(r.get(opts.reduce));
     }
     return scores;
@@ -190,7 +241,7 @@ protected:
       for (const WeightSlice &w : unit) {
         if (norms.count({w.weight, w.axis}) || !isScored(*w.weight))
           continue;
-        auto n = sliceNorms(*w.weight, w.axis, opts.p);
+        auto n = valueNorms(*w.weight, w.axis, opts.p);
         if (!n)
           return n.takeError();
         norms[{w.weight, w.axis}] = std::move(*n);
@@ -228,7 +279,7 @@ protected:
         const Tensor *t = v ? v->getWeight() : nullptr;
         if (!t || t->getDims().empty() || !isScored(*v))
           continue;
-        auto n = sliceNorms(*v, 0, opts.p);
+        auto n = valueNorms(*v, 0, opts.p);
         if (!n)
           return n.takeError();
         // The norm of the whole tensor from the norms of its slices.
@@ -242,6 +293,30 @@ protected:
     }
     return scores;
   }
+
+private:
+  /// A weight's slice norms along an axis, for one p.
+  using NormKey = std::tuple<const Tensor *, unsigned, double>;
+
+  /// The norms prepare() computed, or computed now (a caller that scores
+  /// without prepare(), or with another p).
+  Expected<const std::vector<double> *>
+  cachedNorms(const Value &v, unsigned axis, double p) const {
+    std::lock_guard<std::mutex> lock(cacheMu);
+    NormKey key{v.getWeight(), axis, p};
+    auto it = normCache.find(key);
+    if (it != normCache.end())
+      return &it->second;
+    auto n = valueNorms(v, axis, p);
+    if (!n)
+      return n.takeError();
+    return &normCache.try_emplace(key, std::move(*n)).first->second;
+  }
+
+  double configuredP = 2;
+  mutable std::mutex cacheMu;
+  /// Node-based: pointers to the vectors stay valid as it grows.
+  mutable std::map<NormKey, std::vector<double>> normCache;
 };
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "passes/Transforms/WidthPruner.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/Parallel.h"
 #include "passes/OpHandlers/OpHandler.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -90,44 +91,64 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
     }
   }
 
-  // Slice each weight once, all its changed axes in one go.
+  // Slice each weight once, all its changed axes in one go. Every weight
+  // is checked before any changes.
   for (auto &[v, axes] : weightAxes) {
-    Tensor &t = *v->getWeight();
+    const Tensor &t = *v->getWeight();
     unsigned es = elementSize(t.getDataType());
     if (t.getDataType() == DataType::String || es == 0 ||
         t.getDataType() == DataType::Int4 || t.getDataType() == DataType::UInt4)
       return makeError("weight '" + v->getName() + "' of type " +
                        dataTypeName(t.getDataType()) + " cannot be sliced");
-    SmallVector<int64_t, 4> dims(t.getDims().begin(), t.getDims().end());
     for (auto &[axis, kept] : axes)
-      if (axis >= dims.size())
+      if (axis >= t.getDims().size())
         return makeError("weight '" + v->getName() + "' has no axis " +
                          Twine(axis));
-    if (t.hasExternalData()) {
-      // Leave the bytes in their file: the writer streams the kept rows,
-      // so pruning a model of many GB needs little memory and writes each
-      // kept weight once.
-      std::vector<Tensor::SliceAxis> lazy;
-      for (auto &[axis, kept] : axes) {
-        lazy.push_back({axis, *kept});
-        dims[axis] = kept->size();
-      }
-      rw.sliceWeightLazily(v, dims, std::move(lazy));
+  }
+  // In-memory weights are sliced on getThreadCount() threads, each into
+  // its own buffer, and handed to the rewriter in order afterwards.
+  std::vector<std::pair<
+      Value *, ArrayRef<std::pair<unsigned, const std::vector<int64_t> *>>>>
+      inMemory;
+  for (auto &[v, axes] : weightAxes) {
+    Tensor &t = *v->getWeight();
+    if (!t.hasExternalData()) {
+      inMemory.push_back({v, axes});
       continue;
     }
-    auto bytesOr = t.getBytes();
-    if (!bytesOr)
-      return bytesOr.takeError();
-    std::string data(bytesOr->data(), bytesOr->size());
+    // Leave the bytes in their file: the writer streams the kept rows, so
+    // pruning a model of many GB needs little memory and writes each kept
+    // weight once.
+    SmallVector<int64_t, 4> dims(t.getDims().begin(), t.getDims().end());
+    std::vector<Tensor::SliceAxis> lazy;
     for (auto &[axis, kept] : axes) {
-      if (axis >= dims.size())
-        return makeError("weight '" + v->getName() + "' has no axis " +
-                         Twine(axis));
-      data = gatherAxis(data, dims, es, axis, *kept);
+      lazy.push_back({axis, *kept});
       dims[axis] = kept->size();
     }
-    rw.updateWeight(v, dims, std::move(data));
+    rw.sliceWeightLazily(v, dims, std::move(lazy));
   }
+  std::vector<std::pair<SmallVector<int64_t, 4>, std::string>> sliced(
+      inMemory.size());
+  if (Error e = parallelForEach(inMemory.size(), [&](size_t i) -> Error {
+        auto [v, axes] = inMemory[i];
+        const Tensor &t = *v->getWeight();
+        auto bytesOr = t.getBytes();
+        if (!bytesOr)
+          return bytesOr.takeError();
+        unsigned es = elementSize(t.getDataType());
+        SmallVector<int64_t, 4> dims(t.getDims().begin(), t.getDims().end());
+        std::string data(bytesOr->data(), bytesOr->size());
+        for (auto &[axis, kept] : axes) {
+          data = gatherAxis(data, dims, es, axis, *kept);
+          dims[axis] = kept->size();
+        }
+        sliced[i] = {std::move(dims), std::move(data)};
+        return Error::success();
+      }))
+    return e;
+  for (size_t i = 0; i < inMemory.size(); ++i)
+    rw.updateWeight(inMemory[i].first, sliced[i].first,
+                    std::move(sliced[i].second));
   // Shrink the activations' shapes.
   for (unsigned s = 0; s < spaces.size(); ++s) {
     if (!changed[s])

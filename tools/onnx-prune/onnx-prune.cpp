@@ -20,6 +20,8 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "lib/Facade/FacadeInternal.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/Parallel.h"
+#include "lib/Support/Progress.h"
 #include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/IRVerifier.h"
@@ -139,12 +141,26 @@ struct ToolOptions {
       cl::desc("Samples per calibration run (default 32; a model with a "
                "static batch dim fixes it)"),
       cl::value_desc("B"), cl::init(32), cl::cat(category)};
-  cl::opt<int64_t> threads{
-      "threads",
-      cl::desc("ONNX Runtime intra-op threads for calibration runs "
-               "(default 1, the same results on every machine; 0: ONNX "
-               "Runtime's choice, one per core)"),
-      cl::value_desc("N"), cl::init(1), cl::cat(category)};
+  cl::opt<unsigned> threads{
+      "j",
+      cl::desc("Threads for scoring and slicing weights, and for ONNX "
+               "Runtime's calibration runs (default: every core). The output "
+               "is the same for any number"),
+      cl::value_desc("N"),
+      cl::init(0),
+      cl::Prefix,
+      cl::cat(category)};
+  cl::alias threadsAlias{"threads", cl::desc("Alias for -j"),
+                         cl::aliasopt(threads)};
+  cl::opt<unsigned> calibrationThreads{
+      "calibration-threads",
+      cl::desc("Threads ONNX Runtime uses in calibration runs (default: "
+               "those of -j)"),
+      cl::value_desc("N"), cl::init(0), cl::cat(category)};
+  cl::opt<bool> quiet{"quiet",
+                      cl::desc("No progress lines (shown on a terminal "
+                               "for work that takes more than a second)"),
+                      cl::cat(category)};
   cl::opt<bool> timePasses{"time-passes",
                            cl::desc("Print wall time and peak memory of "
                                     "each pass and analysis to stderr"),
@@ -306,6 +322,9 @@ int runTool(int argc, char **argv) {
     PassBuilder::printRegistry(outs());
     return 0;
   }
+  setThreadCount(opts.threads);
+  if (opts.quiet)
+    setProgressEnabled(false);
 
   bool outputToStdout = opts.output == "-";
   // Analysis printouts go to stdout, unless the model does.
@@ -364,9 +383,8 @@ int runTool(int argc, char **argv) {
     dg->printCoverage(errs());
   }
 
-  if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1 ||
-      opts.threads < 0)
-    return reportError("--calibration-samples and --threads must be >= 0 "
+  if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1)
+    return reportError("--calibration-samples must be >= 0 "
                        "and --calibration-batch >= 1");
 #ifdef ONNXPRUNE_HAVE_ORT
   // Opened (and checked against the model's inputs) before any pass runs:
@@ -374,7 +392,8 @@ int runTool(int argc, char **argv) {
   OrtCalibrationOptions calOpts;
   calOpts.batch = opts.calibrationBatch;
   calOpts.samples = opts.calibrationSamples;
-  calOpts.runtime.intraOpThreads = static_cast<int>(opts.threads);
+  calOpts.runtime.intraOpThreads =
+      opts.calibrationThreads ? opts.calibrationThreads : getThreadCount();
   auto provider =
       OrtCalibrationProvider::create(model, opts.calibration, calOpts);
   if (!provider)
