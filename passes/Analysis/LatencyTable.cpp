@@ -304,6 +304,34 @@ Error LatencyTable::ensure(ArrayRef<LayerShape> shapes,
   return Error::success();
 }
 
+Expected<double> LatencyTable::measureModel(const Model &m,
+                                            ArrayRef<LayerShape> shapes,
+                                            LatencyProvider &provider,
+                                            const LatencyOptions &opts) {
+  std::vector<const LayerShape *> missing;
+  StringSet<> seen;
+  for (const LayerShape &s : shapes) {
+    std::string k = s.key();
+    if (!layers.count(k) && seen.insert(k).second)
+      missing.push_back(&s);
+  }
+  std::vector<std::unique_ptr<Model>> layerModels;
+  std::vector<LatencySubject> subjects = {LatencySubject(&m)};
+  for (const LayerShape *s : missing) {
+    layerModels.push_back(makeLayerModel(*s));
+    subjects.push_back(layerModels.back().get());
+  }
+  auto timed = provider.measure(subjects, opts);
+  if (!timed)
+    return addContext(timed.takeError(), "timing the model and its layers");
+  for (size_t i = 0; i < missing.size(); ++i)
+    layers[missing[i]->key()] = (*timed)[i + 1].min;
+  measured += missing.size();
+  double t = timed->front().min;
+  models[modelKey(m)] = t;
+  return t;
+}
+
 double LatencyTable::lookup(const LayerShape &s) const {
   auto it = layers.find(s.key());
   assert(it != layers.end() && "ensure() adds every entry looked up");

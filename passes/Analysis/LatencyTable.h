@@ -108,6 +108,13 @@ public:
   llvm::Error ensure(llvm::ArrayRef<LayerShape> shapes,
                      LatencyProvider *provider, const LatencyOptions &opts,
                      llvm::StringRef tablePath);
+  /// Times \p m together with the shapes of \p shapes that have no entry
+  /// (one interleaved provider call, so that the model and its layers see
+  /// the same load) and returns the model's time, recorded in models.
+  llvm::Expected<double> measureModel(const Model &m,
+                                      llvm::ArrayRef<LayerShape> shapes,
+                                      LatencyProvider &provider,
+                                      const LatencyOptions &opts);
   /// The entry of \p s (ensure() must have added it).
   double lookup(const LayerShape &s) const;
   /// How many layer timings were measured in this run (not loaded).

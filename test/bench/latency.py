@@ -97,7 +97,7 @@ def model_path(name, cache):
 
 
 FLOPS_RE = re.compile(r"FLOPs(?: \([^)]*\))? (\d+) -> (\d+)")
-LAT_RE = re.compile(r"latency ([0-9.]+) ms predicted, ([0-9.]+) ms measured")
+LAT_RE = re.compile(r"latency ([0-9.]+) ms -> ([0-9.]+) ms predicted, ([0-9.]+) ms measured")
 
 
 def prune(tool, src, dst, params):
@@ -175,7 +175,8 @@ def main():
                 try:
                     fr, log = prune(tool, src, dst, params)
                     m = LAT_RE.search(log)
-                    extra = f" (pred {m.group(1)} / meas {m.group(2)} ms)" if m else ""
+                    extra = (f" (prune-width: {m.group(1)} -> {m.group(2)} ms predicted, "
+                             f"{m.group(3)} ms measured)" if m else "")
                     variants.append((f"latency={args.budget}", dst, fr, extra))
                 except RuntimeError as e:
                     print(f"{name:24} {'latency':14} error: {e}")
