@@ -14,6 +14,7 @@
 #include "llvm/Support/Path.h"
 
 #include <chrono>
+#include <ctime>
 #include <thread>
 
 using namespace llvm;
@@ -64,19 +65,34 @@ struct Runner {
     feeds = std::move(*in);
     return Error::success();
   }
-  /// One run, outputs left in ORT's buffers; milliseconds.
-  Expected<double> run() {
-    auto start = std::chrono::steady_clock::now();
+  /// One run, outputs left in ORT's buffers; milliseconds of the calling
+  /// thread's CPU time when \p cpuTime, else of wall time.
+  Expected<double> run(bool cpuTime) {
+    double start = now(cpuTime);
     if (Error e =
             session->runView(feeds, {}, [](ArrayRef<OrtSession::TensorView>) {
               return Error::success();
             }))
       return std::move(e);
+    return now(cpuTime) - start;
+  }
+  static double now(bool cpuTime) {
+    if (cpuTime) {
+      timespec ts;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+    }
     std::chrono::duration<double, std::milli> d =
-        std::chrono::steady_clock::now() - start;
+        std::chrono::steady_clock::now().time_since_epoch();
     return d.count();
   }
 };
+
+/// One intra-op thread runs every kernel on the calling thread (no pool),
+/// so that thread's CPU time is the run's compute time, which other
+/// processes preempting it on a shared machine do not inflate; with more
+/// threads only wall time says how long a run took.
+bool usesCpuTime(const LatencyOptions &opts) { return opts.threads == 1; }
 
 Error checkOptions(const LatencyOptions &opts) {
   if (opts.threads < 0 || opts.runs < 1 || opts.warmup < 0)
@@ -99,7 +115,8 @@ std::string OrtLatencyProvider::describe(const LatencyOptions &opts) const {
                 std::to_string(std::thread::hardware_concurrency()) + " cores)"
           : std::to_string(opts.threads) +
                 (opts.threads == 1 ? " thread" : " threads");
-  return "ONNX Runtime " + version + ", CPU, " + threads;
+  return "ONNX Runtime " + version + ", CPU, " + threads +
+         (usesCpuTime(opts) ? " (thread CPU time)" : " (wall time)");
 }
 
 Expected<std::vector<LatencyMeasurement>>
@@ -108,6 +125,7 @@ OrtLatencyProvider::measure(ArrayRef<LatencySubject> models,
   if (Error e = checkOptions(opts))
     return std::move(e);
   RuntimeOptions ro = runtimeOptions(opts);
+  bool cpuTime = usesCpuTime(opts);
   std::vector<Runner> runners(models.size());
   auto which = [&](size_t i) {
     return models.size() == 1 ? std::string("latency")
@@ -118,7 +136,7 @@ OrtLatencyProvider::measure(ArrayRef<LatencySubject> models,
       return addContext(std::move(e), which(i));
   for (int w = 0; w < opts.warmup; ++w)
     for (size_t i = 0; i < runners.size(); ++i)
-      if (auto t = runners[i].run(); !t)
+      if (auto t = runners[i].run(cpuTime); !t)
         return addContext(t.takeError(), which(i));
   std::vector<std::vector<double>> samples(models.size());
   for (int r = 0; r < opts.runs; ++r)
@@ -126,7 +144,7 @@ OrtLatencyProvider::measure(ArrayRef<LatencySubject> models,
       // The first model of a round rotates: none always runs right after
       // the same neighbour (caches, frequency steps).
       size_t i = (k + size_t(r)) % runners.size();
-      auto t = runners[i].run();
+      auto t = runners[i].run(cpuTime);
       if (!t)
         return addContext(t.takeError(), which(i));
       samples[i].push_back(*t);
@@ -167,7 +185,7 @@ OrtLatencyProvider::profile(const Model &m, const LatencyOptions &opts) {
     if (Error e = runner.open(LatencySubject(&m), opts, ro))
       return addContext(std::move(e), "latency profile");
     for (int r = 0; r < opts.warmup + opts.runs; ++r)
-      if (auto t = runner.run(); !t)
+      if (auto t = runner.run(false); !t)
         return addContext(t.takeError(), "latency profile");
     auto p = runner.session->endProfiling();
     if (!p)

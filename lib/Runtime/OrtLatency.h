@@ -9,8 +9,11 @@
 /// meet), feeds seeded random inputs of the model's dims, runs
 /// every model opts.warmup times untimed, then opts.runs timed rounds in
 /// which every model runs once, the first model of a round rotating, and
-/// reports medians. profile() reads ORT's own per-node profile (a JSON file
-/// in a temporary folder, removed after reading).
+/// reports medians. With one thread, a run's time is the calling thread's
+/// CPU time (ORT runs every kernel on it): other processes preempting it
+/// on a busy machine do not count, and on a quiet one it equals wall time;
+/// with more threads it is wall time. profile() reads ORT's own per-node
+/// profile (a JSON file in a temporary folder, removed after reading).
 ///
 //===----------------------------------------------------------------------===//
 #ifndef ONNXPRUNE_RUNTIME_ORTLATENCY_H

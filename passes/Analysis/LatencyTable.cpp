@@ -271,65 +271,64 @@ Expected<LatencyTable> LatencyTable::load(StringRef path) {
   return t;
 }
 
-Error LatencyTable::ensure(ArrayRef<LayerShape> shapes,
-                           LatencyProvider *provider,
-                           const LatencyOptions &opts, StringRef tablePath) {
-  std::vector<const LayerShape *> missing;
+std::vector<const LayerShape *>
+LatencyTable::missing(ArrayRef<LayerShape> shapes) const {
+  std::vector<const LayerShape *> out;
   StringSet<> seen;
   for (const LayerShape &s : shapes) {
     std::string k = s.key();
-    if (layers.count(k) || !seen.insert(k).second)
-      continue;
-    missing.push_back(&s);
+    if (!layers.count(k) && seen.insert(k).second)
+      out.push_back(&s);
   }
-  if (missing.empty())
+  return out;
+}
+
+Expected<double> LatencyTable::timeWith(const Model *m,
+                                        ArrayRef<const LayerShape *> shapes,
+                                        LatencyProvider &provider,
+                                        const LatencyOptions &opts) {
+  std::vector<std::unique_ptr<Model>> layerModels;
+  std::vector<LatencySubject> subjects;
+  if (m)
+    subjects.push_back(m);
+  for (const LayerShape *s : shapes) {
+    layerModels.push_back(makeLayerModel(*s));
+    subjects.push_back(layerModels.back().get());
+  }
+  auto timed = provider.measure(subjects, opts);
+  if (!timed)
+    return addContext(timed.takeError(), "timing layers for the latency table");
+  size_t first = m ? 1 : 0;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    layers[shapes[i]->key()] = (*timed)[first + i].min;
+  measured += shapes.size();
+  if (!m)
+    return 0.0;
+  double t = timed->front().min;
+  models[modelKey(*m)] = t;
+  return t;
+}
+
+Error LatencyTable::ensure(ArrayRef<LayerShape> shapes,
+                           LatencyProvider *provider,
+                           const LatencyOptions &opts, StringRef tablePath) {
+  std::vector<const LayerShape *> todo = missing(shapes);
+  if (todo.empty())
     return Error::success();
   if (!provider)
     return makeError("latency table '" + tablePath + "' has no entry for '" +
-                     missing.front()->key() +
+                     todo.front()->key() +
                      "' (it was made for another model or other options; "
                      "remove it to measure again)");
-  std::vector<std::unique_ptr<Model>> models;
-  std::vector<LatencySubject> ptrs;
-  for (const LayerShape *s : missing) {
-    models.push_back(makeLayerModel(*s));
-    ptrs.push_back(models.back().get());
-  }
-  auto timed = provider->measure(ptrs, opts);
-  if (!timed)
-    return addContext(timed.takeError(), "timing layers for the latency table");
-  for (size_t i = 0; i < missing.size(); ++i)
-    layers[missing[i]->key()] = (*timed)[i].min;
-  measured += missing.size();
-  return Error::success();
+  auto t = timeWith(nullptr, todo, *provider, opts);
+  return t ? Error::success() : t.takeError();
 }
 
 Expected<double> LatencyTable::measureModel(const Model &m,
                                             ArrayRef<LayerShape> shapes,
                                             LatencyProvider &provider,
                                             const LatencyOptions &opts) {
-  std::vector<const LayerShape *> missing;
-  StringSet<> seen;
-  for (const LayerShape &s : shapes) {
-    std::string k = s.key();
-    if (!layers.count(k) && seen.insert(k).second)
-      missing.push_back(&s);
-  }
-  std::vector<std::unique_ptr<Model>> layerModels;
-  std::vector<LatencySubject> subjects = {LatencySubject(&m)};
-  for (const LayerShape *s : missing) {
-    layerModels.push_back(makeLayerModel(*s));
-    subjects.push_back(layerModels.back().get());
-  }
-  auto timed = provider.measure(subjects, opts);
-  if (!timed)
-    return addContext(timed.takeError(), "timing the model and its layers");
-  for (size_t i = 0; i < missing.size(); ++i)
-    layers[missing[i]->key()] = (*timed)[i + 1].min;
-  measured += missing.size();
-  double t = timed->front().min;
-  models[modelKey(m)] = t;
-  return t;
+  return timeWith(&m, missing(shapes), provider, opts);
 }
 
 double LatencyTable::lookup(const LayerShape &s) const {

@@ -119,6 +119,17 @@ public:
   double lookup(const LayerShape &s) const;
   /// How many layer timings were measured in this run (not loaded).
   unsigned measured = 0;
+
+private:
+  /// The shapes of \p shapes without an entry, each once.
+  std::vector<const LayerShape *>
+  missing(llvm::ArrayRef<LayerShape> shapes) const;
+  /// Times \p shapes (and \p m first, when set) in one provider call and
+  /// records them; returns \p m's time (0 without one).
+  llvm::Expected<double> timeWith(const Model *m,
+                                  llvm::ArrayRef<const LayerShape *> shapes,
+                                  LatencyProvider &provider,
+                                  const LatencyOptions &opts);
 };
 
 } // namespace onnxprune
