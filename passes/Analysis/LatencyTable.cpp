@@ -218,6 +218,18 @@ std::string LatencyTable::toJSON() const {
       for (auto &[k, v] : models)
         j.attribute(k, v);
     });
+    if (!rounds.empty())
+      j.attributeObject("rounds", [&] {
+        for (auto &[k, list] : rounds)
+          j.attributeArray(k, [&] {
+            for (const Round &r : list)
+              j.array([&] {
+                j.value(r.current);
+                j.value(r.target);
+                j.value(r.efficiency);
+              });
+          });
+      });
   });
   os << "\n";
   return os.str();
@@ -268,6 +280,24 @@ Expected<LatencyTable> LatencyTable::load(StringRef path) {
       (*into)[kv.first.str()] = *v;
     }
   }
+  if (const json::Object *rounds = o->getObject("rounds"))
+    for (const auto &kv : *rounds) {
+      const json::Array *list = kv.second.getAsArray();
+      if (!list)
+        return bad("rounds of '" + kv.first.str() + "' are not a list");
+      auto &into = t.rounds[kv.first.str()];
+      for (const json::Value &r : *list) {
+        const json::Array *three = r.getAsArray();
+        Optional<double> a, b, c;
+        if (three && three->size() == 3)
+          a = (*three)[0].getAsNumber(), b = (*three)[1].getAsNumber(),
+          c = (*three)[2].getAsNumber();
+        if (!a || !b || !c)
+          return bad("a round of '" + kv.first.str() +
+                     "' is not [current, target, efficiency]");
+        into.push_back({*a, *b, *c});
+      }
+    }
   return t;
 }
 

@@ -21,7 +21,9 @@
 ///    "models": {"<model key>": 12.5}}
 ///
 /// "models" holds whole-model latencies (the originals budgets are
-/// relative to), keyed by graph name, node count and parameter count.
+/// relative to), keyed by graph name, node count and parameter count;
+/// "rounds" (when there were any) the targets of each pruning round of a
+/// latency budget, so a pinned table replays them.
 ///
 //===----------------------------------------------------------------------===//
 #ifndef ONNXPRUNE_PASSES_ANALYSIS_LATENCYTABLE_H
@@ -94,6 +96,16 @@ public:
   /// between calls; the fastest run does not).
   std::map<std::string, double> layers;
   std::map<std::string, double> models; ///< modelKey -> ms, as layers.
+  /// One pruning round of a latency budget: the latency it started from,
+  /// the predicted latency it aimed at, and the share of predicted savings
+  /// that measurements had confirmed (1 in the first round).
+  struct Round {
+    double current = 0, target = 0, efficiency = 1;
+  };
+  /// "<modelKey> latency=R" -> the rounds the measuring run made, so that
+  /// a pinned table replays them without timing anything (written when
+  /// not empty).
+  std::map<std::string, std::vector<Round>> rounds;
 
   /// Reads a table saved by save(); fails naming the file.
   static llvm::Expected<LatencyTable> load(llvm::StringRef path);

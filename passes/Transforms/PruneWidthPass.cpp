@@ -481,8 +481,8 @@ std::string percent(double part, double whole) {
 /// removed per millisecond saved, the saving predicted from the layer
 /// table (Conv, MatMul and Gemm layers at their new widths, timed alone),
 /// until the predicted latency reaches the target. A step that saves
-/// nothing is looked past (up to three steps ahead), since the kernels'
-/// time falls in stairs, not in a line.
+/// nothing is looked past (three steps ahead, then sixteen: a group has
+/// about sixteen), since the kernels' time falls in stairs, not in a line.
 Error chooseByLatency(const Model &m, const DepGraph &dg,
                       std::vector<GroupPlan> &plans, CostModel &cost,
                       LatencyBudget &lb, raw_ostream &log) {
@@ -532,6 +532,7 @@ Error chooseByLatency(const Model &m, const DepGraph &dg,
     int64_t to;
     double score, saved;
   };
+  int maxAhead = 3;
   while (predicted > lb.target) {
     // Candidate steps of every group, up to three ahead.
     std::vector<Step> steps;
@@ -545,7 +546,7 @@ Error chooseByLatency(const Model &m, const DepGraph &dg,
       int64_t stride =
           gp.quantum * std::max<int64_t>(1, gp.total / gp.quantum / 16);
       int64_t prev = gp.removed;
-      for (int ahead = 1; ahead <= 3; ++ahead) {
+      for (int ahead = 1; ahead <= maxAhead; ++ahead) {
         int64_t to = allowedAtMost(gp, gp.removed + ahead * stride);
         if (to <= prev)
           break;
@@ -592,8 +593,16 @@ Error chooseByLatency(const Model &m, const DepGraph &dg,
         bestRate = rate;
       }
     }
-    if (best < 0)
+    if (best < 0) {
+      // Nothing within three steps saves time (small layers, flat stairs):
+      // look up to 16 steps ahead (a group has about 16) before giving up.
+      if (maxAhead < 16) {
+        maxAhead = 16;
+        continue;
+      }
       break;
+    }
+    maxAhead = 3;
     const Step &st = steps[best];
     GroupPlan &gp = plans[st.plan];
     auto delta = elementsOf(gp, gp.removed, st.to);
@@ -1079,18 +1088,38 @@ Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
   double predicted = original, measured = -1;
   // NetAdapt's loop: prune to the predicted target, measure the whole
   // model against the original (interleaved), and when it is still over
-  // budget, prune again from the measured latency. A pinned table gets
-  // the first round only: it must not depend on timing.
-  const int rounds = pinned ? 1 : 3;
+  // budget, prune again from the measured latency. A pinned table times
+  // nothing: it replays the rounds the measuring run made.
+  std::string roundsKey = key + " latency=" + formatParamDouble(opts.amount);
+  std::vector<LatencyTable::Round> replay;
+  if (pinned) {
+    auto it = table.rounds.find(roundsKey);
+    if (it != table.rounds.end())
+      replay = it->second;
+    else
+      replay.push_back({lb.current, lb.target, 1.0});
+  }
+  std::vector<LatencyTable::Round> made;
+  double efficiency = 1.0;
+  const int rounds = pinned ? int(replay.size()) : 4;
+  const double goal = opts.amount * original;
   for (int round = 0; round < rounds; ++round) {
+    if (pinned) {
+      lb.current = replay[round].current;
+      lb.target = replay[round].target;
+      efficiency = replay[round].efficiency;
+    }
+    made.push_back({lb.current, lb.target, efficiency});
+    double start = lb.current;
     auto r = pruneOnce(m, am, out, &lb, numUnits, numGroups);
     if (!r)
       return r.takeError();
     changed |= *r;
-    predicted = lb.predicted;
-    if (pinned)
-      break;
+    // The table's saving, scaled by the share earlier rounds confirmed.
+    predicted = start - (start - lb.predicted) * efficiency;
     am.invalidate(m, PreservedAnalyses::none());
+    if (pinned)
+      continue;
     LatencySubject both[] = {LatencySubject(reference.get()),
                              LatencySubject(&m)};
     auto t = provider->measure(both, lo);
@@ -1106,9 +1135,17 @@ Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
     // Within 2% of the budget: timing noise on a busy machine is larger.
     if (ratio <= opts.amount * 1.02 || !*r)
       break;
+    // Layers timed alone save more than they do inside the model (their
+    // input and output reorders, fusions): the next round asks for the
+    // saving still missing divided by the share of the predicted saving
+    // that this round's measurement confirmed.
+    efficiency = (start - measured) / std::max(start - lb.predicted, 1e-9);
+    efficiency = std::min(1.0, std::max(0.25, efficiency));
     lb.current = measured;
-    lb.target = opts.amount * original;
+    lb.target = measured - (measured - goal) / efficiency;
   }
+  if (!pinned)
+    table.rounds[roundsKey] = made;
   if (!opts.latencyTable.empty() && !pinned)
     if (Error e = table.save(opts.latencyTable))
       return std::move(e);

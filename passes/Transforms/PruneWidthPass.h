@@ -53,7 +53,7 @@
 ///                  (Conv/MatMul/Gemm timed alone at each width), then the
 ///                  whole model is measured against the original
 ///                  (interleaved) and, when over budget, pruned again (at
-///                  most 3 rounds). Needs a runtime (the tool's build with
+///                  most 4 rounds). Needs a runtime (the tool's build with
 ///                  ORT) unless the table is pinned.
 ///   latency-threads=N  intra-op threads of those timings (0: all cores;
 ///                  default 1)

@@ -410,7 +410,8 @@ TEST_F(PruneWidthTest, ParametersPrintAndParseBack) {
         "threshold=0;criterion=random;seed=7",
         "per-group=0.1;normalize=l2;reduce=max",
         "ratio=0.1;protect=conv1|head.*;max-per-group=1", "plan-in=a.json",
-        "plan-in=a.json;plan-out=b.json"}) {
+        "plan-in=a.json;plan-out=b.json", "latency=0.7",
+        "latency=0.5;latency-threads=0;latency-table=t.json;round-to=16"}) {
     auto o = parsePruneWidthOptions(text);
     ASSERT_TRUE(bool(o)) << text << ": " << llvm::toString(o.takeError());
     std::string printed;
