@@ -185,8 +185,33 @@ std::unique_ptr<Model> makeLayerModel(const LayerShape &s) {
     if (!s.autoPad.empty())
       n->setAttr(Attribute::ofString("auto_pad", s.autoPad));
   }
+  // The output's dims: ORT's NCHWc rewrite reads the channel count from
+  // them (without, a conv after a 32-channel one failed to load: "invalid
+  // channel count").
+  std::vector<int64_t> yDims;
+  if (s.op == "Conv") {
+    yDims = {s.input[0], s.weight[0]};
+    size_t rank = s.weight.size() - 2;
+    std::vector<int64_t> strides(rank, 1), dilations(rank, 1),
+        pads(2 * rank, 0);
+    for (auto &[name, v] : s.intsAttrs)
+      (name == "strides"     ? strides
+       : name == "dilations" ? dilations
+                             : pads) = v;
+    for (size_t a = 0; a < rank; ++a) {
+      int64_t in = s.input[a + 2], k = s.weight[a + 2], st = strides[a];
+      if (!s.autoPad.empty() && s.autoPad != "VALID")
+        yDims.push_back((in + st - 1) / st); // SAME_UPPER / SAME_LOWER
+      else {
+        int64_t p = s.autoPad.empty() ? pads[a] + pads[a + rank] : 0;
+        yDims.push_back((in + p - dilations[a] * (k - 1) - 1) / st + 1);
+      }
+    }
+  } else {
+    yDims = {s.input[0], s.weight[1]};
+  }
   Value *y = g.createValue("y");
-  y->setType(Type::tensor(DataType::Float));
+  y->setType(floatType(yDims));
   g.addNodeOutput(n, y);
   g.addOutput(y);
   return m;
@@ -326,8 +351,21 @@ Expected<double> LatencyTable::timeWith(const Model *m,
     subjects.push_back(layerModels.back().get());
   }
   auto timed = provider.measure(subjects, opts);
-  if (!timed)
+  if (!timed) {
+    // Name the layer the runtime refused: time them one by one.
+    size_t first = m ? 1 : 0;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      LatencySubject one[] = {subjects[first + i]};
+      auto alone = provider.measure(one, opts);
+      if (!alone) {
+        consumeError(timed.takeError());
+        return addContext(alone.takeError(),
+                          "timing layer '" + shapes[i]->key() +
+                              "' for the latency table");
+      }
+    }
     return addContext(timed.takeError(), "timing layers for the latency table");
+  }
   size_t first = m ? 1 : 0;
   for (size_t i = 0; i < shapes.size(); ++i)
     layers[shapes[i]->key()] = (*timed)[first + i].min;

@@ -454,11 +454,16 @@ int64_t channelsPerUnit(const DepGraph &dg, unsigned g) {
 }
 
 int64_t autoQuantum(int64_t units, int64_t channels) {
-  // A width that is a multiple of 8 runs on ORT's blocked kernels and must
-  // stay one; any other width is off them already, and rounding it would
-  // only remove fewer channels.
-  constexpr unsigned Fast = PruneWidthPass::kFastWidth;
-  return (units * channels) % Fast == 0 ? roundingQuantum(Fast, channels) : 1;
+  // A width on ORT's NCHWc blocks (16 channels with AVX-512, 8 with AVX2)
+  // must stay on them: multiples of 16 keep multiples of 16 (also blocks of
+  // 8), multiples of 8 keep multiples of 8. Any other width is off the
+  // blocks already, and rounding it would only remove fewer channels.
+  int64_t width = units * channels;
+  for (unsigned block :
+       {2 * PruneWidthPass::kFastWidth, PruneWidthPass::kFastWidth})
+    if (width % block == 0)
+      return roundingQuantum(block, channels);
+  return 1;
 }
 
 int64_t roundingQuantum(unsigned roundTo, int64_t channels) {
@@ -549,6 +554,12 @@ Error chooseByLatency(const Model &m, const DepGraph &dg,
       for (int ahead = 1; ahead <= maxAhead; ++ahead) {
         int64_t to = allowedAtMost(gp, gp.removed + ahead * stride);
         if (to <= prev)
+          break;
+        // A step that would empty a space (a conv whose whole output is
+        // one input of a concat) is not a candidate: never time a
+        // zero-width layer.
+        if (!cost.canRemove(ArrayRef<unsigned>(gp.order).slice(
+                gp.removed, to - gp.removed)))
           break;
         prev = to;
         auto delta = elementsOf(gp, gp.removed, to);

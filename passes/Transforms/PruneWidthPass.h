@@ -42,10 +42,11 @@
 ///                  too, and a grouped conv's unit is one channel in every
 ///                  group (the group count never changes). The kept count
 ///                  rounds up, so a group removes less. auto (default):
-///                  N = 8 for groups whose width is a multiple of 8, no
-///                  rounding for the others (autoQuantum; docs/latency.md
-///                  has the measurements). An explicit N that is not a
-///                  multiple of 8 warns when it leaves such widths.
+///                  N = 16 for groups whose width is a multiple of 16, 8
+///                  for other multiples of 8, no rounding for the rest
+///                  (autoQuantum; docs/latency.md has the measurements). An
+///                  explicit N that is not a multiple of 8 warns when it leaves
+///                  such widths.
 ///   latency=R      a budget too: prune until the model's latency in ONNX
 ///                  Runtime is at most R x the original's (see
 ///                  docs/latency.md): units go by least score per
@@ -158,10 +159,11 @@ int64_t channelsPerUnit(const DepGraph &dg, unsigned g);
 int64_t roundingQuantum(unsigned roundTo, int64_t channels);
 
 /// round-to=auto, the default: a group of \p units units of \p channels
-/// channels whose width is a multiple of 8 keeps a multiple of 8 channels
-/// (roundingQuantum(8, channels)); any other group is not rounded. Chosen
-/// from measurement (docs/latency.md): ORT's CPU convs run NCHWc blocks of
-/// 8 channels, and a width off the blocks falls to slower kernels.
+/// channels whose width is a multiple of 16 keeps a multiple of 16
+/// channels, one whose width is a multiple of 8 a multiple of 8; any other
+/// group is not rounded. Chosen from measurement (docs/latency.md): ORT's
+/// CPU convs run NCHWc blocks of 16 channels (AVX-512) or 8 (AVX2), and a
+/// width off the blocks falls to slower kernels.
 int64_t autoQuantum(int64_t units, int64_t channels);
 
 /// The registry's PARSE_FN (passes/PassRegistry.def).

@@ -173,7 +173,7 @@ TEST(LatencyTest, RatioGoesByScoreLatencyByScorePerMillisecond) {
   // G2 (the lower score) remove 8 * (144 + 4) = 1184.
   auto a = threeConvs();
   ASSERT_TRUE(a);
-  PruneRun r = prune(*a, "ratio=0.1", nullptr);
+  PruneRun r = prune(*a, "ratio=0.1;round-to=8", nullptr);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(convWidths(*a), (std::vector<int64_t>{16, 8, 4}));
   // latency=0.9 asks for 0.543 ms of 5.427: one step of G1 (8 channels,
@@ -182,7 +182,7 @@ TEST(LatencyTest, RatioGoesByScoreLatencyByScorePerMillisecond) {
   auto b = threeConvs();
   ASSERT_TRUE(b);
   auto fake = std::make_shared<FakeLatencyProvider>();
-  r = prune(*b, "latency=0.9", fake);
+  r = prune(*b, "latency=0.9;round-to=8", fake);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(convWidths(*b), (std::vector<int64_t>{8, 16, 4}));
   EXPECT_NE(r.log.find("latency 5.427 ms -> 2.765 ms predicted, 2.765 ms "
@@ -192,6 +192,13 @@ TEST(LatencyTest, RatioGoesByScoreLatencyByScorePerMillisecond) {
   // One round: the prediction is exact here.
   EXPECT_NE(r.log.find("latency round 1:"), std::string::npos) << r.log;
   EXPECT_EQ(r.log.find("latency round 2:"), std::string::npos) << r.log;
+  // The default (round-to=auto) keeps 16-channel groups at 16: nothing
+  // can go.
+  auto d = threeConvs();
+  ASSERT_TRUE(d);
+  r = prune(*d, "latency=0.9", fake);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(convWidths(*d), (std::vector<int64_t>{16, 16, 4}));
   // round-to=1 steps a channel at a time: 2 channels of G1 (0.666 ms).
   auto c = threeConvs();
   ASSERT_TRUE(c);
@@ -241,7 +248,8 @@ TEST(LatencyTest, PinnedTableGivesTheSameBytesWithoutARuntime) {
   auto first = threeConvs();
   ASSERT_TRUE(first);
   auto fake = std::make_shared<FakeLatencyProvider>();
-  PruneRun r = prune(*first, "latency=0.6;latency-table=" + table, fake);
+  PruneRun r =
+      prune(*first, "latency=0.6;round-to=8;latency-table=" + table, fake);
   ASSERT_EQ(r.error, "");
   EXPECT_GT(fake->calls, 0u);
   auto saved = llvm::MemoryBuffer::getFile(table);
@@ -256,7 +264,7 @@ TEST(LatencyTest, PinnedTableGivesTheSameBytesWithoutARuntime) {
   for (std::string &b : bytes) {
     auto m = threeConvs();
     ASSERT_TRUE(m);
-    r = prune(*m, "latency=0.6;latency-table=" + table, nullptr);
+    r = prune(*m, "latency=0.6;round-to=8;latency-table=" + table, nullptr);
     ASSERT_EQ(r.error, "");
     EXPECT_NE(r.log.find("pinned: not measured"), std::string::npos) << r.log;
     auto s = serializeModel(*m);
