@@ -985,8 +985,7 @@ void PruneWidthPass::warnSlowWidths(const Model &m, const DepGraph &dg,
         << example
         << "; ONNX Runtime's blocked CPU kernels run such widths slower, "
            "and the model can end up slower than the original (see "
-           "docs/latency.md; round-to="
-        << kFastWidth << ", the default, avoids it)\n";
+           "docs/latency.md; the default, round-to=auto, avoids it)\n";
 }
 
 Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
