@@ -10,6 +10,7 @@
 
 #include "lib/Support/Error.h"
 #include "passes/Analysis/DepGroupsAnalysis.h"
+#include "passes/Analysis/Latency.h"
 #include "passes/Analysis/ResidualUnits.h"
 #include "passes/Analysis/ShapesAnalysis.h"
 #include "passes/Analysis/StatsAnalysis.h"

@@ -100,6 +100,10 @@ Ort::SessionOptions makeSessionOptions(const RuntimeOptions &opts) {
   if (!opts.externalDataDir.empty())
     so.AddConfigEntry(kOrtSessionOptionsModelExternalInitializersFileFolderPath,
                       opts.externalDataDir.c_str());
+  if (opts.denormalAsZero)
+    so.AddConfigEntry(kOrtSessionOptionsConfigSetDenormalAsZero, "1");
+  if (!opts.profilePrefix.empty())
+    so.EnableProfiling(opts.profilePrefix.c_str());
   return so;
 }
 
@@ -261,6 +265,16 @@ struct OrtSession::Impl {
 OrtSession::OrtSession(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 OrtSession::~OrtSession() = default;
 TapSink::~TapSink() = default;
+
+llvm::Expected<std::string> OrtSession::endProfiling() {
+  std::string path;
+  if (llvm::Error err = guard("ONNX Runtime cannot end profiling", [&] {
+        Ort::AllocatorWithDefaultOptions alloc;
+        path = impl->session.EndProfilingAllocated(alloc).get();
+      }))
+    return std::move(err);
+  return path;
+}
 
 llvm::Expected<std::string> OrtSession::getRuntimeVersion() {
   if (llvm::Error err = checkApi())

@@ -69,6 +69,13 @@ struct RuntimeOptions {
   /// outlive the session. Null: the session has no Tap op (a tapped model
   /// fails to load).
   TapSink *tapSink = nullptr;
+  /// Flush denormal floats to zero (ORT's set_denormal_as_zero): random
+  /// weights can make a model crawl through denormal arithmetic that
+  /// trained ones rarely meet, which latency measurements must not see.
+  bool denormalAsZero = false;
+  /// Non-empty: ORT profiles every run into a JSON file whose name starts
+  /// with this prefix; OrtSession::endProfiling() closes it.
+  std::string profilePrefix;
 };
 
 class OrtSession {
@@ -111,6 +118,10 @@ public:
   /// (calibration folds big probes into statistics and drops them).
   llvm::Error runView(llvm::ArrayRef<NamedTensor> feeds,
                       llvm::ArrayRef<std::string> outputNames, ViewFn fn);
+
+  /// Stops profiling (RuntimeOptions::profilePrefix) and returns the path
+  /// of the profile ORT wrote.
+  llvm::Expected<std::string> endProfiling();
 
   /// ORT's version string ("1.23.0"), or an error when the library cannot
   /// be used (its C API is older than the headers we were built with).

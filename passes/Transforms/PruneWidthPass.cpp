@@ -14,6 +14,8 @@
 #include "lib/Support/Error.h"
 #include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGroupsAnalysis.h"
+#include "passes/Analysis/Latency.h"
+#include "passes/Analysis/LatencyTable.h"
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/PassParams.h"
 #include "passes/Transforms/DCEPass.h"
@@ -21,11 +23,13 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Regex.h"
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 using namespace llvm;
 
@@ -34,7 +38,8 @@ namespace onnxprune {
 // ---- Parameters -----------------------------------------------------------
 
 static const char *const BudgetKeys[] = {"ratio", "flops", "per-group",
-                                         "threshold"};
+                                         "threshold", "latency"};
+constexpr unsigned NumBudgets = 5;
 
 static StringRef budgetKey(PruneBudget b) {
   switch (b) {
@@ -48,15 +53,18 @@ static StringRef budgetKey(PruneBudget b) {
     return "per-group";
   case PruneBudget::Threshold:
     return "threshold";
+  case PruneBudget::Latency:
+    return "latency";
   }
   llvm_unreachable("bad PruneBudget");
 }
 
 /// The keys prune-width itself reads; the rest belong to the criterion.
 static const char *const PassKeys[] = {
-    "criterion", "ratio",   "flops",    "per-group",     "threshold",
-    "global",    "uniform", "round-to", "max-per-group", "protect",
-    "plan-out",  "plan-in", "hidden"};
+    "criterion",     "ratio",   "flops",           "per-group",
+    "threshold",     "global",  "uniform",         "round-to",
+    "max-per-group", "protect", "plan-out",        "plan-in",
+    "hidden",        "latency", "latency-threads", "latency-table"};
 
 Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
   auto params = PassParams::parse(PruneWidthPass::name(), text);
@@ -64,18 +72,24 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
     return params.takeError();
   PruneWidthOptions o;
   bool global = false;
-  double amounts[4] = {0, 0, 0, 0};
+  double amounts[NumBudgets] = {0, 0, 0, 0, 0};
   if (Error e = params->getString("criterion", o.criterion))
     return std::move(e);
-  for (unsigned i = 0; i < 4; ++i)
+  for (unsigned i = 0; i < NumBudgets; ++i)
     if (Error e = params->getDouble(BudgetKeys[i], amounts[i]))
       return std::move(e);
   if (Error e = params->getBool("global", global))
     return std::move(e);
   if (Error e = params->getBool("uniform", o.uniform))
     return std::move(e);
-  if (Error e = params->getUnsigned("round-to", o.roundTo))
+  std::string roundTo = "auto";
+  if (Error e = params->getString("round-to", roundTo))
     return std::move(e);
+  if (roundTo == "auto")
+    o.roundTo = 0;
+  else if (StringRef(roundTo).getAsInteger(10, o.roundTo) || o.roundTo == 0)
+    return params->makeParamError("round-to",
+                                  "must be 'auto' or a whole number >= 1");
   if (Error e = params->getDouble("max-per-group", o.maxPerGroup))
     return std::move(e);
   if (Error e = params->getRegex("protect", o.protect))
@@ -86,6 +100,11 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
     return std::move(e);
   if (Error e = params->getBool("hidden", o.hidden))
     return std::move(e);
+  if (Error e = params->getUnsigned("latency-threads", o.latencyThreads))
+    return std::move(e);
+  if (Error e = params->getPath("latency-table", o.latencyTable))
+    return std::move(e);
+  o.roundToGiven = params->has("round-to");
 
   if (params->has("plan-in")) {
     // A saved plan replaces scoring and the budget: refuse what would be
@@ -109,7 +128,7 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
                                                            std::end(PassKeys)));
 
   const char *given = nullptr;
-  for (unsigned i = 0; i < 4; ++i) {
+  for (unsigned i = 0; i < NumBudgets; ++i) {
     if (!params->has(BudgetKeys[i]))
       continue;
     if (given)
@@ -125,18 +144,33 @@ Expected<PruneWidthOptions> PruneWidthOptions::parse(StringRef text) {
   }
   if (!given && o.planIn.empty())
     return makeError("pass 'prune-width': needs a budget: ratio=R, flops=R, "
-                     "per-group=R or threshold=T (or plan-in=PATH)");
+                     "per-group=R, threshold=T or latency=R (or "
+                     "plan-in=PATH)");
+  if (o.budget == PruneBudget::Latency) {
+    if (o.amount <= 0)
+      return params->makeParamError("latency", "must be a fraction in (0, 1]");
+    if (!o.planOut.empty())
+      return params->makeParamError(
+          "plan-out", "cannot be combined with 'latency' (its confirming "
+                      "rounds prune more than once; pin latency-table=PATH "
+                      "for a reproducible result)");
+  } else {
+    for (const char *k : {"latency-threads", "latency-table"})
+      if (params->has(k))
+        return params->makeParamError(k, "applies to latency= only");
+  }
   if (global && o.uniform)
     return params->makeParamError("uniform",
                                   "cannot be combined with 'global'");
+  if (o.uniform && o.budget == PruneBudget::Latency)
+    return params->makeParamError("uniform",
+                                  "applies to ratio= and flops= only");
   if ((global || o.uniform) && o.budget != PruneBudget::Ratio &&
       o.budget != PruneBudget::Flops)
     return params->makeParamError(global ? "global" : "uniform",
                                   "applies to ratio= and flops= only");
   if (params->has("global") && !global && !o.uniform)
     o.uniform = true; // global=false
-  if (o.roundTo == 0)
-    return params->makeParamError("round-to", "must be at least 1");
   if (!(o.maxPerGroup > 0 && o.maxPerGroup <= 1))
     return params->makeParamError("max-per-group",
                                   "must be a fraction in (0, 1]");
@@ -157,9 +191,14 @@ std::string PruneWidthOptions::budgetText() const {
   os << budgetKey(budget) << '=' << formatParamDouble(amount);
   if (budget == PruneBudget::Ratio || budget == PruneBudget::Flops)
     os << (uniform ? ";uniform" : ";global");
-  if (roundTo != 1)
+  if (roundTo != 0)
     os << ";round-to=" << roundTo;
   os << ";max-per-group=" << formatParamDouble(maxPerGroup);
+  if (budget == PruneBudget::Latency) {
+    os << ";latency-threads=" << latencyThreads;
+    if (!latencyTable.empty())
+      os << ";latency-table=" << latencyTable;
+  }
   if (!protect.empty())
     os << ";protect=" << protect;
   return os.str();
@@ -183,8 +222,16 @@ void PruneWidthPass::printPipeline(raw_ostream &os) const {
   pp.add(budgetKey(opts.budget), opts.amount);
   if (opts.budget == PruneBudget::Ratio || opts.budget == PruneBudget::Flops)
     pp.addFlag(opts.uniform ? "uniform" : "global");
-  pp.add("round-to", uint64_t(opts.roundTo));
+  if (opts.roundTo)
+    pp.add("round-to", uint64_t(opts.roundTo));
+  else
+    pp.add("round-to", "auto");
   pp.add("max-per-group", opts.maxPerGroup);
+  if (opts.budget == PruneBudget::Latency) {
+    pp.add("latency-threads", uint64_t(opts.latencyThreads));
+    if (!opts.latencyTable.empty())
+      pp.add("latency-table", opts.latencyTable);
+  }
   if (!opts.protect.empty())
     pp.add("protect", opts.protect);
   if (!opts.planOut.empty())
@@ -332,15 +379,19 @@ struct GroupPlan {
   int64_t cap = 0;             ///< Most units it may lose.
   int64_t removed = 0;         ///< Prefix of order removed so far.
   bool done = false;           ///< Cannot lose more.
+  /// Kept units are a multiple of this (round-to in units, see
+  /// roundingQuantum).
+  int64_t quantum = 1;
 };
 
 /// The largest removal count <= \p want that round-to and the cap allow.
-int64_t allowedAtMost(const GroupPlan &g, int64_t want, unsigned roundTo) {
+int64_t allowedAtMost(const GroupPlan &g, int64_t want) {
   int64_t r = std::min(want, g.cap);
   if (r <= 0)
     return 0;
   int64_t keep = g.total - r;
-  keep = (keep + roundTo - 1) / roundTo * roundTo; // Round the kept size up.
+  int64_t q = g.quantum;
+  keep = (keep + q - 1) / q * q; // Round the kept size up.
   return std::max<int64_t>(0, g.total - keep);
 }
 
@@ -376,11 +427,217 @@ std::vector<char> protectedSpaces(const DepGraph &dg, const Regex &re) {
   return out;
 }
 
+} // namespace
+
+int64_t channelsPerUnit(const DepGraph &dg, unsigned g) {
+  const DepGraph::Group &group = dg.getGroups()[g];
+  auto spaces = dg.getSpaces();
+  if (group.unitWidth == 1 || group.spaces.size() == 1)
+    return std::max<int64_t>(1, group.unitWidth);
+  int64_t c = 0;
+  SmallDenseMap<unsigned, int64_t, 4> count;
+  for (unsigned u : group.units) {
+    DepGraph::Unit unit = dg.getUnit(u);
+    if (!unit.prunable)
+      continue;
+    count.clear();
+    for (auto &[s, e] : unit.elements)
+      if (spaces[s].numWeightMembers)
+        ++count[s];
+    int64_t fewest = 0;
+    for (auto &[s, n] : count)
+      fewest = fewest ? std::min(fewest, n) : n;
+    if (fewest)
+      c = std::gcd(c, fewest);
+  }
+  return std::max<int64_t>(1, c);
+}
+
+int64_t autoQuantum(int64_t units, int64_t channels) {
+  // A width on ORT's NCHWc blocks (16 channels with AVX-512, 8 with AVX2)
+  // must stay on them: multiples of 16 keep multiples of 16 (also blocks of
+  // 8), multiples of 8 keep multiples of 8. Any other width is off the
+  // blocks already, and rounding it would only remove fewer channels.
+  int64_t width = units * channels;
+  for (unsigned block :
+       {2 * PruneWidthPass::kFastWidth, PruneWidthPass::kFastWidth})
+    if (width % block == 0)
+      return roundingQuantum(block, channels);
+  return 1;
+}
+
+int64_t roundingQuantum(unsigned roundTo, int64_t channels) {
+  assert(roundTo >= 1 && channels >= 1 && "sizes are positive");
+  return int64_t(roundTo) / std::gcd(int64_t(roundTo), channels);
+}
+
+namespace {
+
 std::string percent(double part, double whole) {
   std::string out;
   raw_string_ostream(out) << format("%.1f%%",
                                     whole > 0 ? 100.0 * part / whole : 0.0);
   return out;
+}
+
+/// The latency budget's solver (HALP's and NetAdapt's idea): each group
+/// removes its units lowest score first, in steps that keep its widths on
+/// the round-to grid; every round takes the step with the least score
+/// removed per millisecond saved, the saving predicted from the layer
+/// table (Conv, MatMul and Gemm layers at their new widths, timed alone),
+/// until the predicted latency reaches the target. A step that saves
+/// nothing is looked past (three steps ahead, then sixteen: a group has
+/// about sixteen), since the kernels' time falls in stairs, not in a line.
+Error chooseByLatency(const Model &m, const DepGraph &dg,
+                      std::vector<GroupPlan> &plans, CostModel &cost,
+                      LatencyBudget &lb, raw_ostream &log) {
+  std::vector<Layer> layers = findLayers(m, dg, *lb.options);
+  auto spaces = dg.getSpaces();
+  // The layers whose input or output axis each space is.
+  std::vector<SmallVector<unsigned, 2>> layersOf(spaces.size());
+  for (unsigned l = 0; l < layers.size(); ++l) {
+    if (layers[l].inSpace >= 0)
+      layersOf[layers[l].inSpace].push_back(l);
+    if (layers[l].outSpace >= 0 && layers[l].outSpace != layers[l].inSpace)
+      layersOf[layers[l].outSpace].push_back(l);
+  }
+  std::vector<int64_t> removedIn(spaces.size(), 0);
+  auto shapeOf = [&](unsigned l, ArrayRef<int64_t> removed) {
+    const Layer &L = layers[l];
+    int64_t in = L.inChannels(), out = L.outChannels();
+    if (L.inSpace >= 0)
+      in -= removed[L.inSpace];
+    if (L.outSpace >= 0)
+      out -= removed[L.outSpace];
+    return L.at(in, out);
+  };
+  {
+    std::vector<LayerShape> now;
+    for (unsigned l = 0; l < layers.size(); ++l)
+      now.push_back(shapeOf(l, removedIn));
+    if (Error e = lb.table->ensure(now, lb.provider, *lb.options, lb.tablePath))
+      return e;
+  }
+  std::vector<double> time(layers.size());
+  for (unsigned l = 0; l < layers.size(); ++l)
+    time[l] = lb.table->lookup(shapeOf(l, removedIn));
+  double predicted = lb.current;
+
+  // Elements a prefix [from, to) of a group's order removes per space.
+  auto elementsOf = [&](const GroupPlan &gp, int64_t from, int64_t to) {
+    SmallDenseMap<unsigned, int64_t, 4> out;
+    for (int64_t i = from; i < to; ++i)
+      for (auto &[sp, e] : dg.getUnit(gp.order[i]).elements)
+        if (!layersOf[sp].empty())
+          ++out[sp];
+    return out;
+  };
+  struct Step {
+    unsigned plan;
+    int64_t to;
+    double score, saved;
+  };
+  int maxAhead = 3;
+  while (predicted > lb.target) {
+    // Candidate steps of every group, up to three ahead.
+    std::vector<Step> steps;
+    std::vector<std::vector<unsigned>> touched;
+    std::vector<LayerShape> shapes;
+    std::vector<std::vector<LayerShape>> stepShapes;
+    for (unsigned p = 0; p < plans.size(); ++p) {
+      GroupPlan &gp = plans[p];
+      if (gp.done)
+        continue;
+      int64_t stride =
+          gp.quantum * std::max<int64_t>(1, gp.total / gp.quantum / 16);
+      int64_t prev = gp.removed;
+      for (int ahead = 1; ahead <= maxAhead; ++ahead) {
+        int64_t to = allowedAtMost(gp, gp.removed + ahead * stride);
+        if (to <= prev)
+          break;
+        // A step that would empty a space (a conv whose whole output is
+        // one input of a concat) is not a candidate: never time a
+        // zero-width layer.
+        if (!cost.canRemove(ArrayRef<unsigned>(gp.order).slice(
+                gp.removed, to - gp.removed)))
+          break;
+        prev = to;
+        auto delta = elementsOf(gp, gp.removed, to);
+        std::vector<int64_t> removed = removedIn;
+        std::vector<unsigned> ls;
+        for (auto &[sp, n] : delta) {
+          removed[sp] += n;
+          for (unsigned l : layersOf[sp])
+            if (!is_contained(ls, l))
+              ls.push_back(l);
+        }
+        llvm::sort(ls);
+        std::vector<LayerShape> mine;
+        for (unsigned l : ls)
+          mine.push_back(shapeOf(l, removed));
+        shapes.insert(shapes.end(), mine.begin(), mine.end());
+        double score = 0;
+        for (int64_t i = gp.removed; i < to; ++i)
+          score += gp.scores[i];
+        steps.push_back({p, to, score, 0});
+        touched.push_back(std::move(ls));
+        stepShapes.push_back(std::move(mine));
+      }
+    }
+    if (steps.empty())
+      break;
+    if (Error e =
+            lb.table->ensure(shapes, lb.provider, *lb.options, lb.tablePath))
+      return e;
+    int best = -1;
+    double bestRate = 0;
+    for (unsigned i = 0; i < steps.size(); ++i) {
+      Step &st = steps[i];
+      for (unsigned k = 0; k < touched[i].size(); ++k)
+        st.saved += time[touched[i][k]] - lb.table->lookup(stepShapes[i][k]);
+      // Less than a microsecond is noise, not a saving.
+      if (st.saved < 1e-3)
+        continue;
+      double rate = std::max(st.score, 0.0) / st.saved;
+      if (best < 0 || rate < bestRate) {
+        best = int(i);
+        bestRate = rate;
+      }
+    }
+    if (best < 0) {
+      // Nothing within three steps saves time (small layers, flat stairs):
+      // look up to 16 steps ahead (a group has about 16) before giving up.
+      if (maxAhead < 16) {
+        maxAhead = 16;
+        continue;
+      }
+      break;
+    }
+    maxAhead = 3;
+    const Step &st = steps[best];
+    GroupPlan &gp = plans[st.plan];
+    auto delta = elementsOf(gp, gp.removed, st.to);
+    removeTo(gp, st.to, cost);
+    if (gp.removed != st.to)
+      continue; // removeTo found a space would be emptied: the group is done.
+    for (auto &[sp, n] : delta)
+      removedIn[sp] += n;
+    for (unsigned k = 0; k < touched[best].size(); ++k)
+      time[touched[best][k]] = lb.table->lookup(stepShapes[best][k]);
+    predicted -= st.saved;
+    if (gp.removed >= gp.cap)
+      gp.done = true;
+  }
+  lb.predicted = predicted;
+  if (predicted > lb.target)
+    log << "prune-width: warning: latency budget: the layers that can be "
+           "pruned take "
+        << format("%.3f", lb.current - predicted) << " ms off "
+        << format("%.3f", lb.current) << " ms, short of the "
+        << format("%.3f", lb.target)
+        << " ms asked (the rest is frozen, protected, capped by "
+           "max-per-group/round-to, or not in Conv/MatMul/Gemm layers)\n";
+  return Error::success();
 }
 
 } // namespace
@@ -390,7 +647,8 @@ std::string percent(double part, double whole) {
 Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
                                      const PruneWidthOptions &opts,
                                      raw_ostream &log,
-                                     CalibrationProvider *calibration) {
+                                     CalibrationProvider *calibration,
+                                     LatencyBudget *latency) {
   auto criterion = opts.makeCriterion();
   if (!criterion)
     return criterion.takeError();
@@ -499,7 +757,10 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
         gp.cap = std::min<int64_t>(gp.cap, gp.order.size());
       }
     }
-    gp.done = allowedAtMost(gp, gp.cap, opts.roundTo) == 0;
+    gp.quantum = opts.roundTo
+                     ? roundingQuantum(opts.roundTo, channelsPerUnit(dg, g))
+                     : autoQuantum(gp.total, channelsPerUnit(dg, g));
+    gp.done = allowedAtMost(gp, gp.cap) == 0;
     plans.push_back(std::move(gp));
   }
 
@@ -507,7 +768,7 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
   auto fixedCount = [&](CostModel &cost, auto countOf) {
     for (GroupPlan &gp : plans)
       if (!gp.done)
-        removeTo(gp, allowedAtMost(gp, countOf(gp), opts.roundTo), cost);
+        removeTo(gp, allowedAtMost(gp, countOf(gp)), cost);
   };
   CostModel cost(m, dg, kind, params);
   if (opts.budget == PruneBudget::PerGroup) {
@@ -520,6 +781,10 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
           std::upper_bound(gp.scores.begin(), gp.scores.end(), opts.amount) -
           gp.scores.begin());
     });
+  } else if (opts.budget == PruneBudget::Latency) {
+    assert(latency && latency->table && "the pass sets up the latency budget");
+    if (Error e = chooseByLatency(m, dg, plans, cost, *latency, log))
+      return std::move(e);
   } else {
     // ratio / flops: remove `target` of m's figure (computed above).
     if (!opts.uniform) {
@@ -544,7 +809,7 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
         if (gp.done)
           continue;
         wanted[c.plan] = c.pos + 1;
-        removeTo(gp, allowedAtMost(gp, wanted[c.plan], opts.roundTo), cost);
+        removeTo(gp, allowedAtMost(gp, wanted[c.plan]), cost);
         if (wanted[c.plan] >= gp.cap)
           gp.done = true;
       }
@@ -564,10 +829,9 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
         out = initial;
         for (GroupPlan &gp : out)
           if (!gp.done)
-            removeTo(gp,
-                     allowedAtMost(gp, int64_t(std::floor(f * gp.total + 1e-9)),
-                                   opts.roundTo),
-                     c);
+            removeTo(
+                gp, allowedAtMost(gp, int64_t(std::floor(f * gp.total + 1e-9))),
+                c);
       };
       size_t lo = 0, hi = fractions.size();
       while (lo < hi) {
@@ -620,20 +884,15 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
 
 // ---- The pass -------------------------------------------------------------
 
-Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
-                                                ModelAnalysisManager &am) {
-  raw_ostream &out = log ? *log : errs();
+Expected<bool> PruneWidthPass::pruneOnce(Model &m, ModelAnalysisManager &am,
+                                         raw_ostream &out,
+                                         LatencyBudget *latency,
+                                         size_t &numUnits, size_t &numGroups) {
   auto dgOr = opts.hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
                           : am.getResult<DepGroupsAnalysis>(m);
   if (!dgOr)
     return dgOr.takeError();
   const DepGraph &dg = *dgOr;
-  // Budgets are relative to the model the pipeline started from: the tool
-  // recorded it on reading; a library user's first prune-width records it
-  // here (computePrunePlan reads it).
-  ModelStats before = computeStats(m);
-  OriginalCounts original = originalCounts(m, &before);
-
   PrunePlan plan;
   std::string source = "<computed>";
   if (!opts.planIn.empty()) {
@@ -652,7 +911,7 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
       calibration = *c;
     else
       return c.takeError();
-    auto made = computePrunePlan(m, dg, opts, out, calibration);
+    auto made = computePrunePlan(m, dg, opts, out, calibration, latency);
     if (!made)
       return made.takeError();
     plan = std::move(*made);
@@ -667,6 +926,10 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
   if (!opts.planOut.empty())
     if (Error e = plan.writeFile(opts.planOut))
       return std::move(e);
+  if (opts.planIn.empty() && !latency)
+    warnSlowWidths(m, dg, *units, out);
+  numUnits += units->size();
+  numGroups += plan.groups.size();
 
   // Updates are values of the unpruned weights: applied before slicing.
   if (Error e = applyWeightUpdates(m, plan.updates, source))
@@ -680,17 +943,238 @@ Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
     if (!dce)
       return dce.takeError();
   }
+  return !units->empty() || !plan.updates.empty();
+}
+
+void PruneWidthPass::warnSlowWidths(const Model &m, const DepGraph &dg,
+                                    ArrayRef<unsigned> units,
+                                    raw_ostream &out) const {
+  if (!opts.roundToGiven || opts.roundTo % kFastWidth == 0)
+    return;
+  // Channels each space keeps, for the layers (Conv, MatMul, Gemm) whose
+  // widths the plan changes.
+  auto spaces = dg.getSpaces();
+  std::vector<int64_t> removed(spaces.size(), 0);
+  for (unsigned u : units)
+    for (auto &[sp, e] : dg.getUnit(u).elements)
+      ++removed[sp];
+  LatencyOptions lo;
+  unsigned slow = 0;
+  std::string example;
+  for (const Layer &l : findLayers(m, dg, lo)) {
+    for (auto [sp, size] : {std::make_pair(l.inSpace, l.inChannels()),
+                            std::make_pair(l.outSpace, l.outChannels())}) {
+      if (sp < 0 || !removed[sp])
+        continue;
+      int64_t kept = size - removed[sp];
+      // Layers of 16 channels or less were small before; their widths do
+      // not move the model's time.
+      if (size % kFastWidth == 0 && kept % kFastWidth && size > 16) {
+        if (!slow++)
+          example = l.node->getName() + " (" + l.node->getOpType() + ", " +
+                    std::to_string(size) + " -> " + std::to_string(kept) +
+                    " channels)";
+        break;
+      }
+    }
+  }
+  if (slow)
+    out << "prune-width: warning: round-to=" << opts.roundTo << " leaves "
+        << slow << " layer" << (slow == 1 ? "" : "s")
+        << " at widths that are not multiples of " << kFastWidth << ", e.g. "
+        << example
+        << "; ONNX Runtime's blocked CPU kernels run such widths slower, "
+           "and the model can end up slower than the original (see "
+           "docs/latency.md; the default, round-to=auto, avoids it)\n";
+}
+
+Expected<PreservedAnalyses> PruneWidthPass::run(Model &m,
+                                                ModelAnalysisManager &am) {
+  raw_ostream &out = log ? *log : errs();
+  // Budgets are relative to the model the pipeline started from: the tool
+  // recorded it on reading; a library user's first prune-width records it
+  // here (computePrunePlan reads it).
+  ModelStats before = computeStats(m);
+  OriginalCounts original = originalCounts(m, &before);
+  size_t numUnits = 0, numGroups = 0;
+  std::string latencyLine;
+  bool changed = false;
+  if (opts.budget == PruneBudget::Latency && opts.planIn.empty()) {
+    auto r = runLatency(m, am, out, numUnits, numGroups, latencyLine);
+    if (!r)
+      return r.takeError();
+    changed = *r;
+  } else {
+    auto r = pruneOnce(m, am, out, nullptr, numUnits, numGroups);
+    if (!r)
+      return r.takeError();
+    changed = *r;
+  }
   ModelStats after = computeStats(m);
-  out << "prune-width: removed " << units->size() << " units in "
-      << plan.groups.size() << " groups; params " << before.numParams << " -> "
-      << after.numParams << " ("
-      << percent(double(after.numParams), double(original.params))
+  out << "prune-width: removed " << numUnits << " units in " << numGroups
+      << " groups; params " << before.numParams << " -> " << after.numParams
+      << " (" << percent(double(after.numParams), double(original.params))
       << " of the original " << original.params << "), " << before.flopsLabel()
       << " " << before.flops << " -> " << after.flops << " ("
       << percent(double(after.flops), double(original.flops))
-      << " of the original " << original.flops << ")\n";
-  return units->empty() && plan.updates.empty() ? PreservedAnalyses::all()
-                                                : PreservedAnalyses::none();
+      << " of the original " << original.flops << ")" << latencyLine << "\n";
+  return changed ? PreservedAnalyses::none() : PreservedAnalyses::all();
+}
+
+Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
+                                          raw_ostream &out, size_t &numUnits,
+                                          size_t &numGroups,
+                                          std::string &line) {
+  // The table: loaded (pinned: nothing is timed, the same model comes out
+  // every time) or filled by timing layers on the injected runtime.
+  LatencyTable table;
+  bool pinned =
+      !opts.latencyTable.empty() && sys::fs::exists(opts.latencyTable);
+  if (pinned) {
+    auto t = LatencyTable::load(opts.latencyTable);
+    if (!t)
+      return t.takeError();
+    table = std::move(*t);
+  }
+  LatencyProvider *provider = nullptr;
+  LatencyOptions lo;
+  if (!pinned) {
+    auto p = getLatencyProvider(m, am, "prune-width<latency>");
+    if (!p)
+      return p.takeError();
+    provider = p->provider;
+    lo = p->options;
+    table.runtime = provider->describe(lo);
+  }
+  lo.threads = int(opts.latencyThreads);
+  if (provider)
+    table.runtime = provider->describe(lo);
+  // Layers are timed with fewer runs than whole models: there are many,
+  // and each is one kernel.
+  LatencyOptions layerOpts = lo;
+  layerOpts.runs = std::max(5, lo.runs / 3);
+  layerOpts.warmup = std::min(lo.warmup, 2);
+
+  std::string key = modelKey(m);
+  double original = 0;
+  std::unique_ptr<LatencySnapshot> reference;
+  if (pinned) {
+    auto it = table.models.find(key);
+    if (it == table.models.end())
+      return makeError("latency table '" + opts.latencyTable +
+                       "' has no entry for this model ('" + key +
+                       "'); it was made for another one");
+    original = it->second;
+  } else {
+    auto snap = provider->snapshot(m);
+    if (!snap)
+      return snap.takeError();
+    reference = std::move(*snap);
+    // The model is timed with its layers, in one interleaved call: what
+    // the layers save is then a share of a time measured under the same
+    // load (timed apart on a busy machine, the model alone read 38 ms and
+    // its layers 23).
+    auto dg = opts.hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
+                          : am.getResult<DepGroupsAnalysis>(m);
+    if (!dg)
+      return dg.takeError();
+    std::vector<LayerShape> shapes;
+    for (const Layer &l : findLayers(m, *dg, layerOpts))
+      shapes.push_back(l.shape);
+    auto t = table.measureModel(m, shapes, *provider, layerOpts);
+    if (!t)
+      return t.takeError();
+    original = *t;
+  }
+
+  LatencyBudget lb;
+  lb.provider = provider;
+  lb.options = &layerOpts;
+  lb.table = &table;
+  lb.tablePath = opts.latencyTable;
+  lb.current = original;
+  lb.target = opts.amount * original;
+  bool changed = false;
+  double predicted = original, measured = -1;
+  // NetAdapt's loop: prune to the predicted target, measure the whole
+  // model against the original (interleaved), and when it is still over
+  // budget, prune again from the measured latency. A pinned table times
+  // nothing: it replays the rounds the measuring run made.
+  std::string roundsKey = key + " latency=" + formatParamDouble(opts.amount);
+  std::vector<LatencyTable::Round> replay;
+  if (pinned) {
+    auto it = table.rounds.find(roundsKey);
+    if (it != table.rounds.end())
+      replay = it->second;
+    else
+      replay.push_back({lb.current, lb.target, 1.0});
+  }
+  std::vector<LatencyTable::Round> made;
+  double efficiency = 1.0;
+  const int rounds = pinned ? int(replay.size()) : 4;
+  const double goal = opts.amount * original;
+  for (int round = 0; round < rounds; ++round) {
+    if (pinned) {
+      lb.current = replay[round].current;
+      lb.target = replay[round].target;
+      efficiency = replay[round].efficiency;
+    }
+    made.push_back({lb.current, lb.target, efficiency});
+    double start = lb.current;
+    auto r = pruneOnce(m, am, out, &lb, numUnits, numGroups);
+    if (!r)
+      return r.takeError();
+    changed |= *r;
+    // The table's saving, scaled by the share earlier rounds confirmed.
+    predicted = start - (start - lb.predicted) * efficiency;
+    am.invalidate(m, PreservedAnalyses::none());
+    if (pinned)
+      continue;
+    LatencySubject both[] = {LatencySubject(reference.get()),
+                             LatencySubject(&m)};
+    auto t = provider->measure(both, lo);
+    if (!t)
+      return t.takeError();
+    double ratio = (*t)[1].median / std::max((*t)[0].median, 1e-9);
+    measured = ratio * original;
+    out << "prune-width: remark: latency round " << round + 1 << ": "
+        << format("%.3f ms predicted, %.3f ms measured (", predicted, measured)
+        << percent(measured, original) << " of the original; medians "
+        << format("%.3f / %.3f ms", (*t)[1].median, (*t)[0].median)
+        << " side by side)\n";
+    // Within 2% of the budget: timing noise on a busy machine is larger.
+    if (ratio <= opts.amount * 1.02 || !*r)
+      break;
+    // Layers timed alone save more than they do inside the model (their
+    // input and output reorders, fusions): the next round asks for the
+    // saving still missing divided by the share of the predicted saving
+    // that this round's measurement confirmed.
+    efficiency = (start - measured) / std::max(start - lb.predicted, 1e-9);
+    efficiency = std::min(1.0, std::max(0.25, efficiency));
+    lb.current = measured;
+    lb.target = measured - (measured - goal) / efficiency;
+  }
+  if (!pinned)
+    table.rounds[roundsKey] = made;
+  if (!opts.latencyTable.empty() && !pinned)
+    if (Error e = table.save(opts.latencyTable))
+      return std::move(e);
+
+  std::string text;
+  raw_string_ostream os(text);
+  os << format("; latency %.3f ms -> %.3f ms predicted", original, predicted);
+  if (measured >= 0)
+    os << format(", %.3f ms measured (%s of the original)", measured,
+                 percent(measured, original).c_str());
+  else
+    os << " (table '" << opts.latencyTable << "' pinned: not measured)";
+  os << " [" << table.runtime << "]";
+  line = os.str();
+  if (provider)
+    provider->reports.push_back(
+        "latency (prune-width<latency=" + formatParamDouble(opts.amount) +
+        ">): " + StringRef(line).drop_front(10).str());
+  return changed;
 }
 
 } // namespace onnxprune

@@ -33,8 +33,35 @@
 ///                  units of all groups, lowest first, until the budget is
 ///                  met. uniform: the smallest fraction f removed from every
 ///                  group (floor(f * units)) that meets the budget.
-///   round-to=N     every pruned group keeps a multiple of N units (at least
-///                  N); the kept count rounds up, so a group removes less
+///   round-to=auto|N  every pruned group keeps a multiple of N channels of
+///                  each weight axis it spans (at least N): a channel group
+///                  keeps a multiple of N units, a group of 64-channel heads
+///                  any number of heads (64 is a multiple of 8), 4-channel
+///                  heads under round-to=8 an even number; a depthwise
+///                  conv's group count is its channel count, so it rounds
+///                  too, and a grouped conv's unit is one channel in every
+///                  group (the group count never changes). The kept count
+///                  rounds up, so a group removes less. auto (default):
+///                  N = 16 for groups whose width is a multiple of 16, 8
+///                  for other multiples of 8, no rounding for the rest
+///                  (autoQuantum; docs/latency.md has the measurements). An
+///                  explicit N that is not a multiple of 8 warns when it leaves
+///                  such widths.
+///   latency=R      a budget too: prune until the model's latency in ONNX
+///                  Runtime is at most R x the original's (see
+///                  docs/latency.md): units go by least score per
+///                  millisecond saved, predicted from a per-layer table
+///                  (Conv/MatMul/Gemm timed alone at each width), then the
+///                  whole model is measured against the original
+///                  (interleaved) and, when over budget, pruned again (at
+///                  most 4 rounds). Needs a runtime (the tool's build with
+///                  ORT) unless the table is pinned.
+///   latency-threads=N  intra-op threads of those timings (0: all cores;
+///                  default 1)
+///   latency-table=PATH  the per-layer table: loaded when the file exists
+///                  (pinned: nothing is timed, no confirming rounds, the
+///                  same output every time), else measured and saved
+///                  there; without it nothing is written
 ///   max-per-group=R  no group loses more than floor(R * units); default 0.9;
 ///                  every group and every axis keeps at least one unit
 ///   protect=REGEX  units of a space holding a weight whose name, or the
@@ -77,7 +104,11 @@
 
 namespace onnxprune {
 
-enum class PruneBudget { None, Ratio, Flops, PerGroup, Threshold };
+enum class PruneBudget { None, Ratio, Flops, PerGroup, Threshold, Latency };
+
+class LatencyProvider;
+class LatencyTable;
+struct LatencyOptions;
 
 /// The parameters of prune-width (see the file comment).
 struct PruneWidthOptions {
@@ -89,7 +120,8 @@ struct PruneWidthOptions {
   PruneBudget budget = PruneBudget::None;
   double amount = 0; ///< R or T of the budget.
   bool uniform = false;
-  unsigned roundTo = 1;
+  /// round-to=N, or 0 for auto (the default: autoQuantum).
+  unsigned roundTo = 0;
   double maxPerGroup = 0.9;
   std::string protect;
   std::string planOut;
@@ -97,6 +129,12 @@ struct PruneWidthOptions {
   /// Hidden-size pruning: groups from dep-groups-hidden (the residual
   /// stream through the norms, DepGraphOptions::hidden).
   bool hidden = false;
+  /// round-to was given (the slow-width warning is for explicit choices).
+  bool roundToGiven = false;
+  /// latency=R: intra-op threads of the timing sessions (0: all cores).
+  unsigned latencyThreads = 1;
+  /// latency=R: the per-layer table to load (when the file exists) or save.
+  std::string latencyTable;
 
   /// Parses the text between `prune-width<` and `>`.
   static llvm::Expected<PruneWidthOptions> parse(llvm::StringRef params);
@@ -106,11 +144,47 @@ struct PruneWidthOptions {
   std::string budgetText() const;
 };
 
+/// Channels one unit of group \p g holds on the pruned axis: the fewest
+/// elements it has in any space with a weight member, combined over the
+/// prunable units by gcd. A channel: 1; a head of d channels: d (the heads
+/// axis of a [B, h, S, d] activation holds no weight, so it does not make
+/// it 1); a GQA unit: d (its K/V projection columns); a grouped conv's unit
+/// (one channel in each of g groups): g.
+int64_t channelsPerUnit(const DepGraph &dg, unsigned g);
+
+/// Units per rounding step of a group whose unit holds \p channels
+/// channels: k kept units are a multiple of \p roundTo channels when k is a
+/// multiple of roundTo / gcd(roundTo, channels). round-to=8 on 64-channel
+/// heads: 1; on channels: 8; on 4-channel heads: 2.
+int64_t roundingQuantum(unsigned roundTo, int64_t channels);
+
+/// round-to=auto, the default: a group of \p units units of \p channels
+/// channels whose width is a multiple of 16 keeps a multiple of 16
+/// channels, one whose width is a multiple of 8 a multiple of 8; any other
+/// group is not rounded. Chosen from measurement (docs/latency.md): ORT's
+/// CPU convs run NCHWc blocks of 16 channels (AVX-512) or 8 (AVX2), and a
+/// width off the blocks falls to slower kernels.
+int64_t autoQuantum(int64_t units, int64_t channels);
+
 /// The registry's PARSE_FN (passes/PassRegistry.def).
 inline llvm::Expected<PruneWidthOptions>
 parsePruneWidthOptions(llvm::StringRef params) {
   return PruneWidthOptions::parse(params);
 }
+
+/// What the latency budget chooses with (latency=R): the per-layer table,
+/// the provider that fills it (null when the table is pinned), the
+/// latency of the model now and the latency to reach, in milliseconds.
+struct LatencyBudget {
+  LatencyProvider *provider = nullptr;
+  const LatencyOptions *options = nullptr;
+  LatencyTable *table = nullptr;
+  std::string tablePath;
+  double current = 0;
+  double target = 0;
+  /// Out: the predicted latency of the chosen plan.
+  double predicted = 0;
+};
 
 /// Chooses the units to remove from \p m (groups \p dg) as \p opts asks,
 /// without changing \p m, with the criterion's weight updates. ratio= and
@@ -122,7 +196,8 @@ parsePruneWidthOptions(llvm::StringRef params) {
 llvm::Expected<PrunePlan>
 computePrunePlan(const Model &m, const DepGraph &dg,
                  const PruneWidthOptions &opts, llvm::raw_ostream &log,
-                 CalibrationProvider *calibration = nullptr);
+                 CalibrationProvider *calibration = nullptr,
+                 LatencyBudget *latency = nullptr);
 
 class PruneWidthPass {
 public:
@@ -140,7 +215,27 @@ public:
 
   const Options &getOptions() const { return opts; }
 
+  /// Widths that ONNX Runtime's CPU kernels run fast: blocked convs work on
+  /// 8 channels (AVX2 NCHWc) at a time (docs/latency.md).
+  static constexpr unsigned kFastWidth = 8;
+
 private:
+  /// One plan (computed with \p latency when set, or read) applied to \p m;
+  /// counts what it removed; true when \p m changed.
+  llvm::Expected<bool> pruneOnce(Model &m, ModelAnalysisManager &am,
+                                 llvm::raw_ostream &out, LatencyBudget *latency,
+                                 size_t &numUnits, size_t &numGroups);
+  /// latency=R: prune, measure, prune more while over budget; \p line gets
+  /// the summary's latency part.
+  llvm::Expected<bool> runLatency(Model &m, ModelAnalysisManager &am,
+                                  llvm::raw_ostream &out, size_t &numUnits,
+                                  size_t &numGroups, std::string &line);
+  /// Warns when an explicit round-to leaves Conv/MatMul/Gemm widths off
+  /// the multiples of kFastWidth.
+  void warnSlowWidths(const Model &m, const DepGraph &dg,
+                      llvm::ArrayRef<unsigned> units,
+                      llvm::raw_ostream &out) const;
+
   Options opts;
   llvm::raw_ostream *log = nullptr;
 };

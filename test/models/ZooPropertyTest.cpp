@@ -732,9 +732,12 @@ TEST_P(ZooProperty, PlantedZeros) {
   ModelAnalysisManager mam;
   pb.registerAnalyses(mam);
   ASSERT_FALSE(bool(pb.parsePassPipeline(
-      mpm, ("prune-width<criterion=magnitude;threshold=0;plan-out=" + planPath +
-            (zm.graph.hidden ? ";hidden>" : ">"))
-               .str())));
+      mpm,
+      // round-to=1: exactly the planted units, which the default rounding
+      // (round-to=auto) would round to whole blocks of 8 or 16 channels.
+      ("prune-width<criterion=magnitude;threshold=0;round-to=1;plan-out=" +
+       planPath + (zm.graph.hidden ? ";hidden>" : ">"))
+          .str())));
   Model &m = *am->model;
   auto pa = mpm.run(m, mam);
   ASSERT_TRUE(!!pa) << toString(pa.takeError());

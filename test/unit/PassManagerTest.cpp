@@ -637,7 +637,13 @@ TEST(PipelineParserTest, RegistryListsEveryEntry) {
     ASSERT_EQ(errorText(PassBuilder().parsePassPipeline(mpm, text)), "");
     EXPECT_EQ(mpm.getPipelineText(), text);
     auto pa = mpm.run(m, am);
-    EXPECT_TRUE(bool(pa)) << errorText(pa);
+    // `latency` times the model on an injected runtime, and none is here.
+    if (info.name == "latency")
+      EXPECT_NE(errorText(pa).find("needs a runtime to time the model"),
+                std::string::npos)
+          << errorText(pa);
+    else
+      EXPECT_TRUE(bool(pa)) << errorText(pa);
   }
 }
 

@@ -410,7 +410,8 @@ TEST_F(PruneWidthTest, ParametersPrintAndParseBack) {
         "threshold=0;criterion=random;seed=7",
         "per-group=0.1;normalize=l2;reduce=max",
         "ratio=0.1;protect=conv1|head.*;max-per-group=1", "plan-in=a.json",
-        "plan-in=a.json;plan-out=b.json"}) {
+        "plan-in=a.json;plan-out=b.json", "latency=0.7",
+        "latency=0.5;latency-threads=0;latency-table=t.json;round-to=16"}) {
     auto o = parsePruneWidthOptions(text);
     ASSERT_TRUE(bool(o)) << text << ": " << llvm::toString(o.takeError());
     std::string printed;
@@ -430,7 +431,7 @@ TEST_F(PruneWidthTest, ParametersPrintAndParseBack) {
   llvm::raw_string_ostream os(canonical);
   PruneWidthPass(*parsePruneWidthOptions("ratio=0.3")).printPipeline(os);
   EXPECT_EQ(os.str(), "prune-width<criterion=magnitude;p=2;reduce=sum;"
-                      "normalize=none;ratio=0.3;global;round-to=1;"
+                      "normalize=none;ratio=0.3;global;round-to=auto;"
                       "max-per-group=0.9>");
   // Through the pipeline parser.
   PassBuilder pb;
@@ -449,7 +450,8 @@ TEST_F(PruneWidthTest, BadParameters) {
     return o ? std::string("<ok>") : llvm::toString(o.takeError());
   };
   EXPECT_EQ(err(""), "pass 'prune-width': needs a budget: ratio=R, flops=R, "
-                     "per-group=R or threshold=T (or plan-in=PATH)");
+                     "per-group=R, threshold=T or latency=R (or "
+                     "plan-in=PATH)");
   EXPECT_EQ(err("ratio=0.3;flops=0.2"),
             "pass 'prune-width': parameter 'flops': cannot be combined with "
             "'ratio': give one budget");
@@ -471,7 +473,17 @@ TEST_F(PruneWidthTest, BadParameters) {
             "pass 'prune-width': parameter 'reduce': 'avg' is not a "
             "reduction (sum, mean, max)");
   EXPECT_EQ(err("ratio=0.3;round-to=0"),
-            "pass 'prune-width': parameter 'round-to': must be at least 1");
+            "pass 'prune-width': parameter 'round-to': must be 'auto' or a "
+            "whole number >= 1");
+  EXPECT_EQ(err("ratio=0.3;latency-threads=2"),
+            "pass 'prune-width': parameter 'latency-threads': applies to "
+            "latency= only");
+  EXPECT_EQ(err("latency=0"), "pass 'prune-width': parameter 'latency': "
+                              "must be a fraction in (0, 1]");
+  EXPECT_EQ(err("latency=0.7;plan-out=p.json"),
+            "pass 'prune-width': parameter 'plan-out': cannot be combined "
+            "with 'latency' (its confirming rounds prune more than once; pin "
+            "latency-table=PATH for a reproducible result)");
   EXPECT_EQ(
       err("ratio=0.3;protect=(a")
           .find("pass 'prune-width': parameter 'protect': invalid regular "

@@ -31,6 +31,7 @@
 #include "passes/StandardInstrumentations.h"
 #ifdef ONNXPRUNE_HAVE_ORT
 #include "lib/Runtime/OrtCalibration.h"
+#include "lib/Runtime/OrtLatency.h"
 #endif
 
 #include "llvm/ADT/DenseSet.h"
@@ -161,6 +162,16 @@ struct ToolOptions {
                       cl::desc("No progress lines (shown on a terminal "
                                "for work that takes more than a second)"),
                       cl::cat(category)};
+  cl::opt<int> latencyThreads{
+      "latency-threads",
+      cl::desc("Intra-op threads of the ONNX Runtime sessions that "
+               "print<latency> times (0: all cores; default 1)"),
+      cl::value_desc("N"), cl::init(1), cl::cat(category)};
+  cl::opt<int> latencyRuns{
+      "latency-runs",
+      cl::desc("Timed runs whose median print<latency> and prune-width's "
+               "latency budget report (default 30, after 5 warm-up runs)"),
+      cl::value_desc("N"), cl::init(30), cl::cat(category)};
   cl::opt<bool> timePasses{"time-passes",
                            cl::desc("Print wall time and peak memory of "
                                     "each pass and analysis to stderr"),
@@ -383,9 +394,12 @@ int runTool(int argc, char **argv) {
     dg->printCoverage(errs());
   }
 
+  if (opts.latencyThreads < 0 || opts.latencyRuns < 1)
+    return reportError("--latency-threads must be >= 0 and --latency-runs "
+                       ">= 1");
   if (opts.calibrationSamples < 0 || opts.calibrationBatch < 1)
-    return reportError("--calibration-samples must be >= 0 "
-                       "and --calibration-batch >= 1");
+    return reportError("--calibration-samples must be >= 0 and "
+                       "--calibration-batch >= 1");
 #ifdef ONNXPRUNE_HAVE_ORT
   // Opened (and checked against the model's inputs) before any pass runs:
   // bad data fails here and nothing is written.
@@ -399,6 +413,9 @@ int runTool(int argc, char **argv) {
   if (!provider)
     return reportError(provider.takeError());
   std::shared_ptr<CalibrationProvider> calibration = std::move(*provider);
+  // Budgets met in the run leave their predicted and measured latency here
+  // for --stats.
+  auto latency = std::make_shared<OrtLatencyProvider>();
 #else
   if (!opts.calibration.empty())
     return reportError("--calibration needs a build with ONNX Runtime "
@@ -418,6 +435,10 @@ int runTool(int argc, char **argv) {
     mam.setInstrumentation(&pic);
 #ifdef ONNXPRUNE_HAVE_ORT
     mam.registerAnalysis(CalibrationAnalysis(calibration));
+    LatencyOptions latOpts;
+    latOpts.threads = opts.latencyThreads;
+    latOpts.runs = opts.latencyRuns;
+    mam.registerAnalysis(LatencyProviderAnalysis(latency, latOpts));
 #endif
     pb.registerAnalyses(mam);
     if (opts.verifyEach) {
@@ -435,8 +456,13 @@ int runTool(int argc, char **argv) {
     if (Error err = writeModelFile(model, opts.output, writeOpts))
       return reportError(std::move(err));
 
-  if (statsBefore)
+  if (statsBefore) {
     printStatsReport(*statsBefore, computeStats(model));
+#ifdef ONNXPRUNE_HAVE_ORT
+    for (const std::string &line : latency->reports)
+      errs() << line << "\n";
+#endif
+  }
   if (opts.timePasses) {
     timer.print(errs());
     errs().flush();
