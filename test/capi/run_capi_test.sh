@@ -6,7 +6,7 @@
 # usage: run_capi_test.sh ONNX-PRUNE CAPI-TEST PYTHON MODEL CALIBRATION TMPDIR
 set -eu
 tool=$1 capi=$2 python=$3 model=$4 calib=$5 tmp=$6
-pipeline='prune-width<criterion=obs;compensate;per-group=0.3>,dce'
+pipeline='prune-width<criterion=obs;compensate;per-group=0.3;round-to=1>,dce'
 rm -rf "$tmp"
 mkdir -p "$tmp/ext"
 # The same model with its weights in an external data file.

@@ -19,7 +19,7 @@ import onnx
 import onnxprune
 
 tool, model_path, calib_path, tmp, plugin, custom = sys.argv[1:7]
-pipeline = "prune-width<criterion=obs;compensate;per-group=0.3>,dce"
+pipeline = "prune-width<criterion=obs;compensate;per-group=0.3;round-to=1>,dce"
 samples = 128
 
 expected = open(f"{tmp}/tool.onnx", "rb").read()
@@ -105,7 +105,7 @@ raises(ValueError, "no-such.onnx", onnxprune.prune,
        os.path.join(tmp, "no-such.onnx"), "dce", output=os.path.join(tmp, "x"))
 raises(ValueError, "expected an onnx.ModelProto", onnxprune.prune, 42, "dce")
 raises(RuntimeError, "calibration", onnxprune.prune, raw,
-       "prune-width<criterion=obs;per-group=0.3>")
+       "prune-width<criterion=obs;per-group=0.3;round-to=1>")
 assert not os.path.exists(os.path.join(tmp, "x"))
 
 # A plugin loaded into the module's library.

@@ -22,7 +22,7 @@ done
 tool=$prefix/bin/onnx-prune
 trained=$src/test/models/trained
 model=$trained/fmnist_resnet.onnx calib=$trained/fmnist_calib.npz
-pipeline='prune-width<criterion=obs;compensate;per-group=0.3>,dce'
+pipeline='prune-width<criterion=obs;compensate;per-group=0.3;round-to=1>,dce'
 "$tool" --version
 "$tool" "$model" --calibration="$calib" --calibration-samples=128 \
   -passes="$pipeline" -o "$tmp/tool.onnx"
