@@ -112,8 +112,8 @@ public:
     Progress progress("writing", end);
     if (Error e = parallelForEach(tasks.size(), [&](size_t k) -> Error {
           const Task &task = tasks[k];
-          const Entry &e = pending[task.first];
-          const Tensor &t = *e.tensor;
+          const Entry &entry = pending[task.first];
+          const Tensor &t = *entry.tensor;
           if (t.hasExternalData()) {
             const ExternalLocation &loc = t.getExternal();
             int fd;
@@ -132,7 +132,7 @@ public:
               fd = slot;
             }
             if (Error err =
-                    out.copyFromAt(fd, loc.offset, task.length, e.offset))
+                    out.copyFromAt(fd, loc.offset, task.length, entry.offset))
               return err;
             progress.add(task.length);
             return Error::success();
@@ -140,7 +140,7 @@ public:
           if (t.hasLazySlice()) {
             // A pruned external weight: stream its kept rows from the
             // source.
-            uint64_t at = e.offset;
+            uint64_t at = entry.offset;
             return t.streamLazySlice([&](StringRef piece) -> Error {
               if (Error err = out.writeAt(at, piece))
                 return err;
@@ -153,7 +153,8 @@ public:
           if (!bytes)
             return bytes.takeError();
           progress.add(bytes->size());
-          return out.writeAt(e.offset, StringRef(bytes->data(), bytes->size()));
+          return out.writeAt(entry.offset,
+                             StringRef(bytes->data(), bytes->size()));
         }))
       return e;
     return out.setSize(end);

@@ -9,6 +9,7 @@
 #if (defined(__x86_64__) || defined(__i386__)) &&                              \
     (defined(__GNUC__) || defined(__clang__))
 #define ONNXPRUNE_X86_DISPATCH 1
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -72,8 +73,20 @@ halfToFloatsF16C(const char *src, float *dst, size_t n) {
 
 bool hasF16C() {
 #ifdef ONNXPRUNE_X86_DISPATCH
-  static const bool has =
-      __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  // CPUID leaf 1, ECX: AVX (bit 28), F16C (bit 29), and OSXSAVE (bit 27)
+  // with XCR0 saying the OS saves the YMM registers. Read by hand: clang 14's
+  // __builtin_cpu_supports does not know "f16c".
+  static const bool has = [] {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+      return false;
+    const unsigned need = (1u << 27) | (1u << 28) | (1u << 29);
+    if ((ecx & need) != need)
+      return false;
+    unsigned xcr0lo, xcr0hi;
+    __asm__("xgetbv" : "=a"(xcr0lo), "=d"(xcr0hi) : "c"(0));
+    return (xcr0lo & 6u) == 6u; // SSE and AVX state enabled
+  }();
   return has;
 #else
   return false;

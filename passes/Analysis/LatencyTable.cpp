@@ -245,8 +245,11 @@ std::string LatencyTable::toJSON() const {
     });
     if (!rounds.empty())
       j.attributeObject("rounds", [&] {
-        for (auto &[k, list] : rounds)
-          j.attributeArray(k, [&] {
+        // A plain reference: clang's C++17 cannot capture a structured
+        // binding in the lambda below.
+        for (const auto &entry : rounds) {
+          const auto &list = entry.second;
+          j.attributeArray(entry.first, [&] {
             for (const Round &r : list)
               j.array([&] {
                 j.value(r.current);
@@ -254,6 +257,7 @@ std::string LatencyTable::toJSON() const {
                 j.value(r.efficiency);
               });
           });
+        }
       });
   });
   os << "\n";
@@ -359,9 +363,9 @@ Expected<double> LatencyTable::timeWith(const Model *m,
       auto alone = provider.measure(one, opts);
       if (!alone) {
         consumeError(timed.takeError());
-        return addContext(alone.takeError(),
-                          "timing layer '" + shapes[i]->key() +
-                              "' for the latency table");
+        return addContext(alone.takeError(), "timing layer '" +
+                                                 shapes[i]->key() +
+                                                 "' for the latency table");
       }
     }
     return addContext(timed.takeError(), "timing layers for the latency table");
