@@ -155,6 +155,8 @@ public:
   Error prepareGates();
   /// Checks and names opts.taps; before exportGraph.
   Error prepareTaps();
+  Expected<std::pair<const Value *, DataType>>
+  rewiredOutput(StringRef verb, const std::string &name) const;
   Error exportGraph(const Graph &g, onnx::GraphProto &gp);
   Error exportTensor(const Tensor &t, StringRef name, onnx::TensorProto &tp);
 
@@ -261,30 +263,42 @@ Error Exporter::exportTensor(const Tensor &t, StringRef name,
   return Error::success();
 }
 
+/// The node output \p name that a gated or tapped export (\p verb: "gate",
+/// "tap") rewires, with its element type; an error for anything else.
+Expected<std::pair<const Value *, DataType>>
+Exporter::rewiredOutput(StringRef verb, const std::string &name) const {
+  auto fail = [&](const Twine &why) {
+    return makeError("cannot " + verb + " '" + name + "': " + why);
+  };
+  const Value *v = model.getGraph().lookup(name);
+  if (!v)
+    return fail("the graph has no such value");
+  if (v->isGraphInput())
+    return fail("it is a graph input, not a node output");
+  if (v->isWeight())
+    return fail("it is a weight, not a node output");
+  assert(v->getProducer() && "a value that is no input or weight has a "
+                             "producer");
+  DataType dt =
+      v->getType().isTensor() ? v->getType().elemType : DataType::Undefined;
+  if (dt == DataType::Undefined)
+    return fail("its element type is unknown (infer shapes first)");
+  return std::make_pair(v, dt);
+}
+
 Error Exporter::prepareGates() {
   if (opts.gates.empty())
     return Error::success();
-  const Graph &g = model.getGraph();
   gates = gateNames(model, opts.gates);
   for (unsigned i = 0; i < opts.gates.size(); ++i) {
-    const std::string &name = opts.gates[i];
+    auto out = rewiredOutput("gate", opts.gates[i]);
+    if (!out)
+      return out.takeError();
+    auto [v, dt] = *out;
     auto fail = [&](const Twine &why) {
-      return makeError("cannot gate '" + name + "': " + why);
+      return makeError("cannot gate '" + opts.gates[i] + "': " + why);
     };
-    const Value *v = g.lookup(name);
-    if (!v)
-      return fail("the graph has no such value");
-    if (v->isGraphInput())
-      return fail("it is a graph input, not a node output");
-    if (v->isWeight())
-      return fail("it is a weight, not a node output");
-    assert(v->getProducer() && "a value that is no input or weight has a "
-                               "producer");
     // The gate input gets V's element type: Mul wants both alike.
-    DataType dt =
-        v->getType().isTensor() ? v->getType().elemType : DataType::Undefined;
-    if (dt == DataType::Undefined)
-      return fail("its element type is unknown (infer shapes first)");
     if (!isFloatingPoint(dt))
       return fail("its element type is " + dataTypeName(dt) +
                   ", not floating-point");
@@ -297,26 +311,17 @@ Error Exporter::prepareGates() {
 Error Exporter::prepareTaps() {
   if (opts.taps.empty())
     return Error::success();
-  const Graph &g = model.getGraph();
   taps = tapNames(model, opts.taps);
   for (unsigned i = 0; i < opts.taps.size(); ++i) {
-    const std::string &name = opts.taps[i];
+    auto out = rewiredOutput("tap", opts.taps[i]);
+    if (!out)
+      return out.takeError();
+    auto [v, dt] = *out;
     auto fail = [&](const Twine &why) {
-      return makeError("cannot tap '" + name + "': " + why);
+      return makeError("cannot tap '" + opts.taps[i] + "': " + why);
     };
-    const Value *v = g.lookup(name);
-    if (!v)
-      return fail("the graph has no such value");
-    if (v->isGraphInput())
-      return fail("it is a graph input, not a node output");
-    if (v->isWeight())
-      return fail("it is a weight, not a node output");
     if (gateIndex.count(v))
       return fail("it is gated");
-    DataType dt =
-        v->getType().isTensor() ? v->getType().elemType : DataType::Undefined;
-    if (dt == DataType::Undefined)
-      return fail("its element type is unknown (infer shapes first)");
     if (dt != DataType::Float)
       return fail("its element type is " + dataTypeName(dt) + ", not float");
     if (!tapIndex.try_emplace(v, i).second)

@@ -82,28 +82,7 @@ Expected<std::vector<double>> valueNorms(const Value &v, unsigned axis,
     return d.takeError();
   if (!*d)
     return makeError("weight '" + t.getName() + "' cannot be scored");
-  const std::vector<double> &values = **d;
-  uint64_t size = dims[axis], inner = 1;
-  for (size_t k = axis + 1; k < dims.size(); ++k)
-    inner *= dims[k];
-  std::vector<double> acc(size, 0.0);
-  bool inf = std::isinf(p);
-  for (uint64_t j = 0; j < values.size(); ++j) {
-    double a = std::fabs(values[j]);
-    double &s = acc[(j / inner) % size];
-    if (inf)
-      s = std::max(s, a);
-    else if (p == 1)
-      s += a;
-    else if (p == 2)
-      s += a * a;
-    else
-      s += std::pow(a, p);
-  }
-  if (!inf && p != 1)
-    for (double &x : acc)
-      x = p == 2 ? std::sqrt(x) : std::pow(x, 1.0 / p);
-  return acc;
+  return sliceNormsOfValues(**d, dims, axis, p);
 }
 
 /// Reduces the slice norms of one unit (sum, mean or max).

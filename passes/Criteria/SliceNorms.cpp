@@ -7,6 +7,7 @@
 #include "lib/Support/Progress.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -320,21 +321,17 @@ Expected<std::vector<double>> sliceNorms(const Tensor &t, unsigned axis,
   return acc;
 }
 
-Expected<std::vector<double>> sliceNormsReference(const Tensor &t,
-                                                  unsigned axis, double p) {
-  auto dims = t.getDims();
-  if (axis >= dims.size())
-    return makeError("weight '" + t.getName() + "' has no axis " + Twine(axis));
-  auto values = readAsDoubles(t);
-  if (!values)
-    return values.takeError();
+std::vector<double> sliceNormsOfValues(ArrayRef<double> values,
+                                       ArrayRef<int64_t> dims, unsigned axis,
+                                       double p) {
+  assert(axis < dims.size() && "axis checked by the caller");
   uint64_t size = dims[axis], inner = 1;
   for (size_t d = axis + 1; d < dims.size(); ++d)
     inner *= dims[d];
   std::vector<double> acc(size, 0.0);
   bool inf = std::isinf(p);
-  for (uint64_t j = 0; j < values->size(); ++j) {
-    double a = std::fabs((*values)[j]);
+  for (uint64_t j = 0; j < values.size(); ++j) {
+    double a = std::fabs(values[j]);
     double &s = acc[(j / inner) % size];
     if (inf)
       s = std::max(s, a);
@@ -347,6 +344,17 @@ Expected<std::vector<double>> sliceNormsReference(const Tensor &t,
   }
   finish(acc, p);
   return acc;
+}
+
+Expected<std::vector<double>> sliceNormsReference(const Tensor &t,
+                                                  unsigned axis, double p) {
+  auto dims = t.getDims();
+  if (axis >= dims.size())
+    return makeError("weight '" + t.getName() + "' has no axis " + Twine(axis));
+  auto values = readAsDoubles(t);
+  if (!values)
+    return values.takeError();
+  return sliceNormsOfValues(*values, dims, axis, p);
 }
 
 } // namespace onnxprune

@@ -39,6 +39,13 @@ llvm::Expected<std::vector<double>> sliceNorms(const Tensor &t, unsigned axis,
                                                double p,
                                                Progress *progress = nullptr);
 
+/// The norms of \p values, a weight of \p dims read as doubles (quantized
+/// weights dequantized), element by element in index order; \p axis must
+/// be one of \p dims.
+std::vector<double> sliceNormsOfValues(llvm::ArrayRef<double> values,
+                                       llvm::ArrayRef<int64_t> dims,
+                                       unsigned axis, double p);
+
 /// The same computed element by element in index order: the definition
 /// sliceNorms must match bit for bit (for tests).
 llvm::Expected<std::vector<double>>
