@@ -284,12 +284,8 @@ public:
 class DynamicQuantizeLinearHandler final : public OpHandler {
 public:
   void build(const Node &n, DepGraphBuilder &b) const override {
-    Value *x = n.getInput(0), *y = n.getOutput(0);
-    if (!x || !y || b.rank(x) < 0 || b.rank(x) != b.rank(y)) {
-      b.freezeNode(n, "operand rank unknown");
-      return;
-    }
-    joinAllAxes(b, x, y, n);
+    // joinAllAxes freezes both when a rank is unknown or differs.
+    joinAllAxes(b, n.getInput(0), n.getOutput(0), n);
   }
 };
 
@@ -451,13 +447,8 @@ bool freezePerChannelParams(DepGraphBuilder &b, const Node &n,
 class QLinearUnaryHandler final : public OpHandler {
 public:
   void build(const Node &n, DepGraphBuilder &b) const override {
-    Value *x = n.getInput(0), *y = n.getOutput(0);
-    if (!x || !y || b.rank(x) < 0 || b.rank(x) != b.rank(y)) {
-      b.freezeNode(n, "operand rank unknown");
-      return;
-    }
     if (!freezePerChannelParams(b, n, {1, 2, 3, 4}))
-      joinAllAxes(b, x, y, n);
+      joinAllAxes(b, n.getInput(0), n.getOutput(0), n);
   }
 };
 
