@@ -324,6 +324,16 @@ Error inferQLinearMatMul(NodeContext &ctx) {
   return inferMatMulLike(ctx, 0, 3, ctx.inElem(7));
 }
 
+/// com.microsoft: float A times a quantized B (float output, A's type).
+Error inferDynamicQuantizeMatMul(NodeContext &ctx) {
+  return inferMatMulLike(ctx, 0, 1, ctx.inElem(0));
+}
+
+/// com.microsoft: integer A and B, output of a_scale's type.
+Error inferMatMulIntegerToFloat(NodeContext &ctx) {
+  return inferMatMulLike(ctx, 0, 1, ctx.inElem(2));
+}
+
 /// The reduced axes of a Reduce* node: whether given, and their values.
 static std::optional<SmallVector<int64_t, 8>> reduceAxes(NodeContext &ctx,
                                                          bool &given) {
