@@ -637,6 +637,14 @@ Role WeightRoles::classifyFloat(const Node &n, unsigned i, bool gathered) {
       return i == 3 ? Role::Weight : Role::Unknown;
     if (op == "MatMulNBits" || op == "MatMulBnb4")
       return i == 5 ? Role::Weight : Role::Buffer; // scales, zero points
+    // Float biases of the quantized matmuls; their scales are metadata.
+    if (op == "DynamicQuantizeMatMul")
+      return i == 4 ? Role::Weight : Role::Buffer;
+    if (op == "MatMulIntegerToFloat")
+      return i == 6 ? Role::Weight : Role::Buffer;
+    if (op == "QGemm" || op == "GatherBlockQuantized" ||
+        op.startswith("QLinear"))
+      return Role::Buffer; // scales
     if (op == "FusedConv" || op == "FusedGemm" || op == "FusedMatMul" ||
         op == "BiasGelu" || op == "FastGelu")
       return i >= 1 ? Role::Weight : Role::Unknown;

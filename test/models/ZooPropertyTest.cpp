@@ -145,6 +145,9 @@ double coverageFloorOf(StringRef arch) {
       {"quant:bert_encoder_dynamic", 66},     // 71.7, as bert_encoder
       {"quant:resnet18_qlinear", 95},         // 100.0
       {"quant:mlp_nbits", 95},                // 100.0
+      {"quant:qlinear_cnn", 95},              // 99.6: QLinearConcat, QGemm...
+      {"quant:dynamic_matmul_mlp", 95},       // 99.7
+      {"quant:gather_block_embed", 95},       // GatherBlockQuantized blocks
       {"isnet_quint8", 95},                   // 100.0
       // Recurrent and control flow (test/models/recurrent, gen_recurrent.py).
       {"lstm_bidir", 95},  // 100.0
@@ -234,7 +237,8 @@ std::vector<ZooModel> allModels() {
   for (const char *q :
        {"resnet18_qdq_tensor", "mobilenet_v2_qdq_channel",
         "bert_encoder_qdq_channel", "resnet18_dynamic", "bert_encoder_dynamic",
-        "resnet18_qlinear", "mlp_nbits"}) {
+        "resnet18_qlinear", "mlp_nbits", "qlinear_cnn", "dynamic_matmul_mlp",
+        "gather_block_embed"}) {
     ZooModel m;
     m.name = std::string("quant_") + q;
     m.path = std::string(ONNXPRUNE_QUANT_DIR) + "/" + q + ".onnx";
@@ -242,8 +246,8 @@ std::vector<ZooModel> allModels() {
     m.coverageFloor = coverageFloorOf(std::string("quant:") + q);
     m.inputs.batchDim = 2;
     m.inputs.otherDim = 8;
-    if (StringRef(q).startswith("bert"))
-      m.inputs.intHigh = 128;
+    if (StringRef(q).startswith("bert") || StringRef(q) == "gather_block_embed")
+      m.inputs.intHigh = 128; // token ids over the vocabulary
     out.push_back(std::move(m));
   }
   // ISNet (U^2-Net-style background removal, dynamically quantized: 119
