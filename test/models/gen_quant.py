@@ -561,7 +561,7 @@ def gather_block_embed():
     for name, bits, zp in (("emb8", 8, True), ("emb4", 4, False)):
         t = (g.rng.standard_normal((128, 64)) * 0.5).astype(np.float32)
         codes, scale, zps = quant_blocks(t, 16, bits, zp)
-        ins = ["ids32", g.init("q", name + ".q", codes),
+        ins = [g.init("q", name + ".q", codes), "ids32",
                g.init("q", name + ".scale", scale)]
         if zps is not None:
             ins.append(g.init("q", name + ".zp", zps))
