@@ -22,11 +22,8 @@
 ///     (channels_last: the rank); QLinearConcat (Y_scale, Y_zp, X0, s, zp,
 ///     X1, ...) -> the Concat of the X inputs, typed as Y_zp: ONNX
 ///     Runtime's static QOperator format.
-///   com.microsoft QGemm(A, .., .., B, .., .., C?, y_scale?, y_zp?) ->
-///     [M, N], float without y_scale, else y_zp's type (uint8 without it).
-///   com.microsoft DynamicQuantizeMatMul(A, B, ...) and
-///     MatMulIntegerToFloat(A, B, a_scale, ...) -> matmul of A and B, float
-///     (A's type; a_scale's).
+///   (com.microsoft QGemm, DynamicQuantizeMatMul and MatMulIntegerToFloat
+///   live with Gemm and MatMul, in ShapeInferenceOpsNN.cpp.)
 ///   com.microsoft GatherBlockQuantized(data, indices, scales, ...) ->
 ///     data[:g] + indices + data[g+1:], the last axis times 8 / bits for
 ///     packed uint8 data, typed as scales.
@@ -156,26 +153,6 @@ Error inferQLinearConcat(NodeContext &ctx) {
                                      : mergeDims((*out)[d], (*x)[d]);
   }
   ctx.setOutput(0, elem, std::move(out));
-  return Error::success();
-}
-
-Error inferQGemm(NodeContext &ctx) {
-  DataType elem = DataType::Float;
-  if (ctx.hasInput(7))
-    elem = ctx.hasInput(8) ? ctx.inElem(8) : DataType::UInt8;
-  if (elem == DataType::Undefined)
-    return Error::success();
-  const Shape *a = ctx.inShape(0), *b = ctx.inShape(3);
-  bool transA = ctx.intAttr("transA", 0), transB = ctx.intAttr("transB", 0);
-  Dim m = a && a->size() == 2 ? (*a)[transA ? 1 : 0] : Dim::unknown();
-  Dim n = b && b->size() == 2 ? (*b)[transB ? 0 : 1] : Dim::unknown();
-  if (a && b && a->size() == 2 && b->size() == 2) {
-    const Dim &ka = (*a)[transA ? 0 : 1], &kb = (*b)[transB ? 1 : 0];
-    if (ka.isStatic() && kb.isStatic() && ka.value != kb.value)
-      return ctx.error("inner dims differ: " + shapeToString(*a) + " and " +
-                       shapeToString(*b));
-  }
-  ctx.setOutput(0, elem, Shape{m, n});
   return Error::success();
 }
 

@@ -202,6 +202,19 @@ Expected<Doubles> dequantize(const Value *q, const Value *scale,
   return Doubles(std::move(*values));
 }
 
+/// The L2 norm of the weights (code - \p zp) * \p scale of the
+/// \p bits-bit codes packed low-first in \p byte: one score per stored
+/// byte of a packed weight (exact for an L2 slice norm).
+double packedNorm(uint8_t byte, int64_t bits, double zp, double scale) {
+  unsigned mask = (1u << bits) - 1;
+  double sq = 0;
+  for (int64_t sh = 0; sh < 8; sh += bits) {
+    double w = (((byte >> sh) & mask) - zp) * scale;
+    sq += w * w;
+  }
+  return std::sqrt(sq);
+}
+
 /// How many leading axes of \p w, a dequantized constant of rank \p rank,
 /// are channels: 2 when every reader is a Conv / ConvTranspose kernel
 /// (W[M, C/g, k...]: the kernel's spatial axes are not channels and must
@@ -878,20 +891,13 @@ public:
     if ((int64_t)scales->size() != l.n * l.blocks)
       return Doubles();
     std::vector<double> out(b->size());
-    unsigned mask = (1u << l.bits) - 1;
     for (int64_t r = 0; r < l.n; ++r)
       for (int64_t c = 0; c < l.blocks; ++c) {
         double s = (*scales)[r * l.blocks + c];
         int z = zeroCode(l, zp, zb, r, c);
         for (int64_t e = 0; e < l.blob; ++e) {
           size_t at = (r * l.blocks + c) * l.blob + e;
-          uint8_t byte = (uint8_t)(*b)[at];
-          double sq = 0;
-          for (int64_t sh = 0; sh < 8; sh += l.bits) {
-            double w = (((byte >> sh) & mask) - z) * s;
-            sq += w * w;
-          }
-          out[at] = std::sqrt(sq);
+          out[at] = packedNorm((uint8_t)(*b)[at], l.bits, z, s);
         }
       }
     return Doubles(std::move(out));
@@ -1059,18 +1065,11 @@ public:
       return bytes.takeError();
     ArrayRef<int64_t> dims = n.getInput(0)->getWeight()->getDims();
     std::vector<double> out(bytes->size());
-    unsigned mask = (1u << l.bits) - 1;
     forEachElement(l, dims, [&](uint64_t flat, uint64_t param) {
       if (param >= scales.size() || (!zps.empty() && param >= zps.size()))
         return;
       double z = zps.empty() ? double(1u << (l.bits - 1)) : zps[param];
-      uint8_t byte = (uint8_t)(*bytes)[flat];
-      double sq = 0;
-      for (int64_t sh = 0; sh < 8; sh += l.bits) {
-        double w = (((byte >> sh) & mask) - z) * scales[param];
-        sq += w * w;
-      }
-      out[flat] = std::sqrt(sq);
+      out[flat] = packedNorm((uint8_t)(*bytes)[flat], l.bits, z, scales[param]);
     });
     return Doubles(std::move(out));
   }
