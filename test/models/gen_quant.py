@@ -429,10 +429,10 @@ CONTRIB = {"QLinearConcat", "QLinearAveragePool", "QLinearGlobalAveragePool",
 
 def qlinear_cnn():
     """ONNX Runtime's static QOperator CNN, uint8 activations throughout:
-    x -> QuantizeLinear -> QLinearConv c1 (3->8) -> QLinearConv c2 (8->16)
-    and QLinearConv c3 (8->8, 1x1) -> QLinearConcat (24) ->
-    QLinearAveragePool 2x2 -> QLinearConv c4 (24->16) ->
-    QLinearGlobalAveragePool -> Flatten -> QGemm (16->10, int8 per-column
+    x -> QuantizeLinear -> QLinearConv c1 (3->16) -> QLinearConv c2
+    (16->32) and QLinearConv c3 (16->16, 1x1) -> QLinearConcat (48) ->
+    QLinearAveragePool 2x2 -> QLinearConv c4 (48->32) ->
+    QLinearGlobalAveragePool -> Flatten -> QGemm (32->10, int8 per-column
     B, int32 bias) -> QLinearSoftmax -> DequantizeLinear -> y."""
     g = Graph(31)
     s, z = g.both("act_scale", ACT_SCALE), g.both("act_zp", ACT_ZP)
@@ -453,21 +453,21 @@ def qlinear_cnn():
                              g.init("f", name + ".bias", b)], [name], pads=pads)
         return name
 
-    c1 = conv("c1", "x", 3, 8, 3, fx="input")
-    c2 = conv("c2", c1, 8, 16, 3)
-    c3 = conv("c3", c1, 8, 8, 1)
+    c1 = conv("c1", "x", 3, 16, 3, fx="input")
+    c2 = conv("c2", c1, 16, 32, 3)
+    c3 = conv("c3", c1, 16, 16, 1)
     g.node("q", "QLinearConcat", [s, z, c2 + "_q", s, z, c3 + "_q", s, z],
            ["cat_q"], axis=1)
     g.node("f", "Concat", [c2, c3], ["cat"], axis=1)
     pool = dict(kernel_shape=[2, 2], strides=[2, 2])
     g.node("q", "QLinearAveragePool", ["cat_q", s, z, s, z], ["pool_q"], **pool)
     g.node("f", "AveragePool", ["cat"], ["pool"], **pool)
-    c4 = conv("c4", "pool", 24, 16, 3)
+    c4 = conv("c4", "pool", 48, 32, 3)
     g.node("q", "QLinearGlobalAveragePool", [c4 + "_q", s, z, s, z], ["gap_q"])
     g.node("f", "GlobalAveragePool", [c4], ["gap"])
     g.node("q", "Flatten", ["gap_q"], ["flat_q"])
     g.node("f", "Flatten", ["gap"], ["flat"])
-    w = g.weights((10, 16), 16)  # [N, K]: transB
+    w = g.weights((10, 32), 32)  # [N, K]: transB
     b = (g.rng.standard_normal(10) * 0.1).astype(np.float32)
     q, ws, wz = quant_sym_int8(w, 0)
     bq = np.round(b / (ACT_SCALE * ws)).astype(np.int32)
@@ -490,14 +490,15 @@ def qlinear_cnn():
 
 def dynamic_matmul_mlp():
     """ONNX Runtime's fused dynamic quantization: x[batch, 4, 32] ->
-    DynamicQuantizeMatMul (int8 per-column, symmetric, bias) -> Relu ->
-    DynamicQuantizeLinear -> MatMulIntegerToFloat (uint8 per-column with
-    zero points, bias) -> Relu -> DynamicQuantizeMatMul (uint8 per-column
-    with zero points, no bias) -> y[batch, 4, 16]."""
+    DynamicQuantizeMatMul (32->128, int8 per-column, symmetric, bias) ->
+    Relu -> DynamicQuantizeLinear -> MatMulIntegerToFloat (128->64, uint8
+    per-column with zero points, bias) -> Relu -> DynamicQuantizeMatMul
+    (64->16, uint8 per-column with zero points, no bias) -> y[batch, 4,
+    16]."""
     g = Graph(47)
-    w1, w2, w3 = g.weights((32, 64), 32), g.weights((64, 32), 64), g.weights((32, 16), 32)
-    b1 = (g.rng.standard_normal(64) * 0.1).astype(np.float32)
-    b2 = (g.rng.standard_normal(32) * 0.1).astype(np.float32)
+    w1, w2, w3 = g.weights((32, 128), 32), g.weights((128, 64), 128), g.weights((64, 16), 64)
+    b1 = (g.rng.standard_normal(128) * 0.1).astype(np.float32)
+    b2 = (g.rng.standard_normal(64) * 0.1).astype(np.float32)
     q1, s1, _ = quant_sym_int8(w1, 1)
     g.node("q", "DynamicQuantizeMatMul",
            ["input", g.init("q", "fc1.w_q", q1), g.init("q", "fc1.w_scale", s1),
@@ -551,15 +552,15 @@ def quant_blocks(w, block, bits, with_zp):
 
 def gather_block_embed():
     """Two block-quantized embedding tables (com.microsoft
-    GatherBlockQuantized, [128, 64], blocks of 16 along the hidden axis:
+    GatherBlockQuantized, [128, 128], blocks of 16 along the hidden axis:
     8-bit with zero points, 4-bit packed with the default zero point) read
-    by the same token ids and summed -> MatMul (64->32) -> Relu -> MatMul
-    (32->16) -> y[batch, 8, 16]."""
+    by the same token ids and summed -> MatMul (128->64) -> Relu -> MatMul
+    (64->16) -> y[batch, 8, 16]."""
     g = Graph(59)
     # ONNX Runtime's kernel takes int32 indices.
     g.node("q", "Cast", ["ids"], ["ids32"], to=TensorProto.INT32)
     for name, bits, zp in (("emb8", 8, True), ("emb4", 4, False)):
-        t = (g.rng.standard_normal((128, 64)) * 0.5).astype(np.float32)
+        t = (g.rng.standard_normal((128, 128)) * 0.5).astype(np.float32)
         codes, scale, zps = quant_blocks(t, 16, bits, zp)
         ins = [g.init("q", name + ".q", codes), "ids32",
                g.init("q", name + ".scale", scale)]
@@ -570,7 +571,7 @@ def gather_block_embed():
         g.node("f", "Gather", [g.init("f", name + ".weight", t), "ids"], [name])
     for which in ("q", "f"):
         g.node(which, "Add", ["emb8", "emb4"], ["emb"])
-    w1, w2 = g.weights((64, 32), 64), g.weights((32, 16), 32)
+    w1, w2 = g.weights((128, 64), 128), g.weights((64, 16), 64)
     g.both("fc1.weight", w1)
     g.both("fc2.weight", w2)
     for which in ("q", "f"):
