@@ -24,8 +24,17 @@
 ///     channels through (its scale and zero point outputs are scalars).
 ///     com.microsoft QLinearSigmoid / QLinearLeakyRelu (elementwise),
 ///     QLinearAdd / QLinearMul (broadcasting, a residual joins its inputs)
-///     and QLinearGlobalAveragePool (N and C pass) complete ONNX Runtime's
-///     static QOperator format; their scales are per tensor.
+///     QLinearGlobalAveragePool / QLinearAveragePool (N and C pass),
+///     QLinearConcat (a Concat of its X inputs), QLinearSoftmax (the softmax
+///     axis freezes) and QGemm (the Gemm couplings, per-column b_scale /
+///     b_zp on B's N axis, int32 bias C) complete ONNX Runtime's static
+///     QOperator format; activation scales are per tensor.
+///     com.microsoft DynamicQuantizeMatMul (float A) and
+///     MatMulIntegerToFloat (what ORT's fusions make of the dynamic chain)
+///     are MatMuls with per-column B parameters and a float bias.
+///     com.microsoft GatherBlockQuantized (a block-quantized embedding
+///     table) passes its non-gathered axes, the quantized one in whole
+///     blocks (see its class comment).
 ///     ONNX Runtime's dynamic quantizer writes
 ///       x -> DynamicQuantizeLinear -> ConvInteger(Wq) -> Cast -> Mul(xs*ws)
 ///         -> Add(Reshape(bias, [1,-1,1,1]))
