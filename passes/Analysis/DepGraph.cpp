@@ -150,6 +150,14 @@ void DepGraphBuilder::freeze(AxisRef a, const Node *n, StringRef rule) {
   }
 }
 
+void DepGraphBuilder::freezeIfResidual(AxisRef a, const Node *n,
+                                       StringRef rule) {
+  if (size(a) == 0 || !hasAxis(a))
+    return;
+  g.axisVar(a);
+  g.freezesIfResidual.emplace_back(a, reasonFor(n, rule));
+}
+
 /// Where the rank of \p v was lost, for freeze reasons: the first node
 /// upstream whose output has no rank though its inputs all have one (an If
 /// whose branches differ, an op no shape rule knows), or the graph input
@@ -336,6 +344,53 @@ struct UnionFind {
   }
 };
 } // namespace
+
+void DepGraph::freezeResidualStreams(Model &m) {
+  if (freezesIfResidual.empty())
+    return;
+  // Classes of axis variables, connected by mapped joins as groups are.
+  UnionFind uf(vars.size());
+  auto root = [&](unsigned v) { return uf.find(findAxis(v)); };
+  for (const Edge &e : edges)
+    uf.unite(findAxis(e.a), findAxis(e.b));
+  // Axes of skip connections: an output axis of an Add or Sum that two
+  // activation operands hold whole (not broadcast: `x - mean` and bias
+  // adds are not skips; a constant operand is a bias).
+  DenseSet<uint32_t> residual;
+  m.forEachGraph([&](Graph &cur) {
+    for (Node &n : cur.getNodes()) {
+      if (!n.getDomain().empty() ||
+          (n.getOpType() != "Add" && n.getOpType() != "Sum"))
+        continue;
+      Value *y = n.getOutput(0);
+      int64_t r = DepGraphBuilder::rank(y);
+      auto it = y ? firstVar.find(y) : firstVar.end();
+      if (r < 0 || it == firstVar.end())
+        continue;
+      for (int64_t i = 0; i < r; ++i) {
+        int64_t sz = DepGraphBuilder::size({y, (unsigned)i});
+        unsigned whole = 0;
+        for (Value *in : n.getInputs()) {
+          int64_t ri = DepGraphBuilder::rank(in);
+          if (!in || in->isWeight() || isShapeData(in) || ri < r - i)
+            continue;
+          whole += DepGraphBuilder::size({in, (unsigned)(ri - r + i)}) == sz;
+        }
+        unsigned v = it->second + i;
+        if (whole >= 2 && sz > 1 && vars[v].parent != ~0u)
+          residual.insert(root(v));
+      }
+    }
+  });
+  for (auto &[a, why] : freezesIfResidual) {
+    AxisVar &v = vars[axisVar(a)];
+    if (v.reason < 0 && residual.count(root(axisVar(a)))) {
+      v.reason = reasons.size();
+      reasons.push_back(std::move(why));
+    }
+  }
+  freezesIfResidual.clear();
+}
 
 int DepGraph::spaceOf(AxisRef a) const {
   auto it = firstVar.find(a.value);
@@ -735,6 +790,7 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
     });
   // Graph inputs and outputs were frozen before any virtual size existed;
   // the freeze is on the axis, so it holds.
+  dg.freezeResidualStreams(m);
   for (auto &kv : unhandled)
     dg.unhandledOps.emplace_back(kv.getKey().str(), kv.getValue());
   std::sort(dg.unhandledOps.begin(), dg.unhandledOps.end());

@@ -76,11 +76,15 @@ class DepGraph;
 struct DepGraphOptions {
   /// Hidden-size pruning (VTrans / Minitron): axes normalised over by
   /// LayerNorm / RMSNorm (fused, or decomposed into ReduceMean chains) are
-  /// not frozen, so the residual stream becomes a group with the
-  /// embeddings, the norms and every projection reading or writing it.
-  /// RMSNorm stays exact for removed channels that are zero (the mean is
-  /// rescaled to the original count); LayerNorm's mean and variance change
-  /// (approximate: measure it with check-numerics<report>).
+  /// not frozen even on a residual stream, so the stream becomes a group
+  /// with the embeddings, the norms and every projection reading or
+  /// writing it. Without it, only a decomposed norm whose axis carries no
+  /// skip connection lets its axis go (see freezeIfResidual). Decomposed
+  /// norms stay exact for removed channels that are zero (the mean is
+  /// rescaled to the original count, a LayerNorm's variance gets the
+  /// removed channels' share back); a fused LayerNormalization's
+  /// statistics change (approximate: measure it with
+  /// check-numerics<report>).
   bool hidden = false;
 };
 
@@ -104,6 +108,14 @@ public:
                const Node &why);
   void tie(AxisRef a, llvm::ArrayRef<int64_t> elements, const Node &why);
   void freeze(AxisRef a, const Node *n, llvm::StringRef rule);
+  /// Freezes \p a as freeze() does, but only when the group it ends up in
+  /// carries a skip connection: an Add (or Sum) of two activations that both
+  /// hold the axis whole, as a transformer's residual stream does. Decided
+  /// once every node is built. A normalisation inside an MLP block
+  /// (openWakeWord's dense LayerNorms) then leaves its axis prunable, while
+  /// the hidden size of a residual stream stays frozen unless the user
+  /// opts in (DepGraphOptions::hidden).
+  void freezeIfResidual(AxisRef a, const Node *n, llvm::StringRef rule);
   /// Declares that axis \p a, of dynamic size, is for coupling an axis of
   /// \p size elements: element h stands for all positions {j·size + h}
   /// (the inner factor of a dynamic × size merge, e.g. torch MHA's b·H).
@@ -304,6 +316,9 @@ private:
   unsigned axisVar(AxisRef a);
   unsigned findAxis(unsigned v);
   void finalize(Model &m);
+  /// Applies the freezeIfResidual() requests whose axis is coupled (by
+  /// identity or mapped joins) to an axis of a skip-connection Add.
+  void freezeResidualStreams(Model &m);
   Unit mappedUnit(unsigned m) const;
   static bool isPrunableTrivial(const Space &s) {
     return !s.frozen && s.numWeightMembers > 0;
@@ -324,6 +339,8 @@ private:
     bool weight;     ///< value->isWeight(), read while the value is hot.
   };
   std::vector<FreezeReason> reasons;
+  /// freezeIfResidual() requests, resolved by freezeResidualStreams().
+  std::vector<std::pair<AxisRef, FreezeReason>> freezesIfResidual;
   enum class EdgeKind { Blocks, Map, Tie };
   struct Edge {
     EdgeKind kind;

@@ -250,11 +250,12 @@ Error inferLayerNorm(NodeContext &ctx) {
   return Error::success();
 }
 
-Error inferGemm(NodeContext &ctx) {
-  DataType elem = ctx.inElem(0);
+/// Gemm's [M, N] from inputs \p ai and \p bi (transA, transB).
+static Error inferGemmLike(NodeContext &ctx, unsigned ai, unsigned bi,
+                           DataType elem) {
   if (elem == DataType::Undefined)
     return Error::success();
-  const Shape *a = ctx.inShape(0), *b = ctx.inShape(1);
+  const Shape *a = ctx.inShape(ai), *b = ctx.inShape(bi);
   Dim m = Dim::unknown(), n = Dim::unknown();
   bool transA = ctx.intAttr("transA", 0), transB = ctx.intAttr("transB", 0);
   if (a && a->size() == 2)
@@ -269,6 +270,19 @@ Error inferGemm(NodeContext &ctx) {
   }
   ctx.setOutput(0, elem, Shape{m, n});
   return Error::success();
+}
+
+Error inferGemm(NodeContext &ctx) {
+  return inferGemmLike(ctx, 0, 1, ctx.inElem(0));
+}
+
+/// com.microsoft QGemm(A, .., .., B, .., .., C?, y_scale?, y_zp?): float
+/// without y_scale, else y_zp's type (uint8 without it).
+Error inferQGemm(NodeContext &ctx) {
+  DataType elem = DataType::Float;
+  if (ctx.hasInput(7))
+    elem = ctx.hasInput(8) ? ctx.inElem(8) : DataType::UInt8;
+  return inferGemmLike(ctx, 0, 3, elem);
 }
 
 /// MatMul's numpy semantics on inputs \p ai and \p bi.
@@ -322,6 +336,16 @@ Error inferMatMulInteger(NodeContext &ctx) {
 
 Error inferQLinearMatMul(NodeContext &ctx) {
   return inferMatMulLike(ctx, 0, 3, ctx.inElem(7));
+}
+
+/// com.microsoft: float A times a quantized B (float output, A's type).
+Error inferDynamicQuantizeMatMul(NodeContext &ctx) {
+  return inferMatMulLike(ctx, 0, 1, ctx.inElem(0));
+}
+
+/// com.microsoft: integer A and B, output of a_scale's type.
+Error inferMatMulIntegerToFloat(NodeContext &ctx) {
+  return inferMatMulLike(ctx, 0, 1, ctx.inElem(2));
 }
 
 /// The reduced axes of a Reduce* node: whether given, and their values.

@@ -14,10 +14,19 @@
 ///                                   y_zero_point uint8[]
 ///   MatMulNBits(A[.., K], B uint8[N, n_blocks, blob], ...) -> Y[.., N]
 ///     with N the attribute (B's first dim when it is static).
-///   com.microsoft QLinearSigmoid / QLinearLeakyRelu (X, ...) -> Y like X;
+///   com.microsoft QLinearSigmoid / QLinearLeakyRelu / QLinearSoftmax
+///     (X, ...) -> Y like X;
 ///     QLinearAdd / QLinearMul (A, .., .., B, ..) -> broadcast of A and B;
 ///     QLinearGlobalAveragePool -> [N, C, 1...] ([N, 1..., C] with
-///     channels_last): ONNX Runtime's static QOperator format.
+///     channels_last); QLinearAveragePool -> AveragePool's shape
+///     (channels_last: the rank); QLinearConcat (Y_scale, Y_zp, X0, s, zp,
+///     X1, ...) -> the Concat of the X inputs, typed as Y_zp: ONNX
+///     Runtime's static QOperator format.
+///   (com.microsoft QGemm, DynamicQuantizeMatMul and MatMulIntegerToFloat
+///   live with Gemm and MatMul, in ShapeInferenceOpsNN.cpp.)
+///   com.microsoft GatherBlockQuantized(data, indices, scales, ...) ->
+///     data[:g] + indices + data[g+1:], the last axis times 8 / bits for
+///     packed uint8 data, typed as scales.
 ///
 //===----------------------------------------------------------------------===//
 
@@ -100,6 +109,73 @@ Error inferQLinearGlobalAveragePool(NodeContext &ctx) {
   out.append(x->size() - 2, Dim::of(1));
   out.push_back(x->back());
   ctx.setOutput(0, t.elemType, std::move(out));
+  return Error::success();
+}
+
+Error inferQLinearAveragePool(NodeContext &ctx) {
+  if (!ctx.intAttr("channels_last", 0))
+    return inferPool(ctx);
+  const Type &t = ctx.inType(0);
+  if (t.isTensor())
+    ctx.setOutput(0, t.elemType,
+                  t.hasRank() ? std::optional<Shape>(unknownShape(t.rank()))
+                              : std::nullopt);
+  return Error::success();
+}
+
+Error inferQLinearConcat(NodeContext &ctx) {
+  DataType elem = ctx.inElem(1);
+  if (elem == DataType::Undefined)
+    elem = ctx.inElem(2);
+  if (elem == DataType::Undefined)
+    return Error::success();
+  std::optional<Shape> out;
+  for (unsigned i = 2; i < ctx.numInputs(); i += 3) {
+    const Shape *x = ctx.inShape(i);
+    if (!x) {
+      ctx.setOutput(0, elem, std::nullopt);
+      return Error::success();
+    }
+    if (!out) {
+      out = *x;
+      auto axis = normalizeAxis(ctx, ctx.intAttr("axis", 0), x->size());
+      if (!axis)
+        return axis.takeError();
+      continue;
+    }
+    if (x->size() != out->size())
+      return ctx.error("inputs differ in rank: " + shapeToString(*out) +
+                       " and " + shapeToString(*x));
+    int64_t axis = ctx.intAttr("axis", 0);
+    axis = axis < 0 ? axis + (int64_t)x->size() : axis;
+    for (size_t d = 0; d < x->size(); ++d)
+      (*out)[d] = (int64_t)d == axis ? addDims((*out)[d], (*x)[d])
+                                     : mergeDims((*out)[d], (*x)[d]);
+  }
+  ctx.setOutput(0, elem, std::move(out));
+  return Error::success();
+}
+
+Error inferGatherBlockQuantized(NodeContext &ctx) {
+  DataType elem = ctx.inElem(2);
+  if (elem == DataType::Undefined)
+    return Error::success();
+  const Shape *data = ctx.inShape(0), *idx = ctx.inShape(1);
+  if (!data || !idx || data->empty()) {
+    ctx.setOutput(0, elem, std::nullopt);
+    return Error::success();
+  }
+  auto g = normalizeAxis(ctx, ctx.intAttr("gather_axis", 0), data->size());
+  if (!g)
+    return g.takeError();
+  Shape out(data->begin(), data->begin() + *g);
+  out.append(idx->begin(), idx->end());
+  out.append(data->begin() + *g + 1, data->end());
+  int64_t bits = ctx.intAttr("bits", 4);
+  if (ctx.inElem(0) == DataType::UInt8 && bits > 0 && bits < 8 &&
+      8 % bits == 0 && *g + 1 < (int64_t)data->size())
+    out.back() = mulDims(out.back(), Dim::of(8 / bits));
+  ctx.setOutput(0, elem, std::move(out));
   return Error::success();
 }
 

@@ -348,9 +348,36 @@ bool isIntegerWeightOperand(const Node &n, unsigned i) {
     if (op == "GatherBlockQuantized")
       return i == 0;
     if (op == "QGemm")
-      return i == 3;
+      return i == 3 || i == 6; // B, int32 bias C
+    if (op == "DynamicQuantizeMatMul" || op == "QAttention")
+      return i == 1;
+    if (op == "MatMulIntegerToFloat")
+      return i == 0 || i == 1;
   }
   return false;
+}
+
+/// Values a packed quantized weight read by operand \p i of \p n holds,
+/// when several share a byte (else nullopt): MatMulNBits / MatMulBnb4's B
+/// holds N x K (blocks pad K; the padding is no parameter),
+/// GatherBlockQuantized's uint8 data 8 / bits values a byte.
+std::optional<uint64_t> packedValuesOf(const Node &n, unsigned i,
+                                       const Tensor &t) {
+  if (!inDomain(n, "com.microsoft"))
+    return std::nullopt;
+  StringRef op = n.getOpType();
+  if ((op == "MatMulNBits" || op == "MatMulBnb4") && i == 1) {
+    int64_t rows = n.getIntAttr("N", -1), k = n.getIntAttr("K", -1);
+    if (rows > 0 && k > 0)
+      return uint64_t(rows) * uint64_t(k);
+  }
+  if (op == "GatherBlockQuantized" && i == 0 &&
+      t.getDataType() == DataType::UInt8) {
+    int64_t bits = n.getIntAttr("bits", 4);
+    if (bits > 0 && bits < 8 && 8 % bits == 0)
+      return t.getNumElements() * uint64_t(8 / bits);
+  }
+  return std::nullopt;
 }
 
 /// Finds the role of every weight of a model: walks forward from each read
@@ -446,6 +473,19 @@ private:
       std::swap(level, next);
     }
     return false;
+  }
+  /// A weight's quantization scale in ORT's dynamic chain: Mul(x_scale,
+  /// w_scale) with x_scale from DynamicQuantizeLinear, or Mul(Cast(integer
+  /// op), w_scale) when the scale is folded into one constant.
+  static bool isQuantScale(const Node &n, unsigned i) {
+    if (n.getNumInputs() != 2)
+      return false;
+    const Node *p = producerThroughViews(n.getInput(1 - i));
+    if (!p)
+      return false;
+    StringRef op = p->getOpType();
+    return op == "DynamicQuantizeLinear" || op == "ConvInteger" ||
+           op == "MatMulInteger";
   }
   /// An attention mask: the sum flows into a Softmax through additions,
   /// reshapes and Where.
@@ -597,6 +637,14 @@ Role WeightRoles::classifyFloat(const Node &n, unsigned i, bool gathered) {
       return i == 3 ? Role::Weight : Role::Unknown;
     if (op == "MatMulNBits" || op == "MatMulBnb4")
       return i == 5 ? Role::Weight : Role::Buffer; // scales, zero points
+    // Float biases of the quantized matmuls; their scales are metadata.
+    if (op == "DynamicQuantizeMatMul")
+      return i == 4 ? Role::Weight : Role::Buffer;
+    if (op == "MatMulIntegerToFloat")
+      return i == 6 ? Role::Weight : Role::Buffer;
+    if (op == "QGemm" || op == "GatherBlockQuantized" ||
+        op.startswith("QLinear"))
+      return Role::Buffer; // scales
     if (op == "FusedConv" || op == "FusedGemm" || op == "FusedMatMul" ||
         op == "BiasGelu" || op == "FastGelu")
       return i >= 1 ? Role::Weight : Role::Unknown;
@@ -624,8 +672,9 @@ Role WeightRoles::classifyFloat(const Node &n, unsigned i, bool gathered) {
       op == "MatMulInteger")
     return Role::Buffer; // scales and zero points
   if (op == "Mul")
-    return isRopeMul(n, i) || isRopeFrequency(n, i) ? Role::Buffer
-                                                    : Role::Param;
+    return isRopeMul(n, i) || isRopeFrequency(n, i) || isQuantScale(n, i)
+               ? Role::Buffer
+               : Role::Param;
   if (op == "Add") {
     // A bias: as sure as a weight operand (so a one-element bias, a Linear
     // with one output, still counts).
@@ -679,7 +728,9 @@ Role WeightRoles::classifyFloat(const Node &n, unsigned i, bool gathered) {
 } // namespace
 
 uint64_t ParameterCounts::paramsOf(const Tensor *t) const {
-  return uint64_t(copiesOf(t)) * t->getNumElements();
+  auto packed = packedValues.find(t);
+  return uint64_t(copiesOf(t)) *
+         (packed == packedValues.end() ? t->getNumElements() : packed->second);
 }
 
 ParameterCounts findParameters(const Model &m) {
@@ -712,6 +763,9 @@ ParameterCounts findParameters(const Model &m) {
       for (const Use &u : v->getUses()) {
         ++readers;
         Role r = roles.classify(u, integer);
+        if (integer && r == Role::Weight)
+          if (auto packed = packedValuesOf(*u.user, u.operandIndex, *t))
+            out.packedValues[t] = *packed;
         // Integers are parameters only as quantized weights: classify()
         // gives them Weight in a quantized op's weight operand, and float
         // roles only past a DequantizeLinear. Scalars count only as a

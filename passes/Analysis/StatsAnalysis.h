@@ -32,11 +32,14 @@
 ///     bias, MultiHeadAttention's bias, FusedConv/FusedGemm/FusedMatMul/
 ///     BiasGelu/FastGelu operands;
 ///   - quantized integer weights (which count, unlike other integer data),
-///     their stored elements: int8/uint8/int4 read through DequantizeLinear
-///     and then used as any parameter here, and the weight operands of
-///     ConvInteger, MatMulInteger, QLinearConv (w and its int32 bias),
-///     QLinearMatMul, com.microsoft MatMulNBits, MatMulBnb4,
-///     GatherBlockQuantized, QGemm;
+///     one parameter per quantized value (the weight of the float model it
+///     stands for), however packed: int8/uint8/int4 read through
+///     DequantizeLinear and then used as any parameter here, and the weight
+///     operands of ConvInteger, MatMulInteger, QLinearConv (w and its int32
+///     bias), QLinearMatMul, com.microsoft QGemm (B and its int32 bias),
+///     DynamicQuantizeMatMul, MatMulIntegerToFloat, QAttention, MatMulNBits
+///     and MatMulBnb4 (N x K values in packed bytes, block padding not
+///     counted), GatherBlockQuantized (8 / bits values a byte);
 ///   - elementwise arithmetic learned weights do: a Mul by a constant (a
 ///     norm's scale in a decomposed LayerNorm/RMSNorm, a layer scale), an
 ///     Add of a constant (a bias after a linear op, a norm's shift, a
@@ -59,6 +62,12 @@
 ///     scales, Pad, Clip bounds, TopK/CumSum/OneHot/Trilu/Scatter*/Reduce*
 ///     operands other than the data, Pow's exponent;
 ///   - Sub or Div operands (input normalisation `(x - mean) / std`);
+///   - quantization metadata: scales and zero points (of DequantizeLinear,
+///     QLinear*, MatMulNBits, ...; a per-column w_scale[N] is no more a
+///     parameter than a per-tensor one), including the w_scale of ORT's
+///     dynamic chain, read by a Mul with the activation's scale from
+///     DynamicQuantizeLinear or with the integer op's Cast result. So a
+///     quantized model has exactly the parameters of its float model;
 ///   - statistics: BatchNormalization's running mean and variance
 ///     (OpHandler::isStatisticsInput), buffers in torch too;
 ///   - a scalar (rank 0 or one element: eps, 1/sqrt(d)) anywhere but a
@@ -165,12 +174,16 @@ public:
     auto it = copies.find(t);
     return it == copies.end() ? 0 : it->second;
   }
-  /// Parameters \p t counts for: its elements times copiesOf(t).
+  /// Parameters \p t counts for: its values (its elements, or the values
+  /// packed in them: MatMulNBits' N x K) times copiesOf(t).
   uint64_t paramsOf(const Tensor *t) const;
 
 private:
   friend ParameterCounts findParameters(const Model &m);
   llvm::DenseMap<const Tensor *, unsigned> copies;
+  /// Values of packed quantized weights (several to a byte), when not
+  /// their element count.
+  llvm::DenseMap<const Tensor *, uint64_t> packedValues;
 };
 
 /// Classifies every weight of every graph of \p m (see the file comment).

@@ -130,16 +130,22 @@ public:
       b.freezeNode(n, "output rank does not match the reduction");
       return;
     }
-    // Hidden-size mode: the mean or sum over the last axis of a decomposed
-    // LayerNorm / RMSNorm lets that axis go (see rewrite()).
-    bool hiddenPasses =
-        b.options().hidden && reduced.count() == 1 && reduced[r - 1] &&
-        !y->isGraphOutput() &&
+    // The mean or sum over the last axis of a decomposed LayerNorm /
+    // RMSNorm can let that axis go (see rewrite()): always in hidden-size
+    // mode; by default when it is a norm's statistic (exact, see
+    // isNormStatistic) and the axis is no residual stream.
+    bool lastOnly =
+        reduced.count() == 1 && reduced[r - 1] && !y->isGraphOutput() &&
         (n.getOpType() == "ReduceMean" || n.getOpType() == "ReduceSum");
+    bool hiddenPasses = lastOnly && b.options().hidden;
+    bool normPasses = lastOnly && !hiddenPasses && isNormStatistic(n, r);
     int64_t out = 0;
     for (int64_t i = 0; i < r; ++i) {
       if (reduced[i]) {
-        if (!hiddenPasses)
+        if (normPasses)
+          b.freezeIfResidual(ax(x, i), &n,
+                             "reduced over (a residual stream: see hidden)");
+        else if (!hiddenPasses)
           b.freeze(ax(x, i), &n, "reduced over");
         out += keep;
         continue;
@@ -148,7 +154,7 @@ public:
     }
   }
 
-  /// Hidden-size mode only: a ReduceMean whose reduced axis lost elements
+  /// A ReduceMean whose reduced axis lost elements
   /// keeps dividing by the original count, so a norm over channels that
   /// were zero (masked) computes exactly what it did:
   ///
@@ -225,6 +231,50 @@ private:
     return rw.createWeight(g, std::move(t));
   }
 
+  /// True when reduction \p n (over the last axis of rank \p r) is a
+  /// statistic of a decomposed norm that the rewrite keeps exact for
+  /// removed channels that are zero in X:
+  ///   the mean of a LayerNorm: ReduceMean(X) read by Sub(X, .);
+  ///   the variance of a LayerNorm: ReduceMean(Pow(Sub(X, m), 2)), m that
+  ///     mean (the removed channels' share is added back);
+  ///   the mean square of an RMSNorm: ReduceMean/ReduceSum(Pow(X, 2)) or of
+  ///     Mul(X, X), X not a difference.
+  /// Any other reduction over a channel (a Sigmoid's mean, say) would see
+  /// removed channels that are not zero: it stays frozen unless hidden.
+  static bool isNormStatistic(const Node &n, int64_t r) {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    bool mean = n.getOpType() == "ReduceMean";
+    if (mean)
+      for (const Use &u : y->getUses())
+        if (u.user->getDomain().empty() && u.user->getOpType() == "Sub" &&
+            u.operandIndex == 1 && u.user->getInput(0) == x)
+          return true;
+    if (layerNormMean(x, r))
+      return mean;
+    const Node *p = x->getProducer();
+    if (!p || !p->getDomain().empty() || p->getNumInputs() != 2 || !squares(*p))
+      return false;
+    const Node *d = p->getInput(0)->getProducer();
+    return !d || d->getOpType() != "Sub";
+  }
+
+  /// `Mul(d, d)` or `Pow(d, 2)`.
+  static bool squares(const Node &p) {
+    if (p.getOpType() == "Mul")
+      return p.getInput(0) && p.getInput(1) == p.getInput(0);
+    if (p.getOpType() != "Pow")
+      return false;
+    const Value *e = p.getInput(1);
+    if (!e || !e->isWeight())
+      return false;
+    auto vals = readAsDoubles(*e->getWeight());
+    if (!vals) {
+      consumeError(vals.takeError());
+      return false;
+    }
+    return vals->size() == 1 && (*vals)[0] == 2;
+  }
+
   /// The mean m when \p x is (X - m)^2 (`Pow(Sub(X, m), 2)` or
   /// `Mul(d, d)` with d = Sub(X, m)) and m is a ReduceMean of X over the
   /// same last axis, kept (rank \p r, last dim 1): a LayerNorm's variance.
@@ -232,24 +282,9 @@ private:
     const Node *p = x ? x->getProducer() : nullptr;
     if (!p || !p->getDomain().empty() || p->getNumInputs() != 2)
       return nullptr;
-    Value *d = p->getInput(0);
-    if (p->getOpType() == "Mul") {
-      if (p->getInput(1) != d)
-        return nullptr;
-    } else if (p->getOpType() == "Pow") {
-      const Value *e = p->getInput(1);
-      if (!e || !e->isWeight())
-        return nullptr;
-      auto vals = readAsDoubles(*e->getWeight());
-      if (!vals) {
-        consumeError(vals.takeError());
-        return nullptr;
-      }
-      if (vals->size() != 1 || (*vals)[0] != 2)
-        return nullptr;
-    } else {
+    if (!squares(*p))
       return nullptr;
-    }
+    Value *d = p->getInput(0);
     const Node *sub = d ? d->getProducer() : nullptr;
     if (!sub || sub->getOpType() != "Sub" || !sub->getDomain().empty())
       return nullptr;

@@ -24,8 +24,17 @@
 ///     channels through (its scale and zero point outputs are scalars).
 ///     com.microsoft QLinearSigmoid / QLinearLeakyRelu (elementwise),
 ///     QLinearAdd / QLinearMul (broadcasting, a residual joins its inputs)
-///     and QLinearGlobalAveragePool (N and C pass) complete ONNX Runtime's
-///     static QOperator format; their scales are per tensor.
+///     QLinearGlobalAveragePool / QLinearAveragePool (N and C pass),
+///     QLinearConcat (a Concat of its X inputs), QLinearSoftmax (the softmax
+///     axis freezes) and QGemm (the Gemm couplings, per-column b_scale /
+///     b_zp on B's N axis, int32 bias C) complete ONNX Runtime's static
+///     QOperator format; activation scales are per tensor.
+///     com.microsoft DynamicQuantizeMatMul (float A) and
+///     MatMulIntegerToFloat (what ORT's fusions make of the dynamic chain)
+///     are MatMuls with per-column B parameters and a float bias.
+///     com.microsoft GatherBlockQuantized (a block-quantized embedding
+///     table) passes its non-gathered axes, the quantized one in whole
+///     blocks (see its class comment).
 ///     ONNX Runtime's dynamic quantizer writes
 ///       x -> DynamicQuantizeLinear -> ConvInteger(Wq) -> Cast -> Mul(xs*ws)
 ///         -> Add(Reshape(bias, [1,-1,1,1]))
@@ -202,6 +211,19 @@ Expected<Doubles> dequantize(const Value *q, const Value *scale,
   return Doubles(std::move(*values));
 }
 
+/// The L2 norm of the weights (code - \p zp) * \p scale of the
+/// \p bits-bit codes packed low-first in \p byte: one score per stored
+/// byte of a packed weight (exact for an L2 slice norm).
+double packedNorm(uint8_t byte, int64_t bits, double zp, double scale) {
+  unsigned mask = (1u << bits) - 1;
+  double sq = 0;
+  for (int64_t sh = 0; sh < 8; sh += bits) {
+    double w = (((byte >> sh) & mask) - zp) * scale;
+    sq += w * w;
+  }
+  return std::sqrt(sq);
+}
+
 /// How many leading axes of \p w, a dequantized constant of rank \p rank,
 /// are channels: 2 when every reader is a Conv / ConvTranspose kernel
 /// (W[M, C/g, k...]: the kernel's spatial axes are not channels and must
@@ -353,17 +375,38 @@ public:
   }
 };
 
-/// MatMulInteger(A, B, a_zp, b_zp) and QLinearMatMul(a, a_scale, a_zp, b,
-/// b_scale, b_zp, y_scale, y_zp), told apart by their operand positions.
+/// Freezes what a per-channel scale or zero point (operands \p params) of
+/// an activation-only op touches: ONNX Runtime's QLinear activation ops
+/// take per-tensor ones.
+bool freezePerChannelParams(DepGraphBuilder &b, const Node &n,
+                            std::initializer_list<unsigned> params) {
+  for (unsigned p : params)
+    if (isPerChannel(n.getInput(p))) {
+      b.freezeNode(n, "per-channel activation quantization");
+      return true;
+    }
+  return false;
+}
+
+/// MatMulInteger(A, B, a_zp, b_zp), QLinearMatMul(a, a_scale, a_zp, b,
+/// b_scale, b_zp, y_scale, y_zp), and com.microsoft
+/// DynamicQuantizeMatMul(A float, B, b_scale, b_zp?, bias?) and
+/// MatMulIntegerToFloat(A, B, a_scale, b_scale, a_zp?, b_zp?, bias?), told
+/// apart by their operand positions. The float bias[N] joins Y's last axis.
 class QuantMatMulHandler final : public OpHandler {
   struct Operands {
     unsigned a, b;
-    int aScale, aZp, bScale, bZp; ///< -1 when the op has none.
+    int aScale, aZp, bScale, bZp, bias; ///< -1 when the op has none.
   };
   static Operands operands(const Node &n) {
-    if (n.getOpType() == "QLinearMatMul")
-      return {0, 3, 1, 2, 4, 5};
-    return {0, 1, -1, 2, -1, 3};
+    StringRef op = n.getOpType();
+    if (op == "QLinearMatMul")
+      return {0, 3, 1, 2, 4, 5, -1};
+    if (op == "DynamicQuantizeMatMul")
+      return {0, 1, -1, -1, 2, 3, 4};
+    if (op == "MatMulIntegerToFloat")
+      return {0, 1, 2, 4, 3, 5, 6};
+    return {0, 1, -1, 2, -1, 3, -1};
   }
   static Value *in(const Node &n, int i) {
     return i < 0 ? nullptr : n.getInput((unsigned)i);
@@ -375,11 +418,21 @@ public:
     Value *a = n.getInput(o.a), *bm = n.getInput(o.b), *y = n.getOutput(0);
     buildMatMulCoupling(b, n, a, bm, y, false, false);
     // Per-row parameters of A (rank 2: [M, K]) and per-column ones of B
-    // ([K, N]); for other ranks they are pinned.
+    // ([K, N]); for other ranks they are pinned. MatMulIntegerToFloat's A
+    // parameters would be per column of A (K): ONNX Runtime takes only
+    // scalars there.
     int64_t ra = b.rank(a), rb = b.rank(bm);
+    bool perRowA =
+        n.getOpType() == "QLinearMatMul" || n.getOpType() == "MatMulInteger";
+    if (Value *bias = in(n, o.bias); bias && y && b.rank(y) >= 1) {
+      if (b.rank(bias) == 1)
+        b.join(ax(bias, 0), ax(y, b.rank(y) - 1), n);
+      else
+        b.freezeValue(bias, &n, "bias is not a vector");
+    }
     for (int p : {o.aScale, o.aZp})
       if (Value *v = in(n, p); v && isPerChannel(v)) {
-        if (ra == 2)
+        if (ra == 2 && perRowA)
           joinPerChannel(b, n, v, a, 0);
         else
           b.freezeValue(v, &n, "per-row parameter of a batched operand");
@@ -425,22 +478,70 @@ public:
       return maskWithZeroPoint(n, i, zpIn, isPerChannel(zp) ? zpAxis : -1, axis,
                                removed, dims, data);
     }
+    if ((int)i == o.bias)
+      return MaskMode::Zero;
     return MaskMode::Keep;
   }
 };
 
-/// Freezes what a per-channel scale or zero point (operands \p params) of
-/// an activation-only op touches: ONNX Runtime's QLinear activation ops
-/// take per-tensor ones.
-bool freezePerChannelParams(DepGraphBuilder &b, const Node &n,
-                            std::initializer_list<unsigned> params) {
-  for (unsigned p : params)
-    if (isPerChannel(n.getInput(p))) {
-      b.freezeNode(n, "per-channel activation quantization");
-      return true;
+/// com.microsoft QGemm(A, a_scale, a_zp, B, b_scale, b_zp, C?, y_scale?,
+/// y_zp?): the Gemm couplings of A and B (transA / transB), b_scale and
+/// b_zp per column (N) joined to B's N axis, the int32 bias C broadcast to
+/// Y[M, N]. A's and Y's parameters are per tensor (frozen otherwise).
+///   before: B int8[64,32] (transB) b_scale[64] b_zp[64] C int32[64]
+///   remove output 5: B[63,32] b_scale[63] b_zp[63] C[63]
+class QGemmHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *a = n.getInput(0), *bm = n.getInput(3), *c = n.getInput(6),
+          *y = n.getOutput(0);
+    if (!a || !bm || !y || b.rank(a) != 2 || b.rank(bm) != 2 ||
+        b.rank(y) != 2) {
+      b.freezeNode(n, "operand rank unknown or not 2");
+      return;
     }
-  return false;
-}
+    if (freezePerChannelParams(b, n, {1, 2, 7, 8}))
+      return;
+    bool transA = n.getIntAttr("transA", 0), transB = n.getIntAttr("transB", 0);
+    b.join(ax(a, transA ? 0 : 1), ax(bm, transB ? 1 : 0), n);
+    b.join(ax(a, transA ? 1 : 0), ax(y, 0), n);
+    b.join(ax(bm, nAxis(n)), ax(y, 1), n);
+    if (c)
+      joinBroadcast(b, c, y, n);
+    joinPerChannel(b, n, n.getInput(4), bm, nAxis(n));
+    joinPerChannel(b, n, n.getInput(5), bm, nAxis(n));
+  }
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    if (i != 3)
+      return Doubles();
+    return dequantize(n.getInput(3), n.getInput(4), n.getInput(5), nAxis(n));
+  }
+  Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
+                                 ArrayRef<int64_t> removed,
+                                 ArrayRef<int64_t> dims,
+                                 std::string &data) const override {
+    if (i == 6)
+      return MaskMode::Zero; // int32 bias, zero point 0
+    if (i != 0 && i != 3)
+      return MaskMode::Keep;
+    unsigned zpIn = i == 0 ? 2 : 5;
+    const Value *zp = n.getInput(zpIn);
+    if (!zp)
+      return writeZeroPoint(
+          nullptr, -1, axis, removed, dims,
+          elementSize(n.getInput(i)->getWeight()->getDataType()), data);
+    return maskWithZeroPoint(n, i, zpIn,
+                             i == 3 && isPerChannel(zp) ? nAxis(n) : -1, axis,
+                             removed, dims, data);
+  }
+
+private:
+  /// B's N axis: 0 with transB, else 1.
+  static int64_t nAxis(const Node &n) {
+    return n.getIntAttr("transB", 0) ? 0 : 1;
+  }
+};
 
 /// com.microsoft QLinearSigmoid / QLinearLeakyRelu (X, X_scale, X_zp,
 /// Y_scale, Y_zp): elementwise on quantized activations.
@@ -486,9 +587,100 @@ public:
   }
 };
 
-/// com.microsoft QLinearGlobalAveragePool (X, x_scale, x_zp, y_scale,
-/// y_zp): N and the channel axis (1, or the last with channels_last) pass
-/// through; the spatial axes are reduced.
+/// com.microsoft QLinearSoftmax (X, X_scale, x_zp, y_scale, y_zp; axis,
+/// opset): Softmax on quantized activations. The softmax axis is read
+/// whole and freezes (with opset < 13 the axes from `axis` on, which it
+/// flattens); the others pass through.
+class QLinearSoftmaxHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *x = n.getInput(0), *y = n.getOutput(0);
+    int64_t r = b.rank(x);
+    if (!x || !y || r < 0) {
+      b.freezeNode(n, "operand rank unknown");
+      return;
+    }
+    if (freezePerChannelParams(b, n, {1, 2, 3, 4}))
+      return;
+    bool old = n.getIntAttr("opset", 13) < 13;
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", -1), r);
+    joinAllAxes(b, x, y, n);
+    for (int64_t i = 0; i < r; ++i)
+      if (i == axis || (old && axis >= 0 && i > axis)) {
+        b.freeze(ax(x, i), &n, "normalised along this axis");
+        b.freeze(ax(y, i), &n, "normalised along this axis");
+      }
+  }
+};
+
+/// com.microsoft QLinearConcat (Y_scale, Y_zp, X0, X0_scale, X0_zp, X1,
+/// ...; axis): a Concat of the X inputs (every third operand from 2), with
+/// per-tensor parameters. Like Concat, input k is a range of Y's axis.
+///   before: X0[1,8,4,4] X1[1,16,4,4] -> Y[1,24,4,4]
+///   remove X1's channel 3: X1[1,15,4,4] -> Y[1,23,4,4]
+class QLinearConcatHandler final : public OpHandler {
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *y = n.getOutput(0);
+    int64_t r = b.rank(y);
+    if (!y || r < 0 || n.getNumInputs() < 5 || (n.getNumInputs() - 2) % 3) {
+      b.freezeNode(n, "operand rank unknown or inputs not in triples");
+      return;
+    }
+    std::vector<unsigned> params = {0, 1};
+    for (unsigned i = 2; i < n.getNumInputs(); i += 3)
+      params.insert(params.end(), {i + 1, i + 2});
+    for (unsigned p : params)
+      if (isPerChannel(n.getInput(p))) {
+        b.freezeNode(n, "per-channel activation quantization");
+        return;
+      }
+    int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
+    if (axis < 0) {
+      b.freezeNode(n, "invalid axis");
+      return;
+    }
+    int64_t offset = 0;
+    for (unsigned i = 2; i < n.getNumInputs(); i += 3) {
+      Value *in = n.getInput(i);
+      if (!in || b.rank(in) != r) {
+        b.freezeNode(n, "input rank differs");
+        return;
+      }
+      for (int64_t a = 0; a < r; ++a)
+        if (a != axis)
+          b.join(ax(in, a), ax(y, a), n);
+    }
+    for (unsigned i = 2; i < n.getNumInputs(); i += 3) {
+      int64_t sz = b.size(ax(n.getInput(i), axis));
+      if (sz < 0) {
+        for (unsigned k = 2; k < n.getNumInputs(); k += 3)
+          b.freeze(ax(n.getInput(k), axis), &n, "concat input size unknown");
+        b.freeze(ax(y, axis), &n, "concat input size unknown");
+        return;
+      }
+    }
+    for (unsigned i = 2; i < n.getNumInputs(); i += 3) {
+      Value *in = n.getInput(i);
+      int64_t sz = b.size(ax(in, axis));
+      if (sz > 0)
+        b.joinBlocks(ax(in, axis), ax(y, axis), 1, offset, n);
+      offset += sz;
+    }
+  }
+  Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
+                                 ArrayRef<int64_t> removed,
+                                 ArrayRef<int64_t> dims,
+                                 std::string &data) const override {
+    if (i >= 2 && (i - 2) % 3 == 0)
+      return maskWithZeroPoint(n, i, i + 2, -1, axis, removed, dims, data);
+    return MaskMode::Keep;
+  }
+};
+
+/// com.microsoft QLinearGlobalAveragePool and QLinearAveragePool (X,
+/// x_scale, x_zp, y_scale, y_zp): N and the channel axis (1, or the last
+/// with channels_last) pass through; the spatial axes are pooled.
 class QLinearGlobalAveragePoolHandler final : public OpHandler {
 public:
   void build(const Node &n, DepGraphBuilder &b) const override {
@@ -708,20 +900,13 @@ public:
     if ((int64_t)scales->size() != l.n * l.blocks)
       return Doubles();
     std::vector<double> out(b->size());
-    unsigned mask = (1u << l.bits) - 1;
     for (int64_t r = 0; r < l.n; ++r)
       for (int64_t c = 0; c < l.blocks; ++c) {
         double s = (*scales)[r * l.blocks + c];
         int z = zeroCode(l, zp, zb, r, c);
         for (int64_t e = 0; e < l.blob; ++e) {
           size_t at = (r * l.blocks + c) * l.blob + e;
-          uint8_t byte = (uint8_t)(*b)[at];
-          double sq = 0;
-          for (int64_t sh = 0; sh < 8; sh += l.bits) {
-            double w = (((byte >> sh) & mask) - z) * s;
-            sq += w * w;
-          }
-          out[at] = std::sqrt(sq);
+          out[at] = packedNorm((uint8_t)(*b)[at], l.bits, z, s);
         }
       }
     return Doubles(std::move(out));
@@ -761,6 +946,206 @@ public:
   }
 };
 
+/// com.microsoft GatherBlockQuantized(data, indices, scales, zero_points?;
+/// gather_axis, quantize_axis, block_size, bits): rows of a block-quantized
+/// table (a quantized embedding) picked by computed indices, dequantized.
+///   data uint8[V, H] (bits 8; bits 4: [V, H/2], two codes a byte, low
+///   first), scales[V, H/block], zero_points like scales (bits 8)
+///   -> Y[indices..., H]
+/// The gathered axis (V, the vocabulary) freezes: token ids index it. Any
+/// other axis of data passes to Y with the same axis of scales and zero
+/// points; the block-quantized axis goes in whole blocks (element j of
+/// scales ~ a block of data and of Y), or freezes when H is not a whole
+/// number of blocks. Nothing to rewrite: scales keep data's rank.
+///   before: data[100,64] scales[100,4] (block 16) -> Y[B,S,64]
+///   remove block 2: data[100,48] scales[100,3] -> Y[B,S,48]
+/// Frozen with a reason: int4/uint4 data, bits other than 4 and 8, packed
+/// (bits 4) zero points, a packed axis that is not the quantized one.
+class GatherBlockQuantizedHandler final : public OpHandler {
+  struct Layout {
+    int64_t g = 0, q = 0, block = 0, bits = 0, r = 0;
+  };
+  /// Reads and checks the attributes; the reason when not prunable.
+  static std::optional<std::string> layout(const Node &n, Layout &l) {
+    const Value *data = n.getInput(0);
+    l.r = DepGraphBuilder::rank(data);
+    l.g = normalizeAxis(n.getIntAttr("gather_axis", 0), l.r);
+    l.q = normalizeAxis(n.getIntAttr("quantize_axis", 1), l.r);
+    l.block = n.getIntAttr("block_size", 128);
+    l.bits = n.getIntAttr("bits", 4);
+    if (l.r < 1 || l.g < 0 || l.q < 0 || l.block <= 0)
+      return std::string("axes or block_size invalid");
+    const Tensor *t = data->getWeight();
+    if (!t || t->getDataType() != DataType::UInt8)
+      return std::string("data is not a constant uint8 table (int4 data "
+                         "is packed two to a byte)");
+    if (l.bits != 8 && l.bits != 4)
+      return "bits = " + std::to_string(l.bits) + " is not pruned";
+    if (l.bits < 8 && l.q != l.r - 1)
+      return std::string("codes packed along an axis that is not the "
+                         "quantized one");
+    if (l.bits < 8 && n.getInput(3))
+      return std::string("packed zero points");
+    const Value *s = n.getInput(2);
+    if (!s || !s->getWeight() || DepGraphBuilder::rank(s) != l.r)
+      return std::string("scales are not a constant of data's rank");
+    if (const Value *zp = n.getInput(3);
+        zp && (!zp->getWeight() || DepGraphBuilder::rank(zp) != l.r))
+      return std::string("zero points are not a constant of data's rank");
+    return std::nullopt;
+  }
+  /// Codes per stored byte.
+  static int64_t perByte(const Layout &l) { return 8 / l.bits; }
+
+public:
+  void build(const Node &n, DepGraphBuilder &b) const override {
+    Value *data = n.getInput(0), *idx = n.getInput(1), *s = n.getInput(2),
+          *zp = n.getInput(3), *y = n.getOutput(0);
+    int64_t ri = b.rank(idx);
+    Layout l;
+    if (!data || !y || ri < 0 || b.rank(data) < 1 ||
+        b.rank(y) != b.rank(data) - 1 + ri) {
+      b.freezeNode(n, "operand rank unknown");
+      return;
+    }
+    if (auto why = layout(n, l)) {
+      b.freezeNode(n, *why);
+      return;
+    }
+    // Y = data[:g] + indices + data[g+1:].
+    auto yAxis = [&](int64_t j) { return j < l.g ? j : j - 1 + ri; };
+    for (int64_t k = 0; k < ri; ++k)
+      b.join(ax(idx, k), ax(y, l.g + k), n);
+    b.freeze(ax(data, l.g), &n, "gathered axis (rows picked by index)");
+    for (Value *p : {s, zp})
+      if (p)
+        b.freeze(ax(p, l.g), &n, "gathered axis (rows picked by index)");
+    for (int64_t j = 0; j < l.r; ++j) {
+      if (j == l.g)
+        continue;
+      if (j != l.q) {
+        b.join(ax(data, j), ax(y, yAxis(j)), n);
+        for (Value *p : {s, zp})
+          if (p)
+            b.join(ax(p, j), ax(data, j), n);
+        continue;
+      }
+      // The quantized axis: H values, H / perByte bytes, H / block scales.
+      int64_t h = b.size(ax(y, yAxis(j))), blocks = b.size(ax(s, j));
+      if (h < 0 || h % l.block || blocks * l.block != h ||
+          b.size(ax(data, j)) * perByte(l) != h) {
+        b.freeze(ax(data, j), &n, "quantized axis is not whole blocks");
+        b.freeze(ax(y, yAxis(j)), &n, "quantized axis is not whole blocks");
+        for (Value *p : {s, zp})
+          if (p)
+            b.freeze(ax(p, j), &n, "quantized axis is not whole blocks");
+        continue;
+      }
+      if (zp)
+        b.join(ax(zp, j), ax(s, j), n);
+      b.joinBlocks(ax(s, j), ax(data, j), l.block / perByte(l), 0, n);
+      if (perByte(l) == 1)
+        b.join(ax(data, j), ax(y, yAxis(j)), n);
+      else
+        b.joinBlocks(ax(data, j), ax(y, yAxis(j)), perByte(l), 0, n);
+    }
+  }
+
+  /// One value per stored byte: the L2 norm of the weights its codes
+  /// stand for (one with bits 8, so exact there).
+  Expected<Doubles> dequantizeOperand(const Node &n,
+                                      unsigned i) const override {
+    Layout l;
+    if (i != 0 || layout(n, l))
+      return Doubles();
+    std::vector<double> zps, scales;
+    if (auto v = readAsDoubles(*n.getInput(2)->getWeight()))
+      scales = std::move(*v);
+    else
+      return v.takeError();
+    if (const Value *zp = n.getInput(3)) {
+      auto v = readAsDoubles(*zp->getWeight());
+      if (!v)
+        return v.takeError();
+      zps = std::move(*v);
+    }
+    auto bytes = n.getInput(0)->getWeight()->getBytes();
+    if (!bytes)
+      return bytes.takeError();
+    ArrayRef<int64_t> dims = n.getInput(0)->getWeight()->getDims();
+    std::vector<double> out(bytes->size());
+    forEachElement(l, dims, [&](uint64_t flat, uint64_t param) {
+      if (param >= scales.size() || (!zps.empty() && param >= zps.size()))
+        return;
+      double z = zps.empty() ? double(1u << (l.bits - 1)) : zps[param];
+      out[flat] = packedNorm((uint8_t)(*bytes)[flat], l.bits, z, scales[param]);
+    });
+    return Doubles(std::move(out));
+  }
+
+  Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
+                                 ArrayRef<int64_t> removed,
+                                 ArrayRef<int64_t> dims,
+                                 std::string &data) const override {
+    if (i != 0)
+      return MaskMode::Keep;
+    Layout l;
+    if (auto why = layout(n, l))
+      return makeError("node " + n.describe() + ": " + *why);
+    std::vector<double> zps;
+    if (const Value *zp = n.getInput(3)) {
+      auto v = readAsDoubles(*zp->getWeight());
+      if (!v)
+        return v.takeError();
+      zps = std::move(*v);
+    }
+    std::vector<char> gone(dims[axis], 0);
+    for (int64_t k : removed)
+      gone[k] = 1;
+    uint64_t inner = 1;
+    for (size_t d = axis + 1; d < dims.size(); ++d)
+      inner *= dims[d];
+    forEachElement(l, dims, [&](uint64_t flat, uint64_t param) {
+      if (!gone[(flat / inner) % dims[axis]])
+        return;
+      uint8_t code = zps.empty() || param >= zps.size()
+                         ? (uint8_t)(1u << (l.bits - 1))
+                         : (uint8_t)zps[param];
+      uint8_t byte = 0;
+      for (int64_t sh = 0; sh < 8; sh += l.bits)
+        byte |= (uint8_t)(code << sh);
+      data[flat] = (char)byte;
+    });
+    return MaskMode::Written;
+  }
+
+private:
+  /// Calls \p fn(flat byte index, flat index of its scale / zero point)
+  /// for every stored byte of data (dims \p dims).
+  static void forEachElement(const Layout &l, ArrayRef<int64_t> dims,
+                             function_ref<void(uint64_t, uint64_t)> fn) {
+    std::vector<int64_t> pdims(dims.begin(), dims.end());
+    int64_t bytesPerBlock = l.block / perByte(l);
+    pdims[l.q] = (dims[l.q] + bytesPerBlock - 1) / bytesPerBlock;
+    uint64_t total = 1;
+    for (int64_t d : dims)
+      total *= d;
+    std::vector<int64_t> index(dims.size(), 0);
+    for (uint64_t flat = 0; flat < total; ++flat) {
+      uint64_t param = 0;
+      for (size_t d = 0; d < dims.size(); ++d)
+        param = param * pdims[d] +
+                (d == (size_t)l.q ? index[d] / bytesPerBlock : index[d]);
+      fn(flat, param);
+      for (int64_t d = (int64_t)dims.size() - 1; d >= 0; --d) {
+        if (++index[d] < dims[d])
+          break;
+        index[d] = 0;
+      }
+    }
+  }
+};
+
 } // namespace
 
 std::shared_ptr<const OpHandler> createQuantizeLinearHandler() {
@@ -783,6 +1168,18 @@ std::shared_ptr<const OpHandler> createQLinearBinaryHandler() {
 }
 std::shared_ptr<const OpHandler> createQLinearGlobalAveragePoolHandler() {
   return std::make_shared<QLinearGlobalAveragePoolHandler>();
+}
+std::shared_ptr<const OpHandler> createQLinearSoftmaxHandler() {
+  return std::make_shared<QLinearSoftmaxHandler>();
+}
+std::shared_ptr<const OpHandler> createQLinearConcatHandler() {
+  return std::make_shared<QLinearConcatHandler>();
+}
+std::shared_ptr<const OpHandler> createQGemmHandler() {
+  return std::make_shared<QGemmHandler>();
+}
+std::shared_ptr<const OpHandler> createGatherBlockQuantizedHandler() {
+  return std::make_shared<GatherBlockQuantizedHandler>();
 }
 std::shared_ptr<const OpHandler> createMatMulNBitsHandler() {
   return std::make_shared<MatMulNBitsHandler>();

@@ -127,7 +127,8 @@ struct PruneWidthOptions {
   std::string planOut;
   std::string planIn;
   /// Hidden-size pruning: groups from dep-groups-hidden (the residual
-  /// stream through the norms, DepGraphOptions::hidden).
+  /// stream through the norms, DepGraphOptions::hidden). Norms whose axis
+  /// carries no skip connection prune without it.
   bool hidden = false;
   /// round-to was given (the slow-width warning is for explicit choices).
   bool roundToGiven = false;

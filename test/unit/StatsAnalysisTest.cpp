@@ -391,10 +391,11 @@ g (float[2,3,2,2] X) => (float[2,5] P)
   EXPECT_EQ(s.numBufferElements, 3u + 3u + 2u);
 }
 
-// Quantized weights are parameters (their stored elements), integers or
+// Quantized weights are parameters (one per quantized value), integers or
 // not: QDQ int8 read through DequantizeLinear, MatMulInteger's uint8 B,
-// com.microsoft MatMulNBits' packed uint8 B, an int8 embedding table
-// dequantized and gathered. Scales and zero points are buffers.
+// com.microsoft MatMulNBits' packed uint8 B (N x K = 32 values in 16
+// bytes), an int8 embedding table dequantized and gathered. Scales and
+// zero points are buffers.
 TEST(ParameterCountTest, QuantizedWeightsAreParameters) {
   auto m = parseText(R"(
 <ir_version: 8, opset_import: ["" : 17, "com.microsoft" : 1]>
@@ -421,7 +422,7 @@ g (float[2,4] X, uint8[2,4] Xq, float[2,16] X16, int64[1,3] ids) => (float[2,3] 
       {"wiz", 0}, {"Bn", 1}, {"bs", 0}, {"Eq", 1}, {"es", 0}};
   EXPECT_EQ(copiesByName(*m), want);
   ModelStats s = computeStats(*m);
-  EXPECT_EQ(s.numParams, 12u + 12u + 16u + 10u);
+  EXPECT_EQ(s.numParams, 12u + 12u + 2u * 16u + 10u);
   EXPECT_EQ(s.numBufferElements, 3u + 3u + 1u + 1u + 2u + 1u);
 }
 
