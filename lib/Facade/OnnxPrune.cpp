@@ -25,7 +25,9 @@
 #ifdef ONNXPRUNE_HAVE_ORT
 #include "lib/Runtime/CalibrationData.h"
 #include "lib/Runtime/OrtCalibration.h"
+#include "lib/Runtime/OrtLatency.h"
 #include "lib/Runtime/OrtSession.h"
+#include "passes/Analysis/Latency.h"
 #endif
 
 #include "llvm/ADT/STLExtras.h"
@@ -499,6 +501,11 @@ Status Model::run(const std::string &pipeline, const Options &opts,
       return toStatus(provider.takeError(), true);
     mam.registerAnalysis(CalibrationAnalysis(
         std::shared_ptr<CalibrationProvider>(std::move(*provider))));
+    // print<latency> and prune-width<latency=R> time on ORT, as in the tool
+    // (one thread, 30 runs by default; prune-width's latency-threads=N
+    // overrides the threads of its own timings).
+    mam.registerAnalysis(LatencyProviderAnalysis(
+        std::make_shared<OrtLatencyProvider>(), LatencyOptions()));
 #else
     if (!opts.calibration.empty() || !opts.calibrationArrays.empty())
       return Status::inputErrorOf("calibration needs a build with ONNX "

@@ -44,7 +44,10 @@
 ///                  rounds up, so a group removes less. auto (default):
 ///                  N = 16 for groups whose width is a multiple of 16, 8
 ///                  for other multiples of 8, no rounding for the rest
-///                  (autoQuantum; docs/latency.md has the measurements). An
+///                  (autoQuantum); a grouped conv's channels per group
+///                  round to 16 when they were a multiple of 16 and not
+///                  at all below (autoGroupedQuantum; docs/latency.md has
+///                  the measurements). An
 ///                  explicit N that is not a multiple of 8 warns when it leaves
 ///                  such widths.
 ///   latency=R      a budget too: prune until the model's latency in ONNX
@@ -165,6 +168,18 @@ int64_t roundingQuantum(unsigned roundTo, int64_t channels);
 /// CPU convs run NCHWc blocks of 16 channels (AVX-512) or 8 (AVX2), and a
 /// width off the blocks falls to slower kernels.
 int64_t autoQuantum(int64_t units, int64_t channels);
+
+/// The channels per conv group of group \p g when its units are one
+/// channel in every group of a grouped conv (Conv with group > 1 and more
+/// than one channel per group: not depthwise), i.e. its unit count; 0 when
+/// it spans no such conv.
+int64_t groupedConvWidth(const DepGraph &dg, unsigned g);
+
+/// round-to=auto for a group of grouped-conv units (groupedConvWidth):
+/// widths of 16 per group (ORT's NCHWc block on AVX-512) keep multiples of
+/// 16 per group; narrower groups are not rounded (measured: ORT's grouped
+/// kernel has no blocks below 16, its time falls with every channel).
+int64_t autoGroupedQuantum(int64_t perGroup);
 
 /// The registry's PARSE_FN (passes/PassRegistry.def).
 inline llvm::Expected<PruneWidthOptions>
