@@ -235,13 +235,21 @@ public:
   static constexpr unsigned kFastWidth = 8;
 
 private:
-  /// One plan (computed with \p latency when set, or read) applied to \p m;
-  /// counts what it removed; true when \p m changed.
+  /// One plan (computed, or read from plan-in) applied to \p m; counts
+  /// what it removed; true when \p m changed.
   llvm::Expected<bool> pruneOnce(Model &m, ModelAnalysisManager &am,
-                                 llvm::raw_ostream &out, LatencyBudget *latency,
-                                 size_t &numUnits, size_t &numGroups);
-  /// latency=R: prune, measure, prune more while over budget; \p line gets
-  /// the summary's latency part.
+                                 llvm::raw_ostream &out, size_t &numUnits,
+                                 size_t &numGroups);
+  /// Resolves \p plan on \p m and applies it (weight updates, slicing,
+  /// dce), writing it to plan-out first when \p writePlan.
+  llvm::Expected<bool> applyPlan(Model &m, ModelAnalysisManager &am,
+                                 const PrunePlan &plan,
+                                 llvm::StringRef source, bool writePlan,
+                                 llvm::raw_ostream &out, size_t &numUnits,
+                                 size_t &numGroups);
+  /// latency=R: plans from \p m to predicted targets, each tried on a copy
+  /// and measured, searched from both sides of the budget; the plan chosen
+  /// is applied to \p m once. \p line gets the summary's latency part.
   llvm::Expected<bool> runLatency(Model &m, ModelAnalysisManager &am,
                                   llvm::raw_ostream &out, size_t &numUnits,
                                   size_t &numGroups, std::string &line);
