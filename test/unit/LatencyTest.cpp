@@ -24,6 +24,8 @@
 
 #include "gtest/gtest.h"
 
+#include <cmath>
+
 using namespace onnxprune;
 
 namespace {
@@ -308,6 +310,65 @@ TEST(LatencyTest, PinnedTableGivesTheSameBytesWithoutARuntime) {
                      "model, and none was given (a build without ONNX "
                      "Runtime, or a library caller that registered no "
                      "LatencyProviderAnalysis)");
+}
+
+/// The "measured ... (P% of the original)" percentages of \p log's attempt
+/// remarks, in order.
+std::vector<double> attemptPercents(const std::string &log) {
+  std::vector<double> out;
+  llvm::StringRef rest = log;
+  while (true) {
+    size_t at = rest.find("ms measured (");
+    if (at == llvm::StringRef::npos)
+      break;
+    rest = rest.drop_front(at + 13);
+    double p = 0;
+    if (rest.take_until([](char c) { return c == '%'; }).getAsDouble(p))
+      break;
+    out.push_back(p);
+  }
+  return out;
+}
+
+TEST(LatencyTest, BudgetConvergesFromBothSides) {
+  // The whole model saves more than its layers predict (power 2: a model
+  // with a share r of the MACs runs in r^2 of the time), so the first
+  // attempt, aimed at 70% predicted, measures far under the budget; the
+  // search then removes less, and the plan kept is the closest under the
+  // budget within [0.95, 1.02] x 70%.
+  auto m = threeConvs();
+  ASSERT_TRUE(m);
+  auto fake = std::make_shared<FakeLatencyProvider>();
+  fake->power = 2;
+  PruneRun r = prune(*m, "latency=0.7;round-to=1", fake);
+  ASSERT_EQ(r.error, "");
+  std::vector<double> attempts = attemptPercents(r.log);
+  ASSERT_GE(attempts.size(), 3u) << r.log; // 2 remarks and the summary.
+  EXPECT_LT(attempts[0], 60.0) << r.log;   // The overshoot.
+  double final = attempts.back();
+  EXPECT_GE(final, 66.5) << r.log;
+  EXPECT_LE(final, 71.4) << r.log;
+  // The model is the plan measured: its MACs give the same time.
+  EXPECT_NEAR(100 * fake->modelMs(*m) / 5.4272, final, 0.05) << r.log;
+}
+
+TEST(LatencyTest, PlanOutReplaysTheChosenPlanWithoutARuntime) {
+  std::string plan = tempPath("plan.json");
+  auto first = threeConvs();
+  ASSERT_TRUE(first);
+  auto fake = std::make_shared<FakeLatencyProvider>();
+  fake->power = 2;
+  PruneRun r = prune(*first, "latency=0.7;round-to=1;plan-out=" + plan, fake);
+  ASSERT_EQ(r.error, "");
+  auto replayed = threeConvs();
+  ASSERT_TRUE(replayed);
+  r = prune(*replayed, "plan-in=" + plan, nullptr);
+  ASSERT_EQ(r.error, "");
+  auto a = serializeModel(*first), b = serializeModel(*replayed);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(convWidths(*first), convWidths(*replayed));
+  EXPECT_NE(convWidths(*first), convWidths(*threeConvs()));
+  EXPECT_EQ(*a, *b);
 }
 
 TEST(LatencyTest, TableForAnotherModelIsRefused) {
