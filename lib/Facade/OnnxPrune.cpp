@@ -504,8 +504,8 @@ Status Model::run(const std::string &pipeline, const Options &opts,
     // print<latency> and prune-width<latency=R> time on ORT, as in the tool
     // (one thread, 30 runs by default; prune-width's latency-threads=N
     // overrides the threads of its own timings).
-    mam.registerAnalysis(LatencyProviderAnalysis(
-        std::make_shared<OrtLatencyProvider>(), LatencyOptions()));
+    auto latency = std::make_shared<OrtLatencyProvider>();
+    mam.registerAnalysis(LatencyProviderAnalysis(latency, LatencyOptions()));
 #else
     if (!opts.calibration.empty() || !opts.calibrationArrays.empty())
       return Status::inputErrorOf("calibration needs a build with ONNX "
@@ -528,6 +528,12 @@ Status Model::run(const std::string &pipeline, const Options &opts,
       report->after = toCounts(computeStats(model));
       finishReport(model, *snap, *report);
       report->log = std::move(log);
+#ifdef ONNXPRUNE_HAVE_ORT
+      // Latency budgets met in the run, predicted and measured (the tool
+      // prints these lines with --stats).
+      for (const std::string &line : latency->reports)
+        report->log += line + "\n";
+#endif
     }
     return Status();
   });

@@ -1254,8 +1254,7 @@ Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
         // Regula falsi on (target, measured), kept strictly inside.
         double tu = under->target, to = over->target;
         double next = tu + (goal - under->measured) * (to - tu) /
-                               std::max(over->measured - under->measured,
-                                        1e-9);
+                               std::max(over->measured - under->measured, 1e-9);
         target = std::min(std::max(next, tu + 0.1 * (to - tu)),
                           to - 0.1 * (to - tu));
       } else {

@@ -243,10 +243,9 @@ private:
   /// Resolves \p plan on \p m and applies it (weight updates, slicing,
   /// dce), writing it to plan-out first when \p writePlan.
   llvm::Expected<bool> applyPlan(Model &m, ModelAnalysisManager &am,
-                                 const PrunePlan &plan,
-                                 llvm::StringRef source, bool writePlan,
-                                 llvm::raw_ostream &out, size_t &numUnits,
-                                 size_t &numGroups);
+                                 const PrunePlan &plan, llvm::StringRef source,
+                                 bool writePlan, llvm::raw_ostream &out,
+                                 size_t &numUnits, size_t &numGroups);
   /// latency=R: plans from \p m to predicted targets, each tried on a copy
   /// and measured, searched from both sides of the budget; the plan chosen
   /// is applied to \p m once. \p line gets the summary's latency part.
