@@ -54,16 +54,21 @@
 ///                  Runtime is at most R x the original's (see
 ///                  docs/latency.md): units go by least score per
 ///                  millisecond saved, predicted from a per-layer table
-///                  (Conv/MatMul/Gemm timed alone at each width), then the
-///                  whole model is measured against the original
-///                  (interleaved) and, when over budget, pruned again (at
-///                  most 4 rounds). Needs a runtime (the tool's build with
+///                  (Conv/MatMul/Gemm timed alone at each width); each
+///                  attempt (a plan from the original to a predicted
+///                  target) is tried on a copy and measured against the
+///                  original (interleaved), the target searched from both
+///                  sides of the budget (at most 6 attempts) until a plan
+///                  measures within 0.95-1.02 x R; the closest plan under
+///                  the budget is applied once (plan-out records it).
+///                  Needs a runtime (the tool's or the library's build with
 ///                  ORT) unless the table is pinned.
 ///   latency-threads=N  intra-op threads of those timings (0: all cores;
 ///                  default 1)
 ///   latency-table=PATH  the per-layer table: loaded when the file exists
-///                  (pinned: nothing is timed, no confirming rounds, the
-///                  same output every time), else measured and saved
+///                  (pinned: nothing is timed, the chosen attempt's target
+///                  replayed, the same output every time), else measured
+///                  and saved
 ///                  there; without it nothing is written
 ///   max-per-group=R  no group loses more than floor(R * units); default 0.9;
 ///                  every group and every axis keeps at least one unit
