@@ -1255,9 +1255,13 @@ Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
     // savings: first scaled by the share the prediction got right, then,
     // once attempts lie on both sides of the budget, interpolated between
     // the closest under it and the closest over it. The search stops when
-    // a plan measures within [1 - kBelow, 1 + kAbove] x the budget, and
-    // keeps the closest plan under the budget (+kAbove: noise) otherwise.
-    constexpr double kAbove = 0.02, kBelow = 0.05;
+    // a plan measures within [1 - kBelow, 1] x the budget, and keeps the
+    // closest plan under the budget otherwise. Not over it, even by a
+    // little: one side-by-side median differs from the next by 2-3% on a
+    // busy machine (MobileNetV2: 0.701 here, 0.724 in the benchmark's
+    // 100-run measurement), so a plan at the budget's edge would miss it
+    // half the time; the band below leaves room for that noise.
+    constexpr double kAbove = 0.0, kBelow = 0.07;
     constexpr int kAttempts = 6;
     std::optional<Attempt> under, over;
     std::vector<double> tried;

@@ -59,7 +59,7 @@
 ///                  target) is tried on a copy and measured against the
 ///                  original (interleaved), the target searched from both
 ///                  sides of the budget (at most 6 attempts) until a plan
-///                  measures within 0.95-1.02 x R; the closest plan under
+///                  measures within 0.93-1.00 x R; the closest plan under
 ///                  the budget is applied once (plan-out records it).
 ///                  Needs a runtime (the tool's or the library's build with
 ///                  ORT) unless the table is pinned.
