@@ -976,11 +976,18 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
 
 // ---- The pass -------------------------------------------------------------
 
+/// The dependency groups prune-width works on: dep-groups, or
+/// dep-groups-hidden with `hidden`.
+static Expected<DepGraph &> depGroups(Model &m, ModelAnalysisManager &am,
+                                      bool hidden) {
+  return hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
+                : am.getResult<DepGroupsAnalysis>(m);
+}
+
 Expected<bool> PruneWidthPass::pruneOnce(Model &m, ModelAnalysisManager &am,
                                          raw_ostream &out, size_t &numUnits,
                                          size_t &numGroups) {
-  auto dgOr = opts.hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
-                          : am.getResult<DepGroupsAnalysis>(m);
+  auto dgOr = depGroups(m, am, opts.hidden);
   if (!dgOr)
     return dgOr.takeError();
   PrunePlan plan;
@@ -1017,8 +1024,7 @@ Expected<bool> PruneWidthPass::applyPlan(Model &m, ModelAnalysisManager &am,
                                          StringRef source, bool writePlan,
                                          raw_ostream &out, size_t &numUnits,
                                          size_t &numGroups) {
-  auto dgOr = opts.hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
-                          : am.getResult<DepGroupsAnalysis>(m);
+  auto dgOr = depGroups(m, am, opts.hidden);
   if (!dgOr)
     return dgOr.takeError();
   const DepGraph &dg = *dgOr;
@@ -1178,8 +1184,7 @@ Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
     // the layers save is then a share of a time measured under the same
     // load (timed apart on a busy machine, the model alone read 38 ms and
     // its layers 23).
-    auto dg = opts.hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
-                          : am.getResult<DepGroupsAnalysis>(m);
+    auto dg = depGroups(m, am, opts.hidden);
     if (!dg)
       return dg.takeError();
     std::vector<LayerShape> shapes;
@@ -1196,8 +1201,7 @@ Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
   lb.options = &layerOpts;
   lb.table = &table;
   lb.tablePath = opts.latencyTable;
-  auto dg = opts.hidden ? am.getResult<DepGroupsHiddenAnalysis>(m)
-                        : am.getResult<DepGroupsAnalysis>(m);
+  auto dg = depGroups(m, am, opts.hidden);
   if (!dg)
     return dg.takeError();
   CalibrationProvider *calibration = nullptr;
