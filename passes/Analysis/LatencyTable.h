@@ -104,9 +104,9 @@ public:
   struct Round {
     double current = 0, target = 0, efficiency = 1;
   };
-  /// "<modelKey> latency=R" -> the rounds the measuring run made, so that
-  /// a pinned table replays them without timing anything (written when
-  /// not empty).
+  /// "<modelKey> latency=R" -> the attempts the measuring run made, the
+  /// chosen one last, so that a pinned table replays it without timing
+  /// anything (written when not empty).
   std::map<std::string, std::vector<Round>> rounds;
 
   /// Reads a table saved by save(); fails naming the file.
