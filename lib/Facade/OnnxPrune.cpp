@@ -25,7 +25,9 @@
 #ifdef ONNXPRUNE_HAVE_ORT
 #include "lib/Runtime/CalibrationData.h"
 #include "lib/Runtime/OrtCalibration.h"
+#include "lib/Runtime/OrtLatency.h"
 #include "lib/Runtime/OrtSession.h"
+#include "passes/Analysis/Latency.h"
 #endif
 
 #include "llvm/ADT/STLExtras.h"
@@ -499,6 +501,11 @@ Status Model::run(const std::string &pipeline, const Options &opts,
       return toStatus(provider.takeError(), true);
     mam.registerAnalysis(CalibrationAnalysis(
         std::shared_ptr<CalibrationProvider>(std::move(*provider))));
+    // print<latency> and prune-width<latency=R> time on ORT, as in the tool
+    // (one thread, 30 runs by default; prune-width's latency-threads=N
+    // overrides the threads of its own timings).
+    auto latency = std::make_shared<OrtLatencyProvider>();
+    mam.registerAnalysis(LatencyProviderAnalysis(latency, LatencyOptions()));
 #else
     if (!opts.calibration.empty() || !opts.calibrationArrays.empty())
       return Status::inputErrorOf("calibration needs a build with ONNX "
@@ -521,6 +528,12 @@ Status Model::run(const std::string &pipeline, const Options &opts,
       report->after = toCounts(computeStats(model));
       finishReport(model, *snap, *report);
       report->log = std::move(log);
+#ifdef ONNXPRUNE_HAVE_ORT
+      // Latency budgets met in the run, predicted and measured (the tool
+      // prints these lines with --stats).
+      for (const std::string &line : latency->reports)
+        report->log += line + "\n";
+#endif
     }
     return Status();
   });

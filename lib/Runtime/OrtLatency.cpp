@@ -2,6 +2,7 @@
 
 #include "lib/Runtime/OrtLatency.h"
 
+#include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
 #include "lib/Runtime/ModelSession.h"
 #include "lib/Support/Error.h"
@@ -164,6 +165,12 @@ OrtLatencyProvider::snapshot(const Model &m) {
   auto s = std::make_unique<BytesSnapshot>();
   s->bytes = std::move(*bytes);
   return std::unique_ptr<LatencySnapshot>(std::move(s));
+}
+
+Expected<std::unique_ptr<Model>>
+OrtLatencyProvider::restore(const LatencySnapshot &s) {
+  return readModelFromBuffer(static_cast<const BytesSnapshot &>(s).bytes,
+                             ModelFormat::Binary, "", "latency snapshot");
 }
 
 Expected<std::vector<OpLatency>>

@@ -33,6 +33,9 @@ public:
   /// are refused).
   llvm::Expected<std::unique_ptr<LatencySnapshot>>
   snapshot(const Model &m) override;
+  /// The snapshot's bytes read back.
+  llvm::Expected<std::unique_ptr<Model>>
+  restore(const LatencySnapshot &s) override;
   llvm::Expected<std::vector<OpLatency>>
   profile(const Model &m, const LatencyOptions &opts) override;
 };

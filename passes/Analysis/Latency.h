@@ -107,6 +107,10 @@ public:
   /// A copy of \p m as it is now, for measure().
   virtual llvm::Expected<std::unique_ptr<LatencySnapshot>>
   snapshot(const Model &m) = 0;
+  /// A new model equal to the one \p s was taken of, for trying a change
+  /// on a copy (prune-width<latency> measures several plans).
+  virtual llvm::Expected<std::unique_ptr<Model>>
+  restore(const LatencySnapshot &s) = 0;
   /// Per-node times of \p m over opts.runs profiled runs, costliest first
   /// (ties by name).
   virtual llvm::Expected<std::vector<OpLatency>>

@@ -96,15 +96,17 @@ public:
   /// between calls; the fastest run does not).
   std::map<std::string, double> layers;
   std::map<std::string, double> models; ///< modelKey -> ms, as layers.
-  /// One pruning round of a latency budget: the latency it started from,
-  /// the predicted latency it aimed at, and the share of predicted savings
-  /// that measurements had confirmed (1 in the first round).
+  /// One attempt of a latency budget: the latency it started from (the
+  /// original's), the predicted latency it aimed at, and a scale of the
+  /// predicted savings (1; tables before the two-sided search kept the
+  /// share that measurements confirmed). The last one is the attempt
+  /// chosen, which a pinned table replays.
   struct Round {
     double current = 0, target = 0, efficiency = 1;
   };
-  /// "<modelKey> latency=R" -> the rounds the measuring run made, so that
-  /// a pinned table replays them without timing anything (written when
-  /// not empty).
+  /// "<modelKey> latency=R" -> the attempts the measuring run made, the
+  /// chosen one last, so that a pinned table replays it without timing
+  /// anything (written when not empty).
   std::map<std::string, std::vector<Round>> rounds;
 
   /// Reads a table saved by save(); fails naming the file.

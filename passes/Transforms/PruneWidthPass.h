@@ -44,23 +44,31 @@
 ///                  rounds up, so a group removes less. auto (default):
 ///                  N = 16 for groups whose width is a multiple of 16, 8
 ///                  for other multiples of 8, no rounding for the rest
-///                  (autoQuantum; docs/latency.md has the measurements). An
+///                  (autoQuantum); a grouped conv's channels per group
+///                  round to 16 when they were a multiple of 16 and not
+///                  at all below (autoGroupedQuantum; docs/latency.md has
+///                  the measurements). An
 ///                  explicit N that is not a multiple of 8 warns when it leaves
 ///                  such widths.
 ///   latency=R      a budget too: prune until the model's latency in ONNX
 ///                  Runtime is at most R x the original's (see
 ///                  docs/latency.md): units go by least score per
 ///                  millisecond saved, predicted from a per-layer table
-///                  (Conv/MatMul/Gemm timed alone at each width), then the
-///                  whole model is measured against the original
-///                  (interleaved) and, when over budget, pruned again (at
-///                  most 4 rounds). Needs a runtime (the tool's build with
+///                  (Conv/MatMul/Gemm timed alone at each width); each
+///                  attempt (a plan from the original to a predicted
+///                  target) is tried on a copy and measured against the
+///                  original (interleaved), the target searched from both
+///                  sides of the budget (at most 6 attempts) until a plan
+///                  measures within 0.93-1.00 x R; the closest plan under
+///                  the budget is applied once (plan-out records it).
+///                  Needs a runtime (the tool's or the library's build with
 ///                  ORT) unless the table is pinned.
 ///   latency-threads=N  intra-op threads of those timings (0: all cores;
 ///                  default 1)
 ///   latency-table=PATH  the per-layer table: loaded when the file exists
-///                  (pinned: nothing is timed, no confirming rounds, the
-///                  same output every time), else measured and saved
+///                  (pinned: nothing is timed, the chosen attempt's target
+///                  replayed, the same output every time), else measured
+///                  and saved
 ///                  there; without it nothing is written
 ///   max-per-group=R  no group loses more than floor(R * units); default 0.9;
 ///                  every group and every axis keeps at least one unit
@@ -167,6 +175,18 @@ int64_t roundingQuantum(unsigned roundTo, int64_t channels);
 /// width off the blocks falls to slower kernels.
 int64_t autoQuantum(int64_t units, int64_t channels);
 
+/// The channels per conv group of group \p g when its units are one
+/// channel in every group of a grouped conv (Conv with group > 1 and more
+/// than one channel per group: not depthwise), i.e. its unit count; 0 when
+/// it spans no such conv.
+int64_t groupedConvWidth(const DepGraph &dg, unsigned g);
+
+/// round-to=auto for a group of grouped-conv units (groupedConvWidth):
+/// widths of 16 per group (ORT's NCHWc block on AVX-512) keep multiples of
+/// 16 per group; narrower groups are not rounded (measured: ORT's grouped
+/// kernel has no blocks below 16, its time falls with every channel).
+int64_t autoGroupedQuantum(int64_t perGroup);
+
 /// The registry's PARSE_FN (passes/PassRegistry.def).
 inline llvm::Expected<PruneWidthOptions>
 parsePruneWidthOptions(llvm::StringRef params) {
@@ -221,13 +241,20 @@ public:
   static constexpr unsigned kFastWidth = 8;
 
 private:
-  /// One plan (computed with \p latency when set, or read) applied to \p m;
-  /// counts what it removed; true when \p m changed.
+  /// One plan (computed, or read from plan-in) applied to \p m; counts
+  /// what it removed; true when \p m changed.
   llvm::Expected<bool> pruneOnce(Model &m, ModelAnalysisManager &am,
-                                 llvm::raw_ostream &out, LatencyBudget *latency,
+                                 llvm::raw_ostream &out, size_t &numUnits,
+                                 size_t &numGroups);
+  /// Resolves \p plan on \p m and applies it (weight updates, slicing,
+  /// dce), writing it to plan-out first when \p writePlan.
+  llvm::Expected<bool> applyPlan(Model &m, ModelAnalysisManager &am,
+                                 const PrunePlan &plan, llvm::StringRef source,
+                                 bool writePlan, llvm::raw_ostream &out,
                                  size_t &numUnits, size_t &numGroups);
-  /// latency=R: prune, measure, prune more while over budget; \p line gets
-  /// the summary's latency part.
+  /// latency=R: plans from \p m to predicted targets, each tried on a copy
+  /// and measured, searched from both sides of the budget; the plan chosen
+  /// is applied to \p m once. \p line gets the summary's latency part.
   llvm::Expected<bool> runLatency(Model &m, ModelAnalysisManager &am,
                                   llvm::raw_ostream &out, size_t &numUnits,
                                   size_t &numGroups, std::string &line);

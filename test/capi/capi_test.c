@@ -158,6 +158,22 @@ int main(int argc, char **argv) {
   EXPECT_ERROR(onnxprune_run(fromBytes, "check-numerics", NULL, NULL),
                "differs from the original", 0);
 
+  /* 3b. A latency budget through the C ABI: the library registers ONNX
+   * Runtime's latency provider as the tool does. Times vary, so
+   * run_capi_test.sh checks that it ran, reported predicted and measured
+   * latency and removed something, not the times. */
+  {
+    onnxprune_model *lat = NULL;
+    OK(onnxprune_model_load(modelPath, &lat));
+    report = NULL;
+    OK(onnxprune_run(lat, "prune-width<latency=0.7>", NULL, &report));
+    CHECK(report && strstr(report, "ms predicted, "));
+    snprintf(path, sizeof path, "%s/latency-report.json", tmp);
+    CHECK(report && writeFile(path, report));
+    onnxprune_free(report);
+    onnxprune_model_free(lat);
+  }
+
   /* 4. Errors: each a status with one line, outputs left NULL. */
   onnxprune_model *none = (onnxprune_model *)&failures;
   snprintf(path, sizeof path, "%s/no-such-model.onnx", tmp);

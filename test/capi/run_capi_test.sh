@@ -48,6 +48,18 @@ for g in groups:
         assert w["before"][g["axis"]] == g["before"], (g, w)
         assert w["after"][g["axis"]] == g["after"], (g, w)
 assert cut == len(groups), (cut, len(groups))
+# The latency budget (capi_test.c 3b): it ran on ONNX Runtime, reported
+# predicted and measured latency, and removed something.
+lat = json.load(open(tmp + "/latency-report.json"))
+m = re.search(r"latency \(prune-width<latency=0.7>\): ([0-9.]+) ms -> ([0-9.]+) "
+              r"ms predicted, ([0-9.]+) ms measured \(([0-9.]+)% of the original\) \[ONNX Runtime", lat["log"])
+assert m, lat["log"]
+assert 0 < float(m.group(2)) < float(m.group(1)), lat["log"]
+assert float(m.group(3)) > 0, lat["log"]
+assert lat["after"]["flops"] < lat["before"]["flops"], (lat["before"], lat["after"])
+assert lat["pipeline"].startswith("prune-width<"), lat["pipeline"]
+print(f"latency: {m.group(1)} ms -> {m.group(2)} predicted, {m.group(3)} measured; "
+      f"FLOPs {lat['before']['flops']} -> {lat['after']['flops']}")
 print(f"report: params {r['before']['params']} -> {r['after']['params']}, "
       f"FLOPs {r['before']['flops']} -> {r['after']['flops']}, "
       f"{len(groups)} groups cut, {len(r['sliced_weights'])} weights sliced")
