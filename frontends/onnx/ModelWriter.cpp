@@ -29,8 +29,6 @@ namespace {
 constexpr uint64_t kProtoLimit = (2ull << 30) - (64ull << 20);
 /// Big tensors start on a page boundary so runtimes can map them.
 constexpr uint64_t kPageAlign = 4096, kSmallAlign = 64;
-/// Unchanged external data is copied in pieces of this size, one task each.
-constexpr uint64_t kCopyPiece = 128ull << 20;
 
 /// Sum of the bytes of weights that would be written inline.
 uint64_t inlineBytes(const Model &model,
@@ -78,7 +76,6 @@ public:
     struct Task {
       size_t first, last; ///< pending[first, last]: one tensor, or a run
       uint64_t length;    ///< bytes to write
-      uint64_t skip = 0;  ///< a copy's piece: bytes of the run before it
     };
     std::vector<Task> tasks;
     for (size_t i = 0; i < pending.size();) {
@@ -100,16 +97,7 @@ public:
           length += n.getExternal().length;
         }
       }
-      if (t.hasExternalData()) {
-        // A long copy is split into pieces that run side by side: from the
-        // page cache the kernel's copy is a memcpy bound by one core, and
-        // the pieces land at their own offsets, so the bytes are the same.
-        for (uint64_t skip = 0; skip < length; skip += kCopyPiece)
-          tasks.push_back(
-              {i, j - 1, std::min(kCopyPiece, length - skip), skip});
-      } else {
-        tasks.push_back({i, j - 1, length});
-      }
+      tasks.push_back({i, j - 1, length});
       i = j;
     }
     uint64_t end = pending.empty() ? 0
@@ -144,8 +132,7 @@ public:
               fd = slot;
             }
             if (Error err =
-                    out.copyFromAt(fd, loc.offset + task.skip, task.length,
-                                   entry.offset + task.skip))
+                    out.copyFromAt(fd, loc.offset, task.length, entry.offset))
               return err;
             progress.add(task.length);
             return Error::success();

@@ -13,8 +13,8 @@ Both commands copy the same bytes the same way (the kernel's
 copy_file_range into the page cache), so what a single run measures is
 mostly the state of writeback when it starts: the 2.7 GB that the
 previous command left dirty may still be being flushed, and the next one
-is throttled behind them. So the order within a pair alternates (neither
-side always inherits the other's dirty pages), each output is deleted
+is throttled behind them. So the order within a pair rotates (no
+command always inherits another's dirty pages), each output is deleted
 before the next command (its unwritten pages are dropped), and the ratio
 is the median over pairs. --sync runs `sync` before every timed command
 (outside the timing): then both sides wait for the disk, which measures
@@ -79,10 +79,12 @@ def main():
         for name, _ in tools:
             walls[name], ratios[name], rss[name] = [], [], []
         for r in range(args.repeat):
-            # cp first in even pairs, last in odd ones.
+            # The order rotates from pair to pair: a command that follows
+            # another one inherits its dirty pages, so no command may
+            # always come first or always follow the same one.
             order = [("cp", None)] + tools
-            if r % 2:
-                order = order[1:] + order[:1]
+            k = r % len(order)
+            order = order[k:] + order[:k]
             this = {}
             for name, tool in order:
                 out = os.path.join(tmp, "out%d" % r)
