@@ -32,6 +32,7 @@ Value *Graph::createValue(llvm::StringRef name) {
   assert(!byName.count(name) && "value name already used in this graph");
   values.push_back(std::unique_ptr<Value>(new Value(this, name.str())));
   Value *v = values.back().get();
+  v->id = model.nextValueId++;
   byName[name] = v;
   return v;
 }

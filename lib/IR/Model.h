@@ -64,6 +64,9 @@ public:
   /// Calls \p fn on every graph, main graph first, then subgraphs depth-first.
   void forEachGraph(llvm::function_ref<void(Graph &)> fn);
   void forEachGraph(llvm::function_ref<void(const Graph &)> fn) const;
+  /// One past the largest Value::getId() of this model's values, in any of
+  /// its graphs: the size of a vector indexed by value id.
+  unsigned getValueIdBound() const { return nextValueId; }
 
   int64_t irVersion = 0;
   std::vector<OpsetImport> opsetImports;
@@ -113,8 +116,10 @@ public:
   std::optional<OriginalCounts> original;
 
 private:
+  friend class Graph; // numbers the values it creates
   WeightStore weights;
   std::unique_ptr<Graph> graph;
+  unsigned nextValueId = 0;
 };
 
 } // namespace onnxprune

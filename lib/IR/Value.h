@@ -36,6 +36,11 @@ class Value {
 public:
   const std::string &getName() const { return name; }
   Graph *getGraph() const { return graph; }
+  /// A number unique among the values its model ever made, below
+  /// Model::getValueIdBound(), and never reused once the value is erased:
+  /// analyses that visit most values index plain vectors by it instead of
+  /// hashing pointers (a pointer of an erased value can come back).
+  unsigned getId() const { return id; }
 
   /// The producing node, or null for graph inputs and initializers.
   Node *getProducer() const { return producer; }
@@ -76,6 +81,7 @@ private:
   Graph *graph;
   Node *producer = nullptr;
   unsigned outputIndex = 0;
+  unsigned id = 0;
   llvm::SmallVector<Use, 2> uses;
   Tensor *weight = nullptr;
   Type type;

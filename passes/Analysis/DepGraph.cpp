@@ -56,25 +56,19 @@ int64_t DepGraphBuilder::rank(const Value *v) {
 }
 
 unsigned DepGraph::axisVar(AxisRef a) {
-  unsigned base;
-  if (a.value == lastValue) {
-    base = lastFirstVar;
-  } else {
-    auto [it, inserted] = firstVar.try_emplace(a.value, (unsigned)vars.size());
-    if (inserted) {
-      // Callers know the size of axis a (>= 0), so a.axis < rank.
-      const Type &t = a.value->getType();
-      unsigned r = t.shape->size();
-      bool weight = a.value->isWeight();
-      for (unsigned i = 0; i < r; ++i) {
-        const Dim &d = (*t.shape)[i];
-        vars.push_back(
-            {a.value, d.isStatic() ? d.value : -1, i, ~0u, -1, weight});
-      }
+  assert(a.value->getId() < firstVar.size() && "value made during building");
+  unsigned &base = firstVar[a.value->getId()];
+  if (base == kNoVar) {
+    base = (unsigned)vars.size();
+    // Callers know the size of axis a (>= 0), so a.axis < rank.
+    const Type &t = a.value->getType();
+    unsigned r = t.shape->size();
+    bool weight = a.value->isWeight();
+    for (unsigned i = 0; i < r; ++i) {
+      const Dim &d = (*t.shape)[i];
+      vars.push_back(
+          {a.value, d.isStatic() ? d.value : -1, i, ~0u, -1, weight});
     }
-    base = it->second;
-    lastValue = a.value;
-    lastFirstVar = base;
   }
   unsigned id = base + a.axis;
   assert(id < vars.size() && vars[id].axis == a.axis && "axis within rank");
@@ -114,10 +108,10 @@ bool DepGraphBuilder::hasAxis(AxisRef a) {
 int64_t DepGraphBuilder::virtualSize(AxisRef a) {
   if (size(a) >= 0 || !hasAxis(a))
     return -1;
-  auto it = g.firstVar.find(a.value);
-  if (it == g.firstVar.end() || g.vars[it->second + a.axis].parent == ~0u)
+  unsigned first = g.firstVarOf(a.value);
+  if (first == DepGraph::kNoVar || g.vars[first + a.axis].parent == ~0u)
     return -1;
-  auto v = g.virtualOfRoot.find(g.findAxis(it->second + a.axis));
+  auto v = g.virtualOfRoot.find(g.findAxis(first + a.axis));
   return v == g.virtualOfRoot.end() ? -1 : v->second;
 }
 
@@ -393,10 +387,10 @@ void DepGraph::freezeResidualStreams(Model &m) {
 }
 
 int DepGraph::spaceOf(AxisRef a) const {
-  auto it = firstVar.find(a.value);
-  if (it == firstVar.end())
+  unsigned first = firstVarOf(a.value);
+  if (first == kNoVar)
     return -1;
-  unsigned v = it->second + a.axis;
+  unsigned v = first + a.axis;
   if (v >= vars.size() || vars[v].value != a.value || vars[v].axis != a.axis)
     return -1;
   return varSpace[v];
@@ -439,19 +433,25 @@ void DepGraph::finalize(Model &) {
       }
   // 1. Spaces: one per axis class with a known size.
   varSpace.assign(vars.size(), -1);
+  // Numbered first, then made at once: growing a vector of Spaces one by
+  // one moved each of them (and its strings) a few times over.
   std::vector<int> rootSpace(vars.size(), -1);
-  std::vector<unsigned> numMembers;
+  unsigned numSpaces = 0;
+  for (unsigned v : varOrder)
+    if (vars[v].size > 0) {
+      int &id = rootSpace[findAxis(v)];
+      if (id < 0)
+        id = numSpaces++;
+    }
+  spaces.resize(numSpaces);
+  std::vector<unsigned> numMembers(numSpaces, 0);
   for (unsigned v : varOrder) {
     if (vars[v].size <= 0)
       continue;
     unsigned r = findAxis(v);
-    if (rootSpace[r] < 0) {
-      rootSpace[r] = spaces.size();
-      spaces.emplace_back();
-      spaces.back().size = vars[v].size;
-      numMembers.push_back(0);
-    }
     Space &s = spaces[rootSpace[r]];
+    if (!numMembers[rootSpace[r]])
+      s.size = vars[v].size;
     varSpace[v] = rootSpace[r];
     if (vars[v].reason >= 0 && !s.frozen) {
       s.frozen = true;
@@ -480,13 +480,14 @@ void DepGraph::finalize(Model &) {
   // (same space) or through a mapped join: a grouped conv's W axis 1 maps
   // onto every group's input channels, a GroupNorm-18 scale onto blocks.
   {
-    DenseSet<uint32_t> rootHasActivation;
+    // Union-find roots are space numbers: plain vectors, no hashing.
+    std::vector<char> rootHasActivation(spaces.size(), 0);
     for (unsigned s = 0; s < spaces.size(); ++s)
       if (spaces[s].numWeightMembers < spaces[s].members.size())
-        rootHasActivation.insert(groupsUF.find(s));
+        rootHasActivation[groupsUF.find(s)] = 1;
     for (unsigned s = 0; s < spaces.size(); ++s)
       if (spaces[s].numWeightMembers == spaces[s].members.size() &&
-          !spaces[s].frozen && !rootHasActivation.count(groupsUF.find(s))) {
+          !spaces[s].frozen && !rootHasActivation[groupsUF.find(s)]) {
         spaces[s].frozen = true;
         spaces[s].reason.rule = "weight axis not tied to any activation";
       }
@@ -501,25 +502,29 @@ void DepGraph::finalize(Model &) {
   // only ever freeze. Integer weights of real channels (QLinearConv's int8
   // kernel) have rank >= 2 and still make their group, with the int32 bias
   // and zero points it holds.
-  DenseMap<uint32_t, std::pair<bool, bool>> rootHas;
+  std::vector<std::pair<bool, bool>> rootHas(spaces.size(), {false, false});
   for (unsigned s = 0; s < spaces.size(); ++s) {
     auto &h = rootHas[groupsUF.find(s)];
     for (unsigned k = 0; k < spaces[s].numWeightMembers && !h.first; ++k)
       h.first |= !isShapeData(spaces[s].members[k].value);
     h.second |= spaces[s].numWeightMembers < spaces[s].members.size();
   }
-  DenseMap<uint32_t, int> rootGroup;
+  // -2: root not seen yet; -1: seen, no group.
+  std::vector<int> rootGroup(spaces.size(), -2);
   for (unsigned s = 0; s < spaces.size(); ++s) {
     uint32_t r = groupsUF.find(s);
-    auto [it, inserted] = rootGroup.try_emplace(r, -1);
-    if (inserted && rootHas[r].first && rootHas[r].second) {
-      it->second = groups.size();
-      groups.emplace_back();
+    int &gr = rootGroup[r];
+    if (gr == -2) {
+      gr = -1;
+      if (rootHas[r].first && rootHas[r].second) {
+        gr = groups.size();
+        groups.emplace_back();
+      }
     }
-    if (it->second < 0)
+    if (gr < 0)
       continue;
-    spaces[s].group = it->second;
-    groups[it->second].spaces.push_back(s);
+    spaces[s].group = gr;
+    groups[gr].spaces.push_back(s);
   }
 
   // 3. Elements of the grouped spaces. Only spaces that a mapped join
@@ -712,8 +717,8 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
   Graph &g = m.getGraph();
   // Most values are 4-d activations or weights; reserving avoids regrowing
   // (and re-faulting) the largest arrays. Unused capacity is never touched.
-  size_t numValues = g.getValues().size();
-  dg.firstVar.reserve(numValues);
+  size_t numValues = m.getValueIdBound();
+  dg.firstVar.assign(numValues, DepGraph::kNoVar);
   dg.vars.reserve(numValues * 4);
   dg.varOrder.reserve(numValues * 4);
   for (Value *v : g.getInputs())

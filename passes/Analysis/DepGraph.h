@@ -350,9 +350,15 @@ private:
   };
   std::vector<AxisVar> vars;
   std::vector<unsigned> varOrder; ///< Used axis variables, by first use.
-  llvm::DenseMap<const Value *, unsigned> firstVar; ///< Value -> axis 0 var.
-  const Value *lastValue = nullptr;                 ///< Cache of firstVar.
-  unsigned lastFirstVar = 0;
+  /// Value id (Value::getId) -> the var of its axis 0, or kNoVar: a vector
+  /// over the model's value ids, as dense as the values a graph has.
+  static constexpr unsigned kNoVar = ~0u;
+  std::vector<unsigned> firstVar;
+  /// The var of axis 0 of \p v, or kNoVar (v unseen, or made after the
+  /// graph was built).
+  unsigned firstVarOf(const Value *v) const {
+    return v->getId() < firstVar.size() ? firstVar[v->getId()] : kNoVar;
+  }
   std::vector<Edge> edges;
   /// Root axis variable of a class of dynamic axes -> its virtual size.
   llvm::DenseMap<unsigned, int64_t> virtualOfRoot;
