@@ -5,7 +5,7 @@
 #include "frontends/onnx/ProtoConvert.h"
 #include "lib/IR/UntieWeights.h"
 #include "lib/Support/Error.h"
-#include "passes/Analysis/ShapeInference.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"

@@ -15,8 +15,8 @@
 /// \endcode
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_SHAPESANALYSIS_H
-#define ONNXPRUNE_PASSES_ANALYSIS_SHAPESANALYSIS_H
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_SHAPESANALYSIS_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_SHAPESANALYSIS_H
 
 #include "passes/PassManager.h"
 
@@ -58,4 +58,4 @@ public:
 
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_SHAPESANALYSIS_H
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_SHAPESANALYSIS_H

@@ -14,7 +14,7 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/OnnxChecks.h"
-#include "passes/Analysis/ShapeInference.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "test/frontend/TestModels.h"
 
 #include "llvm/ADT/StringMap.h"

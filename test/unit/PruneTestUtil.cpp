@@ -11,10 +11,10 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
+#include "lib/IR/IRVerifier.h"
 #include "lib/IR/Rewriter.h"
 #include "lib/Runtime/ModelSession.h"
 #include "lib/Support/Error.h"
-#include "passes/Analysis/IRVerifier.h"
 #include "passes/PassManager.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/WidthPruner.h"

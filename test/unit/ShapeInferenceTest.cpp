@@ -10,11 +10,11 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/ShapeInference.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "frontends/onnx/ModelReader.h"
 
-#include "passes/Analysis/ShapeValues.h"
+#include "passes/OpHandlers/ShapeValues.h"
 
 #include "gtest/gtest.h"
 

@@ -11,7 +11,7 @@
 
 #include "passes/Analysis/StatsAnalysis.h"
 #include "frontends/onnx/ModelReader.h"
-#include "passes/Analysis/IRVerifier.h"
+#include "lib/IR/IRVerifier.h"
 #include "passes/Analysis/ShapesAnalysis.h"
 #include "passes/Transforms/DCEPass.h"
 

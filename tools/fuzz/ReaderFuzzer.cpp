@@ -12,7 +12,7 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
-#include "passes/Analysis/IRVerifier.h"
+#include "lib/IR/IRVerifier.h"
 
 #include <cstddef>
 #include <cstdint>

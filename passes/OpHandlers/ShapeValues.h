@@ -18,10 +18,10 @@
 /// \endcode
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_SHAPEVALUES_H
-#define ONNXPRUNE_PASSES_ANALYSIS_SHAPEVALUES_H
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_SHAPEVALUES_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_SHAPEVALUES_H
 
-#include "passes/Analysis/ShapeInferenceImpl.h"
+#include "passes/OpHandlers/ShapeInferenceImpl.h"
 
 #include <memory>
 
@@ -53,4 +53,4 @@ private:
 
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_SHAPEVALUES_H
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_SHAPEVALUES_H

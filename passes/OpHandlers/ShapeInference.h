@@ -24,8 +24,8 @@
 /// guesses.
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCE_H
-#define ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCE_H
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCE_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCE_H
 
 #include "lib/IR/Model.h"
 
@@ -58,4 +58,4 @@ llvm::Error inferShapes(Model &model, const ShapeInferenceOptions &opts = {},
 
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCE_H
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCE_H

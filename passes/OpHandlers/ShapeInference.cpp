@@ -10,8 +10,8 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/ShapeInference.h"
-#include "passes/Analysis/ShapeInferenceImpl.h"
+#include "passes/OpHandlers/ShapeInference.h"
+#include "passes/OpHandlers/ShapeInferenceImpl.h"
 
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
@@ -248,7 +248,7 @@ const StringMap<ShapeHandler> &handlerTable() {
   static const StringMap<ShapeHandler> table = [] {
     StringMap<ShapeHandler> t;
 #define SI_OP(DOMAIN, OP, FN) t[std::string(DOMAIN) + ":" + OP] = &FN;
-#include "passes/Analysis/ShapeInferenceOps.def"
+#include "passes/OpHandlers/ShapeInferenceOps.def"
     return t;
   }();
   return table;
