@@ -20,6 +20,7 @@
 #include "lib/Support/Error.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/StatsAnalysis.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
 #ifdef ONNXPRUNE_HAVE_ORT
@@ -201,6 +202,7 @@ Status Model::load(const std::string &path, Model &out) {
     Expected<std::unique_ptr<onnxprune::Model>> m = readModelFile(path);
     if (!m)
       return toStatus(m.takeError(), /*inputError=*/true);
+    fillTypes(**m);
     out.impl = std::make_unique<Impl>();
     out.impl->model = std::move(*m);
     return Status();
@@ -220,6 +222,7 @@ Status Model::fromBytes(std::string bytes, Model &out,
         readModelFromBuffer(*kept, format, baseDir, "model bytes");
     if (!m)
       return toStatus(m.takeError(), /*inputError=*/true);
+    fillTypes(**m);
     (*m)->sourceBytes = std::move(kept);
     out.impl = std::make_unique<Impl>();
     out.impl->model = std::move(*m);

@@ -45,6 +45,7 @@
 #include "lib/Runtime/ModelSession.h"
 #include "passes/Analysis/ResidualUnits.h"
 #include "passes/Analysis/StatsAnalysis.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassManager.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/DropLayersPass.h"
@@ -380,7 +381,10 @@ protected:
     ASSERT_TRUE(sys::fs::exists(dm.path)) << "model file missing: " << dm.path;
   }
   Expected<std::unique_ptr<Model>> read() const {
-    return readModelFile(GetParam().path);
+    auto m = readModelFile(GetParam().path);
+    if (m)
+      fillTypes(**m);
+    return m;
   }
 };
 

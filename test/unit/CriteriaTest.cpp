@@ -45,9 +45,7 @@ void registerTestOps() {
 
 std::unique_ptr<Model> parse(const std::string &text) {
   registerTestOps();
-  ReadOptions opts;
-  opts.inferShapes = false;
-  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test", opts);
+  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
   return m ? std::move(*m) : nullptr;
 }

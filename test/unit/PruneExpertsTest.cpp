@@ -41,6 +41,7 @@
 #include "lib/IR/Rewriter.h"
 #include "lib/IR/Tensor.h"
 #include "passes/OpHandlers/OpHandler.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
 #include "passes/Transforms/PruneExpertsPass.h"
@@ -369,6 +370,7 @@ protected:
     // graph input indexes.
     auto m = readModelFile(path);
     ASSERT_OK(m);
+    fillTypes(**m);
     const Graph &g = (*m)->getGraph();
     for (const Node &n : g.getNodes())
       if (n.getOpType() == "Gather" && n.getInput(1)->isGraphInput() &&

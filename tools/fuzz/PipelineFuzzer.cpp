@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/ModelReader.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
 
@@ -68,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llvm::consumeError(model.takeError());
     return 0;
   }
+  fillTypes(**model);
   // Only valid models are interesting: the reader fuzzer covers the rest.
   if (!runPipeline(**model, "verify"))
     return 0;

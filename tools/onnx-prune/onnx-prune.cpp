@@ -26,6 +26,7 @@
 #include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/StatsAnalysis.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
 #include "passes/StandardInstrumentations.h"
@@ -374,6 +375,9 @@ int runTool(int argc, char **argv) {
   if (!modelOrErr)
     return reportError(modelOrErr.takeError());
   Model &model = **modelOrErr;
+  // The reader runs no passes: the tool asks for the types the file left
+  // open before anything reads them.
+  fillTypes(model);
 
   std::optional<ModelStats> statsBefore;
   if (opts.stats)
