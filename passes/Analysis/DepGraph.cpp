@@ -337,7 +337,7 @@ DepGraph::Unit DepGraph::getUnit(unsigned u) const {
   return r;
 }
 
-void DepGraph::finalize(Model &) {
+void DepGraph::finalize(const Model &) {
   // 0. Dynamic axes of a class with a virtual size take that size.
   if (!virtualOfRoot.empty())
     for (unsigned v : varOrder)
@@ -613,12 +613,12 @@ static void collectCaptured(const Graph &g, const Node &owner,
 
 const DepGraphOptions &DepGraphBuilder::options() const { return g.options; }
 
-Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
+Expected<DepGraph> buildDepGraph(const Model &m, const DepGraphOptions &opts) {
   DepGraph dg;
   dg.options = opts;
   DepGraphBuilder b(dg);
   StringMap<unsigned> unhandled;
-  Graph &g = m.getGraph();
+  const Graph &g = m.getGraph();
   // Most values are 4-d activations or weights; reserving avoids regrowing
   // (and re-faulting) the largest arrays. Unused capacity is never touched.
   size_t numValues = g.getValues().size();
@@ -637,15 +637,15 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
   // handlers join across the boundary like any other; the op's own handler
   // then joins branch and body outputs with its results. Their inputs and
   // outputs are not the model's interface and are not frozen.
-  std::function<void(Graph &)> buildNodes = [&](Graph &cur) {
-    for (Node &n : cur.getNodes()) {
+  std::function<void(const Graph &)> buildNodes = [&](const Graph &cur) {
+    for (const Node &n : cur.getNodes()) {
       if (n.isLiftedConstant())
         continue;
       int64_t opset = m.getOpsetVersion(n.getDomain());
       const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset);
       if (n.hasSubgraphs()) {
         if (h) {
-          for (Attribute &a : n.getAttrs())
+          for (const Attribute &a : n.getAttrs())
             for (auto &sg : a.graphs)
               buildNodes(*sg);
           h->build(n, b);
@@ -675,8 +675,8 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
   // other op reading or making such an axis may treat it as the dynamic
   // size it is (Slice, Gather, Shape, reductions): its class is frozen.
   if (!dg.virtualOfRoot.empty())
-    m.forEachGraph([&](Graph &cur) {
-      for (Node &n : cur.getNodes()) {
+    m.forEachGraph([&](const Graph &cur) {
+      for (const Node &n : cur.getNodes()) {
         StringRef op = n.getOpType();
         if (n.getDomain().empty() &&
             (op == "Transpose" || op == "MatMul" || op == "Softmax" ||

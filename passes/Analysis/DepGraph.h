@@ -249,7 +249,7 @@ public:
 
 private:
   friend class DepGraphBuilder;
-  friend llvm::Expected<DepGraph> buildDepGraph(Model &m,
+  friend llvm::Expected<DepGraph> buildDepGraph(const Model &m,
                                                 const DepGraphOptions &opts);
   DepGraphOptions options;
   /// The model the graph was built on (for the coverage count).
@@ -263,7 +263,7 @@ private:
   /// as created, for numbering, when first used.
   unsigned axisVar(AxisRef a);
   unsigned findAxis(unsigned v);
-  void finalize(Model &m);
+  void finalize(const Model &m);
   Unit mappedUnit(unsigned m) const;
   static bool isPrunableTrivial(const Space &s) {
     return !s.frozen && s.numWeightMembers > 0;
@@ -324,7 +324,7 @@ private:
 
 /// Builds the dependency groups of the main graph of \p m. Fails only on
 /// internal inconsistencies; unsupported graphs freeze, they do not fail.
-llvm::Expected<DepGraph> buildDepGraph(Model &m,
+llvm::Expected<DepGraph> buildDepGraph(const Model &m,
                                        const DepGraphOptions &opts = {});
 
 } // namespace onnxprune

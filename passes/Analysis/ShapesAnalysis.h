@@ -53,7 +53,9 @@ public:
   using Result = ShapesInfo;
   static inline AnalysisKey Key;
   static llvm::StringRef name() { return "shapes"; }
-  Result run(Model &m, ModelAnalysisManager &) { return computeShapes(m); }
+  Result run(const Model &m, ModelAnalysisManager &) {
+    return computeShapes(m);
+  }
 };
 
 } // namespace onnxprune

@@ -63,15 +63,16 @@ intsFromAttrOrInput(const Node &n, StringRef attr, unsigned input,
 
 /// Evaluates \p v as the shape chain computed it before pruning: prune-width
 /// shrinks value types before handlers rewrite, and a chain that reads a
-/// pruned shape would otherwise yield the new sizes. The types of the
-/// values whose shape the chain reads are put back for the evaluation.
+/// pruned shape would otherwise yield the new sizes. The evaluation reads
+/// the old types of the values whose shape the chain reads from a side
+/// table; the graph is not touched.
 std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
                                                    PruneContext &ctx) {
   if (!v)
     return std::nullopt;
   if (auto c = constantInts(v))
     return c;
-  SmallVector<std::pair<Value *, Type>, 4> saved;
+  TypeOverrides before;
   SmallVector<Value *, 8> work{v};
   DenseSet<Value *> seen;
   while (!work.empty()) {
@@ -94,15 +95,11 @@ std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
       for (unsigned a = 0; a < dims->size(); ++a)
         if (ctx.kept({in, a}))
           (*old.shape)[a] = Dim::of(ctx.oldSize({in, a}));
-      saved.push_back({in, in->getType()});
-      in->setType(std::move(old));
+      before[in] = std::move(old);
     }
   }
-  ShapeValueEvaluator ev;
-  std::optional<std::vector<int64_t>> out = ev.evaluateInts(v);
-  for (auto &[val, t] : saved)
-    val->setType(std::move(t));
-  return out;
+  ShapeValueEvaluator ev(before);
+  return ev.evaluateInts(v);
 }
 
 /// Evaluates the shape operand \p s of a Reshape whose data input is \p x
@@ -118,23 +115,27 @@ std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
 /// sequence dim of k that inference left unknown becomes the same name in
 /// the Expand's output and in the Reshape target that reads Shape(k)[2].
 /// Each name stands for the one run-time size of one dim of one value, so
-/// everything inferred with names holds; nothing is assumed.
+/// everything inferred with names holds; nothing is assumed. The named and
+/// inferred types live in a side table the evaluation reads (the handlers
+/// run inside the dependency-graph analysis, which never changes the
+/// model).
 /// \p namedIn receives x's dims with those names.
 constexpr unsigned ReshapeConeDepth = 4;
 
 std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
                                                 Shape &namedIn) {
-  SmallVector<std::pair<Value *, Type>, 8> saved;
+  TypeOverrides named;
   DenseSet<Value *> seen;
   unsigned counter = 0;
-  auto setType = [&](Value *v, Type t) {
-    saved.push_back({v, v->getType()});
-    v->setType(std::move(t));
+  auto typeOf = [&](const Value *v) -> const Type & {
+    auto it = named.find(v);
+    return it != named.end() ? it->second : v->getType();
   };
+  auto setType = [&](Value *v, Type t) { named[v] = std::move(t); };
   auto name = [&](Value *v) {
-    if (!seen.insert(v).second || !v->getType().hasRank())
+    if (!seen.insert(v).second || !typeOf(v).hasRank())
       return;
-    Type t = v->getType();
+    Type t = typeOf(v);
     bool any = false;
     for (Dim &d : *t.shape)
       if (d.isUnknown()) {
@@ -188,7 +189,7 @@ std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
     walk(x, ReshapeConeDepth);
   }
   if (!cone.empty()) {
-    ShapeValueEvaluator ev;
+    ShapeValueEvaluator ev(named);
     for (Node *p : cone) {
       std::optional<std::vector<Type>> types = ev.inferTypes(*p);
       if (!types)
@@ -196,11 +197,11 @@ std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
       for (unsigned i = 0; i < p->getNumOutputs(); ++i) {
         Value *out = p->getOutput(i);
         if (!out || seen.count(out) || i >= types->size() ||
-            !out->getType().hasRank() || !(*types)[i].hasRank() ||
-            (*types)[i].rank() != out->getType().rank())
+            !typeOf(out).hasRank() || !(*types)[i].hasRank() ||
+            (*types)[i].rank() != typeOf(out).rank())
           continue;
         // Keep what the graph states; fill in what it left unknown.
-        Type t = out->getType();
+        Type t = typeOf(out);
         bool any = false;
         for (unsigned a = 0; a < t.shape->size(); ++a) {
           Dim &d = (*t.shape)[a];
@@ -216,17 +217,12 @@ std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
     }
   }
   name(x);
-  namedIn = *x->getType().shape;
+  namedIn = *typeOf(x).shape;
   nameChain(s);
-  std::optional<shapeinf::ValueVec> out;
-  {
-    ShapeValueEvaluator ev;
-    if (const shapeinf::ValueVec *v = ev.evaluate(s))
-      out = *v;
-  }
-  for (auto it = saved.rbegin(); it != saved.rend(); ++it)
-    it->first->setType(std::move(it->second));
-  return out;
+  ShapeValueEvaluator ev(named);
+  if (const shapeinf::ValueVec *v = ev.evaluate(s))
+    return *v;
+  return std::nullopt;
 }
 
 /// Where element \p idx of a 1-D shape tensor \p s comes from when it is a

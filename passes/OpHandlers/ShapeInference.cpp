@@ -28,7 +28,14 @@ namespace shapeinf {
 const Type &NodeContext::inType(unsigned i) const {
   static const Type none;
   Value *v = node.getInput(i);
-  return v ? v->getType() : none;
+  if (!v)
+    return none;
+  if (state.typeOverrides) {
+    auto it = state.typeOverrides->find(v);
+    if (it != state.typeOverrides->end())
+      return it->second;
+  }
+  return v->getType();
 }
 
 const Shape *NodeContext::inShape(unsigned i) const {

@@ -63,6 +63,10 @@ struct InferenceState {
   std::unordered_map<const Value *, ValueVec> known;
   /// Weights already looked at (known or not), so each is read once.
   llvm::DenseMap<const Value *, bool> weightRead;
+  /// Types to read instead of the ones values have in the IR (a side
+  /// table: evaluating "what would this chain compute if x had type T"
+  /// leaves the model untouched), or null.
+  const llvm::DenseMap<const Value *, Type> *typeOverrides = nullptr;
 };
 
 /// What a handler sees of one node: typed access to inputs, attributes, the

@@ -46,6 +46,9 @@ bool isSmallInt(const Value *v) {
 } // namespace
 
 ShapeValueEvaluator::ShapeValueEvaluator() = default;
+ShapeValueEvaluator::ShapeValueEvaluator(const TypeOverrides &overrides) {
+  state.typeOverrides = &overrides;
+}
 ShapeValueEvaluator::~ShapeValueEvaluator() = default;
 
 const ValueVec *ShapeValueEvaluator::evaluate(Value *v) {

@@ -27,12 +27,21 @@
 
 namespace onnxprune {
 
+/// Types read instead of those the IR holds, by value (see
+/// ShapeValueEvaluator's constructor).
+using TypeOverrides = llvm::DenseMap<const Value *, Type>;
+
 /// Evaluates small integer tensors (scalars and 1-D, at most
 /// shapeinf::MaxKnownElements elements) from constants and shapes. Results
 /// are cached: make a new evaluator after changing the graph.
 class ShapeValueEvaluator {
 public:
   ShapeValueEvaluator();
+  /// An evaluator that reads the types in \p overrides (owned by the
+  /// caller, who may add to it between calls) instead of those the values
+  /// have: "what would the chain compute if x had this type", asked of a
+  /// model it never changes.
+  explicit ShapeValueEvaluator(const TypeOverrides &overrides);
   ~ShapeValueEvaluator();
 
   /// The elements of \p v, or null when they are not tracked (not a small
