@@ -27,7 +27,7 @@
 #include "lib/IR/Tensor.h"
 #include "passes/Criteria/Criterion.h"
 #include "passes/OpHandlers/OpHandler.h"
-#include "passes/PassBuilder.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "llvm/Support/raw_ostream.h"
 

@@ -21,8 +21,8 @@
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/OpHandlers/ShapeInference.h"
-#include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
+#include "passes/Pipeline/PassBuilder.h"
 #ifdef ONNXPRUNE_HAVE_ORT
 #include "lib/Runtime/CalibrationData.h"
 #include "lib/Runtime/OrtCalibration.h"

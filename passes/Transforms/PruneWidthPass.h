@@ -166,7 +166,7 @@ int64_t roundingQuantum(unsigned roundTo, int64_t channels);
 /// width off the blocks falls to slower kernels.
 int64_t autoQuantum(int64_t units, int64_t channels);
 
-/// The registry's PARSE_FN (passes/PassRegistry.def).
+/// The registry's PARSE_FN (passes/Pipeline/PassRegistry.def).
 inline llvm::Expected<PruneWidthOptions>
 parsePruneWidthOptions(llvm::StringRef params) {
   return PruneWidthOptions::parse(params);

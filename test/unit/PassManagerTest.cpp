@@ -9,8 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/PassManager.h"
-#include "passes/PassBuilder.h"
 #include "passes/PassParams.h"
+#include "passes/Pipeline/PassBuilder.h"
 #include "passes/StandardInstrumentations.h"
 #include "passes/Transforms/DCEPass.h"
 

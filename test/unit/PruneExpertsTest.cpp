@@ -42,8 +42,8 @@
 #include "lib/IR/Tensor.h"
 #include "passes/OpHandlers/OpHandler.h"
 #include "passes/OpHandlers/ShapeInference.h"
-#include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
+#include "passes/Pipeline/PassBuilder.h"
 #include "passes/Transforms/PruneExpertsPass.h"
 
 #include "llvm/ADT/SmallPtrSet.h"

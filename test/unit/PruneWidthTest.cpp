@@ -20,7 +20,7 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "passes/Analysis/DepGroupsAnalysis.h"
 #include "passes/OpHandlers/OpHandler.h"
-#include "passes/PassBuilder.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"

@@ -16,8 +16,8 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "passes/OpHandlers/ShapeInference.h"
-#include "passes/PassBuilder.h"
 #include "passes/PassManager.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "llvm/Support/raw_ostream.h"
 
