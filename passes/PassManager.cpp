@@ -86,7 +86,7 @@ void PassInstrumentationCallbacks::runAfterAnalysis(StringRef analysisName,
 
 Expected<detail::AnalysisResultConcept &>
 ModelAnalysisManager::getResultImpl(AnalysisKey *key, StringRef name,
-                                    Model &m) {
+                                    const Model &m) {
   ResultKey rk{key, &m};
   auto cached = results.find(rk);
   if (cached != results.end())

@@ -12,7 +12,9 @@
 ///     managers erase the type with a concept/model pair.
 ///   * An *analysis* is a value type with `static llvm::StringRef name()`,
 ///     `static AnalysisKey Key` (its identity), `using Result = ...` and
-///     `Result run(Model &, ModelAnalysisManager &)` (or `Expected<Result>`).
+///     `Result run(const Model &, ModelAnalysisManager &)` (or
+///     `Expected<Result>`): analyses never change the model, not even for
+///     a while (what-if questions use side tables).
 ///     Each Result has `void print(llvm::raw_ostream &, const Model &) const`
 ///     so `print<NAME>` works for every analysis.
 ///   * ModelAnalysisManager computes analyses lazily, caches the results per
@@ -216,7 +218,7 @@ struct AnalysisResultModel final : AnalysisResultConcept {
 struct AnalysisPassConcept {
   virtual ~AnalysisPassConcept() = default;
   virtual llvm::Expected<std::unique_ptr<AnalysisResultConcept>>
-  run(Model &m, ModelAnalysisManager &am) = 0;
+  run(const Model &m, ModelAnalysisManager &am) = 0;
   virtual llvm::StringRef name() const = 0;
 };
 
@@ -225,7 +227,7 @@ struct AnalysisPassModel final : AnalysisPassConcept {
   using ResultT = typename AnalysisT::Result;
   explicit AnalysisPassModel(AnalysisT a) : analysis(std::move(a)) {}
   llvm::Expected<std::unique_ptr<AnalysisResultConcept>>
-  run(Model &m, ModelAnalysisManager &am) override {
+  run(const Model &m, ModelAnalysisManager &am) override {
     auto r = analysis.run(m, am);
     if constexpr (IsExpected<decltype(r)>::value) {
       if (!r)
@@ -272,7 +274,7 @@ public:
   /// when it can be. The reference stays valid until the result is
   /// invalidated.
   template <typename AnalysisT>
-  llvm::Expected<typename AnalysisT::Result &> getResult(Model &m) {
+  llvm::Expected<typename AnalysisT::Result &> getResult(const Model &m) {
     if constexpr (std::is_default_constructible_v<AnalysisT>)
       if (!isRegistered<AnalysisT>())
         registerAnalysis(AnalysisT());
@@ -313,7 +315,7 @@ public:
 
 private:
   llvm::Expected<detail::AnalysisResultConcept &>
-  getResultImpl(AnalysisKey *key, llvm::StringRef name, Model &m);
+  getResultImpl(AnalysisKey *key, llvm::StringRef name, const Model &m);
 
   using ResultKey = std::pair<AnalysisKey *, const Model *>;
   llvm::DenseMap<AnalysisKey *, std::unique_ptr<detail::AnalysisPassConcept>>

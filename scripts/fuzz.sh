@@ -20,19 +20,8 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(reader-fuzzer pipeline-fuzzer)
-build=build-fuzz
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  # Paths relative to the checkout: a clone elsewhere hits the cache.
-  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
-fi
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DONNXPRUNE_BUILD_FUZZERS=ON -DONNXPRUNE_ENABLE_ORT=OFF \
-    -DONNXPRUNE_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
-fi
+# The clang + ASan/UBSan build with assertions on, in build-fuzz/.
+. scripts/sanitizer-build.sh
 ninja -C "$build" -j"${ONNXPRUNE_JOBS:-2}" "${targets[@]}" >/dev/null
 
 regression_dir() {

@@ -19,6 +19,12 @@ echo "test: running ctest in $BUILD_DIR" >&2
 # and the output of each failing test.
 status=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j "$JOBS" "$@" || status=$?
+# The unit tests again with assertions on, under ASan and UBSan (the
+# fuzzers' build, below): the release build above never runs an assert.
+if [[ $# -eq 0 && ${ONNXPRUNE_ASSERT_TESTS:-1} != 0 ]]; then
+  echo "test: unit tests with assertions on (build-fuzz)" >&2
+  bash "$ROOT/scripts/assert-tests.sh" || status=$?
+fi
 # The fuzzers (reader, pipeline): replay every past crash, then fuzz for a bounded time
 # (a separate clang + sanitizer build in build-fuzz/). Skipped when ctest
 # arguments select a subset.

@@ -27,7 +27,7 @@
 #include "lib/IR/Tensor.h"
 #include "passes/Criteria/Criterion.h"
 #include "passes/OpHandlers/OpHandler.h"
-#include "passes/PassBuilder.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -43,7 +43,7 @@ namespace {
 /// com.example.SoftClip(x): elementwise, one input, one output.
 class SoftClipHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (n.getNumInputs() != 1 || n.getNumOutputs() != 1 || !n.getInput(0) ||
         !n.getOutput(0)) {
       b.freezeNode(n, "SoftClip takes one input and one output");

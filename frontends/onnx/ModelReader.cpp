@@ -5,7 +5,6 @@
 #include "frontends/onnx/ProtoConvert.h"
 #include "lib/IR/UntieWeights.h"
 #include "lib/Support/Error.h"
-#include "passes/Analysis/ShapeInference.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -56,24 +55,6 @@ static std::string shortParseError(StringRef msg) {
       .str();
 }
 
-/// The declared type \p declared with the dims it leaves open (no value,
-/// no name: dynamo writes whole value_info entries of such dims) taken
-/// from the inferred type \p inferred of the same rank.
-static Type refineDeclared(Type declared, const Type &inferred,
-                           bool refineSymbols) {
-  if (!declared.shape || !inferred.shape ||
-      declared.shape->size() != inferred.shape->size() ||
-      declared.elemType != inferred.elemType)
-    return declared;
-  for (size_t i = 0; i < declared.shape->size(); ++i) {
-    Dim &d = (*declared.shape)[i];
-    if ((d.isUnknown() && d.denotation.empty()) ||
-        (refineSymbols && !d.isStatic() && (*inferred.shape)[i].isStatic()))
-      d = (*inferred.shape)[i];
-  }
-  return declared;
-}
-
 static Expected<std::unique_ptr<Model>>
 parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
                StringRef displayName, const ReadOptions &opts) {
@@ -113,37 +94,6 @@ parseAndImport(std::string bytes, ModelFormat format, StringRef baseDir,
   // Exporters merge bit-identical tensors; give each reader of a merged
   // splat its own copy before anyone reasons about coupling.
   untieSharedSplats(*model);
-  if (opts.inferShapes) {
-    // Types are a convenience here: a model that inference cannot handle
-    // still loads. libonnx 1.12 stops at opset 17; past it, and when it
-    // fails, our own inference fills what it can.
-    bool done = false;
-    if (opts.onnxShapeInference) {
-      CheckReport report;
-      Error err = inferShapesWithOnnx(*model, report);
-      done = !err && report.skipped.empty();
-      consumeError(std::move(err));
-    }
-    if (!done) {
-      // Types the file declares (graph inputs and outputs, value_info, of
-      // every graph) are written back as declared: inference only fills
-      // in the values the file left open.
-      std::vector<std::pair<Value *, Type>> declared;
-      model->forEachGraph([&](Graph &g) {
-        for (Value *v : g.getValues())
-          if (v->inValueInfo || v->isGraphInput() || v->isGraphOutput())
-            declared.emplace_back(v, v->getType());
-      });
-      consumeError(inferShapes(*model));
-      // Inside subgraphs exporters name every dim of the outputs (torch:
-      // "Add/Add_output_0_dim_1"); a size inference proved (a Loop body
-      // that keeps its carried shapes) replaces such a name there.
-      for (auto &[v, t] : declared)
-        v->setType(refineDeclared(std::move(t), v->getType(),
-                                  v->getGraph()->getOwnerNode() &&
-                                      !v->isGraphInput()));
-    }
-  }
   return std::move(model);
 }
 

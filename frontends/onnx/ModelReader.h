@@ -5,6 +5,10 @@
 /// and stdin. Protobuf and ONNX exceptions stop here and become llvm::Error
 /// with the file, node and op named.
 ///
+/// The reader runs no passes: values have the types the file declares.
+/// Whoever reads a model asks for the rest (fillTypes() in
+/// passes/OpHandlers/ShapeInference.h, or libonnx's inferShapesWithOnnx()).
+///
 //===----------------------------------------------------------------------===//
 #ifndef ONNXPRUNE_FRONTENDS_ONNX_MODELREADER_H
 #define ONNXPRUNE_FRONTENDS_ONNX_MODELREADER_H
@@ -21,13 +25,6 @@ struct ReadOptions {
   /// Lift `Constant` node tensors into the WeightStore (passes then see one
   /// kind of weight; the writer puts them back into Constant nodes).
   bool liftConstants = true;
-  /// Fill value types after reading, with onnx-prune's own shape inference
-  /// (it knows every opset and is fuzzed with the reader).
-  bool inferShapes = true;
-  /// Use libonnx's shape inference instead where it knows the opset (run
-  /// in a child process: it crashes on some malformed models). Tests use it
-  /// to cross-check ours.
-  bool onnxShapeInference = false;
 };
 
 enum class ModelFormat { Binary, Text };

@@ -2,8 +2,8 @@
 
 #include "frontends/onnx/VerifyPass.h"
 #include "frontends/onnx/OnnxChecks.h"
+#include "lib/IR/IRVerifier.h"
 #include "lib/Support/Error.h"
-#include "passes/Analysis/IRVerifier.h"
 
 #include "llvm/Support/WithColor.h"
 

@@ -3,8 +3,8 @@
 #include "lib/Facade/FacadeInternal.h"
 
 #include "frontends/onnx/OnnxChecks.h"
+#include "lib/IR/IRVerifier.h"
 #include "lib/Support/Error.h"
-#include "passes/Analysis/IRVerifier.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"

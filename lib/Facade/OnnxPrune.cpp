@@ -20,8 +20,9 @@
 #include "lib/Support/Error.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/StatsAnalysis.h"
-#include "passes/PassBuilder.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassManager.h"
+#include "passes/Pipeline/PassBuilder.h"
 #ifdef ONNXPRUNE_HAVE_ORT
 #include "lib/Runtime/CalibrationData.h"
 #include "lib/Runtime/OrtCalibration.h"
@@ -203,6 +204,7 @@ Status Model::load(const std::string &path, Model &out) {
     Expected<std::unique_ptr<onnxprune::Model>> m = readModelFile(path);
     if (!m)
       return toStatus(m.takeError(), /*inputError=*/true);
+    fillTypes(**m);
     out.impl = std::make_unique<Impl>();
     out.impl->model = std::move(*m);
     return Status();
@@ -222,6 +224,7 @@ Status Model::fromBytes(std::string bytes, Model &out,
         readModelFromBuffer(*kept, format, baseDir, "model bytes");
     if (!m)
       return toStatus(m.takeError(), /*inputError=*/true);
+    fillTypes(**m);
     (*m)->sourceBytes = std::move(kept);
     out.impl = std::make_unique<Impl>();
     out.impl->model = std::move(*m);

@@ -11,7 +11,7 @@
 
 #include "lib/Facade/FacadeInternal.h"
 #include "lib/Support/Error.h"
-#include "passes/PassBuilder.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "llvm/Support/DynamicLibrary.h"
 

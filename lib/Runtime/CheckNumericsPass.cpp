@@ -68,14 +68,12 @@ sessionOnCopy(llvm::Expected<std::unique_ptr<Model>> orig,
 llvm::Expected<std::unique_ptr<OrtSession>>
 openOriginal(const Model &m, const RuntimeOptions &ro) {
   const std::string &path = m.sourcePath;
-  ReadOptions readOpts;
-  readOpts.inferShapes = false;
   if ((path.empty() || path == "-") && m.sourceBytes) {
     const std::string &bytes = *m.sourceBytes;
-    return sessionOnCopy(
-        readModelFromBuffer(bytes, guessFormat("", bytes), m.baseDir,
-                            "original model (in memory)", readOpts),
-        ro);
+    return sessionOnCopy(readModelFromBuffer(bytes, guessFormat("", bytes),
+                                             m.baseDir,
+                                             "original model (in memory)"),
+                         ro);
   }
   if (path.empty() || path == "-")
     return makeError("the original model is unknown (it was not read from a "
@@ -85,14 +83,12 @@ openOriginal(const Model &m, const RuntimeOptions &ro) {
     return makeError("the file no longer exists");
   if (guessFormat(path, readFirstBytes(path, 256)) == ModelFormat::Binary)
     return OrtSession::createFromFile(path, ro);
-  return sessionOnCopy(readModelFile(path, readOpts), ro);
+  return sessionOnCopy(readModelFile(path), ro);
 }
 
 /// Main-graph initializers of the model at \p path, as input values.
 llvm::Expected<std::vector<NamedTensor>> loadFixedInputs(llvm::StringRef path) {
-  ReadOptions readOpts;
-  readOpts.inferShapes = false;
-  auto model = readModelFile(path, readOpts);
+  auto model = readModelFile(path);
   if (!model)
     return model.takeError();
   std::vector<NamedTensor> result;

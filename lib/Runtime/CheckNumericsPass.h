@@ -69,7 +69,7 @@ struct CheckNumericsOptions {
   static llvm::Expected<CheckNumericsOptions> parse(llvm::StringRef params);
 };
 
-/// The registry's PARSE_FN (passes/PassRegistry.def).
+/// The registry's PARSE_FN (passes/Pipeline/PassRegistry.def).
 inline llvm::Expected<CheckNumericsOptions>
 parseCheckNumericsOptions(llvm::StringRef params) {
   return CheckNumericsOptions::parse(params);

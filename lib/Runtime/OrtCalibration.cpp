@@ -16,6 +16,7 @@
 #include "lib/Support/Error.h"
 #include "lib/Support/Progress.h"
 #include "lib/Support/SplitMix.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Format.h"
@@ -469,6 +470,7 @@ OrtCalibrationProvider::collectReference(ArrayRef<StatRequest> requests,
                     : readModelFile(referencePath);
     if (!read)
       return read.takeError();
+    fillTypes(**read);
     reference = std::move(*read);
   }
   return collect(*reference, requests, source);

@@ -331,7 +331,7 @@ Error requireCalibration(const CalibrationProvider *p, StringRef who,
   return Error::success();
 }
 
-Expected<CalibrationProvider &> getCalibration(Model &m,
+Expected<CalibrationProvider &> getCalibration(const Model &m,
                                                ModelAnalysisManager &am,
                                                StringRef who, bool needData) {
   auto r = am.getResult<CalibrationAnalysis>(m);

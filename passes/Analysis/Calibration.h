@@ -205,7 +205,7 @@ public:
   CalibrationAnalysis() = default;
   explicit CalibrationAnalysis(std::shared_ptr<CalibrationProvider> p)
       : provider(std::move(p)) {}
-  llvm::Expected<Result> run(Model &, ModelAnalysisManager &) {
+  llvm::Expected<Result> run(const Model &, ModelAnalysisManager &) {
     return provider.get();
   }
 
@@ -221,7 +221,7 @@ llvm::Error requireCalibration(const CalibrationProvider *p,
 /// The provider of \p am, or an error saying that \p who needs calibration
 /// data: "criterion 'obs' needs calibration data (--calibration=PATH)".
 /// With \p needData false, a provider without user data is enough.
-llvm::Expected<CalibrationProvider &> getCalibration(Model &m,
+llvm::Expected<CalibrationProvider &> getCalibration(const Model &m,
                                                      ModelAnalysisManager &am,
                                                      llvm::StringRef who,
                                                      bool needData = true);

@@ -19,42 +19,6 @@ namespace onnxprune {
 
 // ---- Builder -------------------------------------------------------------
 
-bool isShapeData(const Value *v) {
-  if (!v)
-    return false;
-  const Type &t = v->getType();
-  if (!t.isTensor() || !t.hasRank() || t.rank() > 1)
-    return false;
-  switch (t.elemType) {
-  case DataType::Int64:
-  case DataType::Int32:
-  case DataType::Int16:
-  case DataType::Int8:
-  case DataType::UInt64:
-  case DataType::UInt32:
-  case DataType::UInt16:
-  case DataType::UInt8:
-  case DataType::Bool:
-    return true;
-  default:
-    return false;
-  }
-}
-
-int64_t DepGraphBuilder::size(AxisRef a) {
-  if (!a.value)
-    return -1;
-  const Type &t = a.value->getType();
-  if (!t.hasRank() || a.axis >= t.shape->size())
-    return -1;
-  const Dim &d = (*t.shape)[a.axis];
-  return d.isStatic() ? d.value : -1;
-}
-
-int64_t DepGraphBuilder::rank(const Value *v) {
-  return v ? v->getType().rank() : -1;
-}
-
 unsigned DepGraph::axisVar(AxisRef a) {
   assert(a.value->getId() < firstVar.size() && "value made during building");
   unsigned &base = firstVar[a.value->getId()];
@@ -339,7 +303,7 @@ struct UnionFind {
 };
 } // namespace
 
-void DepGraph::freezeResidualStreams(Model &m) {
+void DepGraph::freezeResidualStreams(const Model &m) {
   if (freezesIfResidual.empty())
     return;
   // Classes of axis variables, connected by mapped joins as groups are.
@@ -351,15 +315,15 @@ void DepGraph::freezeResidualStreams(Model &m) {
   // activation operands hold whole (not broadcast: `x - mean` and bias
   // adds are not skips; a constant operand is a bias).
   DenseSet<uint32_t> residual;
-  m.forEachGraph([&](Graph &cur) {
-    for (Node &n : cur.getNodes()) {
+  m.forEachGraph([&](const Graph &cur) {
+    for (const Node &n : cur.getNodes()) {
       if (!n.getDomain().empty() ||
           (n.getOpType() != "Add" && n.getOpType() != "Sum"))
         continue;
       Value *y = n.getOutput(0);
       int64_t r = DepGraphBuilder::rank(y);
-      auto it = y ? firstVar.find(y) : firstVar.end();
-      if (r < 0 || it == firstVar.end())
+      unsigned first = y ? firstVarOf(y) : kNoVar;
+      if (r < 0 || first == kNoVar)
         continue;
       for (int64_t i = 0; i < r; ++i) {
         int64_t sz = DepGraphBuilder::size({y, (unsigned)i});
@@ -370,7 +334,7 @@ void DepGraph::freezeResidualStreams(Model &m) {
             continue;
           whole += DepGraphBuilder::size({in, (unsigned)(ri - r + i)}) == sz;
         }
-        unsigned v = it->second + i;
+        unsigned v = first + i;
         if (whole >= 2 && sz > 1 && vars[v].parent != ~0u)
           residual.insert(root(v));
       }
@@ -422,7 +386,7 @@ DepGraph::Unit DepGraph::getUnit(unsigned u) const {
   return r;
 }
 
-void DepGraph::finalize(Model &) {
+void DepGraph::finalize(const Model &) {
   // 0. Dynamic axes of a class with a virtual size take that size.
   if (!virtualOfRoot.empty())
     for (unsigned v : varOrder)
@@ -709,12 +673,12 @@ static void collectCaptured(const Graph &g, const Node &owner,
 
 const DepGraphOptions &DepGraphBuilder::options() const { return g.options; }
 
-Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
+Expected<DepGraph> buildDepGraph(const Model &m, const DepGraphOptions &opts) {
   DepGraph dg;
   dg.options = opts;
   DepGraphBuilder b(dg);
   StringMap<unsigned> unhandled;
-  Graph &g = m.getGraph();
+  const Graph &g = m.getGraph();
   // Most values are 4-d activations or weights; reserving avoids regrowing
   // (and re-faulting) the largest arrays. Unused capacity is never touched.
   size_t numValues = m.getValueIdBound();
@@ -733,15 +697,15 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
   // handlers join across the boundary like any other; the op's own handler
   // then joins branch and body outputs with its results. Their inputs and
   // outputs are not the model's interface and are not frozen.
-  std::function<void(Graph &)> buildNodes = [&](Graph &cur) {
-    for (Node &n : cur.getNodes()) {
+  std::function<void(const Graph &)> buildNodes = [&](const Graph &cur) {
+    for (const Node &n : cur.getNodes()) {
       if (n.isLiftedConstant())
         continue;
       int64_t opset = m.getOpsetVersion(n.getDomain());
       const OpHandler *h = lookupOpHandler(n.getDomain(), n.getOpType(), opset);
       if (n.hasSubgraphs()) {
         if (h) {
-          for (Attribute &a : n.getAttrs())
+          for (const Attribute &a : n.getAttrs())
             for (auto &sg : a.graphs)
               buildNodes(*sg);
           h->build(n, b);
@@ -771,8 +735,8 @@ Expected<DepGraph> buildDepGraph(Model &m, const DepGraphOptions &opts) {
   // other op reading or making such an axis may treat it as the dynamic
   // size it is (Slice, Gather, Shape, reductions): its class is frozen.
   if (!dg.virtualOfRoot.empty())
-    m.forEachGraph([&](Graph &cur) {
-      for (Node &n : cur.getNodes()) {
+    m.forEachGraph([&](const Graph &cur) {
+      for (const Node &n : cur.getNodes()) {
         StringRef op = n.getOpType();
         if (n.getDomain().empty() &&
             (op == "Transpose" || op == "MatMul" || op == "Softmax" ||

@@ -5,7 +5,8 @@
 /// value) must be removed together.
 ///
 /// Op handlers (passes/OpHandlers) state how the axes of a node's inputs and
-/// outputs relate, through a DepGraphBuilder:
+/// outputs relate, through the CouplingBuilder interface
+/// (passes/OpHandlers/CouplingBuilder.h), which DepGraphBuilder implements:
 ///
 ///   join(a, b)              element i of a is element i of b (Relu, BN,
 ///                           residual Add, a weight's output axis and the
@@ -34,6 +35,7 @@
 #define ONNXPRUNE_PASSES_ANALYSIS_DEPGRAPH_H
 
 #include "lib/IR/Model.h"
+#include "passes/OpHandlers/CouplingBuilder.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/DenseMap.h"
@@ -49,20 +51,6 @@
 
 namespace onnxprune {
 
-/// Integer (or bool) data of rank <= 1: shape arithmetic (`Shape -> Gather
-/// -> Concat -> Reshape`), shape constants, masks; never a channel space
-/// of its own.
-bool isShapeData(const Value *v);
-
-/// One axis of one value.
-struct AxisRef {
-  Value *value = nullptr;
-  unsigned axis = 0;
-  bool operator==(const AxisRef &o) const {
-    return value == o.value && axis == o.axis;
-  }
-};
-
 /// Why an axis is frozen, for users ("why was this layer not pruned?").
 struct FreezeReason {
   std::string node; ///< Node description, "" for graph inputs/outputs.
@@ -72,66 +60,28 @@ struct FreezeReason {
 
 class DepGraph;
 
-/// How the groups are built.
-struct DepGraphOptions {
-  /// Hidden-size pruning (VTrans / Minitron): axes normalised over by
-  /// LayerNorm / RMSNorm (fused, or decomposed into ReduceMean chains) are
-  /// not frozen even on a residual stream, so the stream becomes a group
-  /// with the embeddings, the norms and every projection reading or
-  /// writing it. Without it, only a decomposed norm whose axis carries no
-  /// skip connection lets its axis go (see freezeIfResidual). Decomposed
-  /// norms stay exact for removed channels that are zero (the mean is
-  /// rescaled to the original count, a LayerNorm's variance gets the
-  /// removed channels' share back); a fused LayerNormalization's
-  /// statistics change (approximate: measure it with
-  /// check-numerics<report>).
-  bool hidden = false;
-};
-
-/// What op handlers use to state couplings. See the file comment.
-class DepGraphBuilder {
+/// The dependency graph's implementation of the handlers' interface: it
+/// records the couplings into a DepGraph under construction.
+class DepGraphBuilder final : public CouplingBuilder {
 public:
   explicit DepGraphBuilder(DepGraph &g) : g(g) {}
 
-  /// The options the graph is built with.
-  const DepGraphOptions &options() const;
+  const DepGraphOptions &options() const override;
 
-  /// Static size of an axis, or -1 when unknown (dynamic or no shape).
-  static int64_t size(AxisRef a);
-  /// Rank of a value, or -1.
-  static int64_t rank(const Value *v);
-
-  void join(AxisRef a, AxisRef b, const Node &why);
+  void join(AxisRef a, AxisRef b, const Node &why) override;
   void joinBlocks(AxisRef coarse, AxisRef fine, int64_t block,
-                  int64_t fineOffset, const Node &why);
+                  int64_t fineOffset, const Node &why) override;
   void joinMap(AxisRef a, AxisRef b, llvm::ArrayRef<int64_t> map,
-               const Node &why);
-  void tie(AxisRef a, llvm::ArrayRef<int64_t> elements, const Node &why);
-  void freeze(AxisRef a, const Node *n, llvm::StringRef rule);
-  /// Freezes \p a as freeze() does, but only when the group it ends up in
-  /// carries a skip connection: an Add (or Sum) of two activations that both
-  /// hold the axis whole, as a transformer's residual stream does. Decided
-  /// once every node is built. A normalisation inside an MLP block
-  /// (openWakeWord's dense LayerNorms) then leaves its axis prunable, while
-  /// the hidden size of a residual stream stays frozen unless the user
-  /// opts in (DepGraphOptions::hidden).
-  void freezeIfResidual(AxisRef a, const Node *n, llvm::StringRef rule);
-  /// Declares that axis \p a, of dynamic size, is for coupling an axis of
-  /// \p size elements: element h stands for all positions {j·size + h}
-  /// (the inner factor of a dynamic × size merge, e.g. torch MHA's b·H).
-  /// Identity joins carry it to other dynamic axes; WidthPruner never
-  /// writes a size into its type. Only a Reshape handler that proved the
-  /// factoring may call it. Axes of dynamic size are joined into classes
-  /// (so a later virtual size reaches every axis joined before), and a
-  /// class with a virtual size that a node outside a small set of ops
-  /// touches is frozen (see buildDepGraph).
-  void setVirtualSize(AxisRef a, int64_t size);
-  /// The virtual size of a dynamic axis, or -1.
-  int64_t virtualSize(AxisRef a);
-  /// Freezes every axis of \p v.
-  void freezeValue(Value *v, const Node *n, llvm::StringRef rule);
-  /// Freezes every axis of every input and output of \p n.
-  void freezeNode(const Node &n, llvm::StringRef rule);
+               const Node &why) override;
+  void tie(AxisRef a, llvm::ArrayRef<int64_t> elements,
+           const Node &why) override;
+  void freeze(AxisRef a, const Node *n, llvm::StringRef rule) override;
+  void freezeIfResidual(AxisRef a, const Node *n,
+                        llvm::StringRef rule) override;
+  void setVirtualSize(AxisRef a, int64_t size) override;
+  int64_t virtualSize(AxisRef a) override;
+  void freezeValue(Value *v, const Node *n, llvm::StringRef rule) override;
+  void freezeNode(const Node &n, llvm::StringRef rule) override;
 
 private:
   /// Static size, else virtual size, else -1.
@@ -301,7 +251,7 @@ public:
 
 private:
   friend class DepGraphBuilder;
-  friend llvm::Expected<DepGraph> buildDepGraph(Model &m,
+  friend llvm::Expected<DepGraph> buildDepGraph(const Model &m,
                                                 const DepGraphOptions &opts);
   DepGraphOptions options;
   /// The model the graph was built on (for the coverage count).
@@ -315,10 +265,10 @@ private:
   /// as created, for numbering, when first used.
   unsigned axisVar(AxisRef a);
   unsigned findAxis(unsigned v);
-  void finalize(Model &m);
+  void finalize(const Model &m);
   /// Applies the freezeIfResidual() requests whose axis is coupled (by
   /// identity or mapped joins) to an axis of a skip-connection Add.
-  void freezeResidualStreams(Model &m);
+  void freezeResidualStreams(const Model &m);
   Unit mappedUnit(unsigned m) const;
   static bool isPrunableTrivial(const Space &s) {
     return !s.frozen && s.numWeightMembers > 0;
@@ -387,7 +337,7 @@ private:
 
 /// Builds the dependency groups of the main graph of \p m. Fails only on
 /// internal inconsistencies; unsupported graphs freeze, they do not fail.
-llvm::Expected<DepGraph> buildDepGraph(Model &m,
+llvm::Expected<DepGraph> buildDepGraph(const Model &m,
                                        const DepGraphOptions &opts = {});
 
 } // namespace onnxprune

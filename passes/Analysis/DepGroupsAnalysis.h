@@ -19,7 +19,7 @@ public:
   using Result = DepGraph;
   static inline AnalysisKey Key;
   static llvm::StringRef name() { return "dep-groups"; }
-  llvm::Expected<DepGraph> run(Model &m, ModelAnalysisManager &) {
+  llvm::Expected<DepGraph> run(const Model &m, ModelAnalysisManager &) {
     return buildDepGraph(m);
   }
 };
@@ -31,7 +31,7 @@ public:
   using Result = DepGraph;
   static inline AnalysisKey Key;
   static llvm::StringRef name() { return "dep-groups-hidden"; }
-  llvm::Expected<DepGraph> run(Model &m, ModelAnalysisManager &) {
+  llvm::Expected<DepGraph> run(const Model &m, ModelAnalysisManager &) {
     DepGraphOptions opts;
     opts.hidden = true;
     return buildDepGraph(m, opts);

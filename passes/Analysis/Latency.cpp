@@ -43,7 +43,7 @@ LatencyMeasurement summarize(std::vector<double> samples) {
 }
 
 Expected<LatencyProviderAnalysis::Result>
-getLatencyProvider(Model &m, ModelAnalysisManager &am, StringRef who) {
+getLatencyProvider(const Model &m, ModelAnalysisManager &am, StringRef who) {
   auto r = am.getResult<LatencyProviderAnalysis>(m);
   if (!r)
     return r.takeError();
@@ -55,7 +55,7 @@ getLatencyProvider(Model &m, ModelAnalysisManager &am, StringRef who) {
   return *r;
 }
 
-Expected<LatencyReport> LatencyAnalysis::run(Model &m,
+Expected<LatencyReport> LatencyAnalysis::run(const Model &m,
                                              ModelAnalysisManager &am) {
   auto p = getLatencyProvider(m, am, "print<latency>");
   if (!p)

@@ -137,7 +137,7 @@ public:
   LatencyProviderAnalysis(std::shared_ptr<LatencyProvider> p,
                           LatencyOptions opts)
       : provider(std::move(p)), options(opts) {}
-  llvm::Expected<Result> run(Model &, ModelAnalysisManager &) {
+  llvm::Expected<Result> run(const Model &, ModelAnalysisManager &) {
     return Result{provider.get(), options};
   }
 
@@ -149,7 +149,8 @@ private:
 /// The injected provider of \p am with its options, or an error saying that
 /// \p who needs ONNX Runtime.
 llvm::Expected<LatencyProviderAnalysis::Result>
-getLatencyProvider(Model &m, ModelAnalysisManager &am, llvm::StringRef who);
+getLatencyProvider(const Model &m, ModelAnalysisManager &am,
+                   llvm::StringRef who);
 
 /// What print<latency> shows: the model's median time and its costliest
 /// ops.
@@ -170,7 +171,7 @@ public:
   using Result = LatencyReport;
   static inline AnalysisKey Key;
   static llvm::StringRef name() { return "latency"; }
-  llvm::Expected<Result> run(Model &m, ModelAnalysisManager &am);
+  llvm::Expected<Result> run(const Model &m, ModelAnalysisManager &am);
 };
 
 } // namespace onnxprune

@@ -139,7 +139,9 @@ public:
   using Result = ResidualUnits;
   static inline AnalysisKey Key;
   static llvm::StringRef name() { return "residual-units"; }
-  Result run(Model &m, ModelAnalysisManager &) { return findResidualUnits(m); }
+  Result run(const Model &m, ModelAnalysisManager &) {
+    return findResidualUnits(m);
+  }
 };
 
 } // namespace onnxprune

@@ -15,8 +15,8 @@
 /// \endcode
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_SHAPESANALYSIS_H
-#define ONNXPRUNE_PASSES_ANALYSIS_SHAPESANALYSIS_H
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_SHAPESANALYSIS_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_SHAPESANALYSIS_H
 
 #include "passes/PassManager.h"
 
@@ -53,9 +53,11 @@ public:
   using Result = ShapesInfo;
   static inline AnalysisKey Key;
   static llvm::StringRef name() { return "shapes"; }
-  Result run(Model &m, ModelAnalysisManager &) { return computeShapes(m); }
+  Result run(const Model &m, ModelAnalysisManager &) {
+    return computeShapes(m);
+  }
 };
 
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_SHAPESANALYSIS_H
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_SHAPESANALYSIS_H

@@ -231,7 +231,7 @@ public:
   using Result = ModelStats;
   static inline AnalysisKey Key;
   static llvm::StringRef name() { return "stats"; }
-  Result run(Model &m, ModelAnalysisManager &) { return computeStats(m); }
+  Result run(const Model &m, ModelAnalysisManager &) { return computeStats(m); }
 };
 
 } // namespace onnxprune

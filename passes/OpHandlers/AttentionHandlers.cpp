@@ -26,7 +26,7 @@ namespace onnxprune {
 namespace {
 
 /// Ties the channels of each head of \p a (\p heads heads of \p d).
-void tieHeads(DepGraphBuilder &b, AxisRef a, int64_t heads, int64_t d,
+void tieHeads(CouplingBuilder &b, AxisRef a, int64_t heads, int64_t d,
               const Node &n) {
   for (int64_t h = 0; h < heads; ++h) {
     std::vector<int64_t> elems;
@@ -39,7 +39,7 @@ void tieHeads(DepGraphBuilder &b, AxisRef a, int64_t heads, int64_t d,
 /// Couples every channel of head h of \p a (heads of \p da channels) to
 /// the first channel of head h / \p ratio of \p to (heads of \p dto); with
 /// the heads' ties, whole heads join.
-void joinHeads(DepGraphBuilder &b, AxisRef a, AxisRef to, int64_t heads,
+void joinHeads(CouplingBuilder &b, AxisRef a, AxisRef to, int64_t heads,
                int64_t da, int64_t dto, int64_t ratio, const Node &n) {
   std::vector<int64_t> map;
   for (int64_t h = 0; h < heads; ++h)
@@ -54,7 +54,7 @@ bool absent(const Node &n, unsigned i) { return !n.getInput(i); }
 /// Couples axis \p axis of optional per-head input \p x (attention_bias
 /// [B, H or 1, S, L], head_sink [H]) of rank \p rank to the heads of \p q
 /// (\p heads of \p d). False (nothing joined) for a layout not understood.
-bool joinPerHead(DepGraphBuilder &b, Value *x, int64_t rank, unsigned axis,
+bool joinPerHead(CouplingBuilder &b, Value *x, int64_t rank, unsigned axis,
                  AxisRef q, int64_t heads, int64_t d, const Node &n) {
   if (!x)
     return true;
@@ -85,7 +85,7 @@ void setIntAttr(Node &n, StringRef name, int64_t v, Rewriter &rw) {
 /// qkv_hidden_sizes) from the pruned width.
 class AttentionHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *w = n.getInput(1), *bias = n.getInput(2),
           *y = n.getOutput(0);
     int64_t heads = n.getIntAttr("num_heads", 0);
@@ -154,7 +154,7 @@ public:
 /// state, no cross-attention cache outputs. Rewrite: num_heads.
 class MultiHeadAttentionHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *q = n.getInput(0), *k = n.getInput(1), *v = n.getInput(2),
           *bias = n.getInput(3), *y = n.getOutput(0);
     int64_t heads = n.getIntAttr("num_heads", 0);
@@ -222,7 +222,7 @@ public:
 /// Rewrite: num_heads and kv_num_heads.
 class GroupQueryAttentionHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *q = n.getInput(0), *k = n.getInput(1), *v = n.getInput(2),
           *y = n.getOutput(0);
     int64_t hq = n.getIntAttr("num_heads", 0),

@@ -47,7 +47,7 @@ const Graph *subgraph(const Node &n, StringRef name) {
 
 /// Joins \p outer with \p inner axis by axis, \p inner's axis i being
 /// \p outer's axis i + \p shift; freezes all when the ranks do not fit.
-void joinAcross(DepGraphBuilder &b, Value *outer, Value *inner, unsigned shift,
+void joinAcross(CouplingBuilder &b, Value *outer, Value *inner, unsigned shift,
                 const Node &n, StringRef rule) {
   int64_t ro = b.rank(outer), ri = b.rank(inner);
   if (!outer || !inner)
@@ -63,7 +63,7 @@ void joinAcross(DepGraphBuilder &b, Value *outer, Value *inner, unsigned shift,
 
 class IfHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     const Graph *thenG = subgraph(n, "then_branch");
     const Graph *elseG = subgraph(n, "else_branch");
     if (!thenG || !elseG) {
@@ -100,7 +100,7 @@ public:
 
 class LoopHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     const Graph *body = subgraph(n, "body");
     if (!body) {
       b.freezeNode(n, "body missing");

@@ -56,7 +56,7 @@ namespace {
 AxisRef ax(Value *v, int64_t axis) { return {v, (unsigned)axis}; }
 
 /// Freezes the channel axes of a conv-like node (X.1, Y.1, W.0, W.1, B.0).
-void freezeChannels(DepGraphBuilder &b, const Node &n, StringRef rule, Value *x,
+void freezeChannels(CouplingBuilder &b, const Node &n, StringRef rule, Value *x,
                     Value *w, Value *bias, Value *y) {
   for (Value *v : {x, y})
     if (v && b.rank(v) > 1)
@@ -70,7 +70,7 @@ void freezeChannels(DepGraphBuilder &b, const Node &n, StringRef rule, Value *x,
 }
 
 /// Ties elements j + k*block of \p a for every k, for each j < block.
-void tieAcrossGroups(DepGraphBuilder &b, AxisRef a, int64_t groups,
+void tieAcrossGroups(CouplingBuilder &b, AxisRef a, int64_t groups,
                      int64_t block, const Node &n) {
   std::vector<int64_t> elems(groups);
   for (int64_t j = 0; j < block; ++j) {
@@ -90,7 +90,7 @@ std::vector<int64_t> moduloMap(int64_t size, int64_t block) {
 
 /// Common checks: ranks known and X, W, Y present. Returns false (having
 /// frozen the node) when the node cannot be analysed.
-bool checkOperands(const Node &n, DepGraphBuilder &b, Value *x, Value *w,
+bool checkOperands(const Node &n, CouplingBuilder &b, Value *x, Value *w,
                    Value *y) {
   int64_t rx = b.rank(x), rw = b.rank(w), ry = b.rank(y);
   if (!x || !w || !y || rx < 3 || rw != rx || ry != rx) {
@@ -113,7 +113,7 @@ Error rewriteDepthwiseGroup(Node &n, PruneContext &ctx, bool depthwise) {
 
 } // namespace
 
-void buildConvCoupling(const Node &n, DepGraphBuilder &b, Value *x, Value *w,
+void buildConvCoupling(const Node &n, CouplingBuilder &b, Value *x, Value *w,
                        Value *bias, Value *y) {
   if (!checkOperands(n, b, x, w, y))
     return;
@@ -149,7 +149,7 @@ Error rewriteConvGroup(Node &n, PruneContext &ctx, const Value *w) {
   int64_t g = n.getIntAttr("group", 1);
   // W.1 is never sliced for a depthwise conv: it stays 1.
   bool depthwise =
-      g > 1 && DepGraphBuilder::size(ax(const_cast<Value *>(w), 1)) == 1;
+      g > 1 && CouplingBuilder::size(ax(const_cast<Value *>(w), 1)) == 1;
   return rewriteDepthwiseGroup(n, ctx, depthwise);
 }
 
@@ -158,7 +158,7 @@ namespace {
 /// Conv: W[M, C/g, k...].
 class ConvHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     buildConvCoupling(n, b, n.getInput(0), n.getInput(1), n.getInput(2),
                       n.getOutput(0));
   }
@@ -171,7 +171,7 @@ public:
 /// ConvTranspose: W[C, M/g, k...].
 class ConvTransposeHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *w = n.getInput(1), *bias = n.getInput(2),
           *y = n.getOutput(0);
     if (!checkOperands(n, b, x, w, y))

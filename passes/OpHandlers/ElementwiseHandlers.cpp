@@ -27,7 +27,7 @@ namespace {
 /// follows input 0; other inputs must be scalars or broadcast along.
 class UnaryHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0);
     if (!x) {
       b.freezeNode(n, "missing input");
@@ -47,7 +47,7 @@ public:
 /// Every input broadcasts against the output.
 class BroadcastHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *y = n.getOutput(0);
     if (!y) {
       b.freezeNode(n, "missing output");
@@ -67,7 +67,7 @@ public:
 /// it must not shrink; the others pass through.
 class AxisNormalizingHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0) {

@@ -45,7 +45,7 @@ namespace {
 /// prune-experts. Rewrite: constant indices renumbered into the pruned axis.
 class GatherNDHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *idx = n.getInput(1), *y = n.getOutput(0);
     int64_t r = b.rank(x), q = b.rank(idx);
     if (!x || !idx || !y || r < 0 || q < 1) {
@@ -126,7 +126,7 @@ public:
 /// \endcode
 class TopKHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0);
     int64_t r = b.rank(x);
     int64_t axis = normalizeAxis(n.getIntAttr("axis", -1), r);

@@ -51,7 +51,7 @@ AxisRef ax(Value *v, int64_t axis) { return {v, (unsigned)axis}; }
 /// Joins the batch axes \p numBatch of \p in (its leading axes, aligned from
 /// the right against the output's) with the output's, skipping broadcast
 /// ones.
-void joinBatchAxes(DepGraphBuilder &b, Value *in, int64_t inBatch, Value *y,
+void joinBatchAxes(CouplingBuilder &b, Value *in, int64_t inBatch, Value *y,
                    int64_t yBatch, const Node &n) {
   for (int64_t i = 1; i <= std::min(inBatch, yBatch); ++i) {
     AxisRef ai = ax(in, inBatch - i), ay = ax(y, yBatch - i);
@@ -64,7 +64,7 @@ void joinBatchAxes(DepGraphBuilder &b, Value *in, int64_t inBatch, Value *y,
 
 } // namespace
 
-void buildMatMulCoupling(DepGraphBuilder &b, const Node &n, Value *a, Value *bm,
+void buildMatMulCoupling(CouplingBuilder &b, const Node &n, Value *a, Value *bm,
                          Value *y, bool transA, bool transB) {
   int64_t ra = b.rank(a), rb = b.rank(bm), ry = b.rank(y);
   if (!a || !bm || !y || ra < 1 || rb < 1 || ry < 0 ||
@@ -100,7 +100,7 @@ namespace {
 
 class MatMulHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     buildMatMulCoupling(b, n, n.getInput(0), n.getInput(1), n.getOutput(0),
                         false, false);
   }
@@ -108,7 +108,7 @@ public:
 
 class FusedMatMulHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (n.getIntAttr("transBatchA", 0) || n.getIntAttr("transBatchB", 0)) {
       b.freezeNode(n, "transBatchA/transBatchB move the batch axes");
       return;
@@ -120,7 +120,7 @@ public:
 
 class GemmHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *a = n.getInput(0), *bm = n.getInput(1), *c = n.getInput(2),
           *y = n.getOutput(0);
     if (!a || !bm || !y || b.rank(a) != 2 || b.rank(bm) != 2 ||

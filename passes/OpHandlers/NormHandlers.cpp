@@ -49,7 +49,7 @@ namespace {
 AxisRef ax(Value *v, int64_t axis) { return {v, (unsigned)axis}; }
 
 /// The shared checks: X and Y present with the same known rank >= \p minRank.
-bool checkXY(const Node &n, DepGraphBuilder &b, int64_t minRank) {
+bool checkXY(const Node &n, CouplingBuilder &b, int64_t minRank) {
   Value *x = n.getInput(0), *y = n.getOutput(0);
   int64_t r = b.rank(x);
   if (!x || !y || r < minRank || b.rank(y) != r) {
@@ -61,7 +61,7 @@ bool checkXY(const Node &n, DepGraphBuilder &b, int64_t minRank) {
 
 /// Joins axis 0 of every 1-D parameter input from \p first on with X.1.
 /// Returns false (having frozen the node) when one is not 1-D.
-bool joinChannelParams(const Node &n, DepGraphBuilder &b, unsigned first) {
+bool joinChannelParams(const Node &n, CouplingBuilder &b, unsigned first) {
   Value *x = n.getInput(0);
   for (unsigned i = first; i < n.getNumInputs(); ++i) {
     Value *p = n.getInput(i);
@@ -78,7 +78,7 @@ bool joinChannelParams(const Node &n, DepGraphBuilder &b, unsigned first) {
 
 class BatchNormHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!checkXY(n, b, 2))
       return;
     // Running/saved statistics as outputs: training mode, left alone.
@@ -104,7 +104,7 @@ public:
 
 class InstanceNormHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!checkXY(n, b, 3))
       return;
     joinAllAxes(b, n.getInput(0), n.getOutput(0), n);
@@ -114,7 +114,7 @@ public:
 
 class GroupNormHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!checkXY(n, b, 2))
       return;
     Value *x = n.getInput(0), *y = n.getOutput(0);
@@ -159,7 +159,7 @@ public:
 /// Freezes the normalised axes [first, rank) of X and Y and joins the
 /// parameters \p params (aligned from the right) to them; the leading axes
 /// pass through to Y and to the statistics outputs.
-void buildNormalisedOver(const Node &n, DepGraphBuilder &b, int64_t first,
+void buildNormalisedOver(const Node &n, CouplingBuilder &b, int64_t first,
                          ArrayRef<unsigned> params) {
   Value *x = n.getInput(0), *y = n.getOutput(0);
   int64_t r = b.rank(x);
@@ -191,7 +191,7 @@ void buildNormalisedOver(const Node &n, DepGraphBuilder &b, int64_t first,
 /// SimplifiedLayerNormalization: normalised over [axis, rank).
 class LayerNormHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!checkXY(n, b, 1))
       return;
     int64_t r = b.rank(n.getInput(0));
@@ -209,7 +209,7 @@ public:
 /// input_skip_bias_sum?), normalised over the last axis.
 class SkipLayerNormHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!checkXY(n, b, 1))
       return;
     Value *x = n.getInput(0), *y = n.getOutput(0);
@@ -245,7 +245,7 @@ public:
 /// LRN: each channel is normalised by its `size` neighbours.
 class LRNHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!checkXY(n, b, 2))
       return;
     joinAllAxes(b, n.getInput(0), n.getOutput(0), n);
@@ -256,7 +256,7 @@ public:
 
 class MeanVarianceNormHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!checkXY(n, b, 1))
       return;
     Value *x = n.getInput(0);

@@ -219,7 +219,7 @@ int64_t normalizeAxis(int64_t axis, int64_t rank) {
   return axis >= 0 && axis < rank ? axis : -1;
 }
 
-void joinBroadcast(DepGraphBuilder &b, Value *x, Value *y, const Node &n) {
+void joinBroadcast(CouplingBuilder &b, Value *x, Value *y, const Node &n) {
   int64_t rx = b.rank(x), ry = b.rank(y);
   if (rx < 0 || ry < 0) {
     // Without ranks the alignment is unknown: nothing may be removed.
@@ -240,7 +240,7 @@ void joinBroadcast(DepGraphBuilder &b, Value *x, Value *y, const Node &n) {
   }
 }
 
-void joinAllAxes(DepGraphBuilder &b, Value *in, Value *out, const Node &n) {
+void joinAllAxes(CouplingBuilder &b, Value *in, Value *out, const Node &n) {
   int64_t ri = b.rank(in), ro = b.rank(out);
   if (ri < 0 || ri != ro) {
     if (in)

@@ -17,12 +17,14 @@
 #ifndef ONNXPRUNE_PASSES_OPHANDLERS_OPHANDLER_H
 #define ONNXPRUNE_PASSES_OPHANDLERS_OPHANDLER_H
 
-#include "passes/Analysis/DepGraph.h"
+#include "passes/OpHandlers/CouplingBuilder.h"
 
 #include "lib/IR/Rewriter.h"
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace onnxprune {
 
@@ -47,7 +49,7 @@ class OpHandler {
 public:
   virtual ~OpHandler();
   /// States the couplings of \p n's axes.
-  virtual void build(const Node &n, DepGraphBuilder &b) const = 0;
+  virtual void build(const Node &n, CouplingBuilder &b) const = 0;
   /// Fixes \p n after pruning (its weights and value types are already
   /// sliced). Called only for nodes with an input or output axis that
   /// changed.
@@ -130,9 +132,9 @@ std::vector<int64_t> renumberIndices(llvm::ArrayRef<int64_t> ids,
 /// Joins the axes of \p a and \p b aligned from the right (numpy
 /// broadcasting): axes of equal static size join; size-1 axes broadcast and
 /// are left alone; mismatches freeze.
-void joinBroadcast(DepGraphBuilder &b, Value *x, Value *y, const Node &n);
+void joinBroadcast(CouplingBuilder &b, Value *x, Value *y, const Node &n);
 /// Joins every axis of \p in with the same axis of \p out (same rank).
-void joinAllAxes(DepGraphBuilder &b, Value *in, Value *out, const Node &n);
+void joinAllAxes(CouplingBuilder &b, Value *in, Value *out, const Node &n);
 /// Replaces input \p idx of \p n (a constant int64 tensor) by a new
 /// initializer holding \p values (never edits a constant others share).
 void replaceConstantInts(Node &n, unsigned idx, llvm::ArrayRef<int64_t> values,
@@ -145,13 +147,13 @@ void replaceConstantInts(Node &n, unsigned idx, llvm::ArrayRef<int64_t> values,
 /// The couplings of a convolution X * W (+ B) -> Y (ConvHandlers.cpp),
 /// for the quantized forms whose operands sit at other positions
 /// (ConvInteger, QLinearConv); \p bias may be null.
-void buildConvCoupling(const Node &n, DepGraphBuilder &b, Value *x, Value *w,
+void buildConvCoupling(const Node &n, CouplingBuilder &b, Value *x, Value *w,
                        Value *bias, Value *y);
 /// Sets `group` after a depthwise conv with weight \p w lost channels.
 llvm::Error rewriteConvGroup(Node &n, PruneContext &ctx, const Value *w);
 /// The numpy matmul couplings of y = op(a) @ op(bm) (LinearHandlers.cpp),
 /// op a transpose of the last two axes when \p transA / \p transB.
-void buildMatMulCoupling(DepGraphBuilder &b, const Node &n, Value *a, Value *bm,
+void buildMatMulCoupling(CouplingBuilder &b, const Node &n, Value *a, Value *bm,
                          Value *y, bool transA, bool transB);
 
 } // namespace onnxprune

@@ -67,7 +67,7 @@ int64_t opsetOf(const Node &n) {
 
 class PoolHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 3 || b.rank(y) != r) {
@@ -87,7 +87,7 @@ public:
 /// freeze.
 class ReduceHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0 || b.rank(y) < 0) {
@@ -164,7 +164,7 @@ public:
   /// ReduceSum needs nothing (zeros add nothing).
   Error rewrite(Node &n, PruneContext &ctx) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
-    int64_t r = DepGraphBuilder::rank(x);
+    int64_t r = CouplingBuilder::rank(x);
     if (n.getOpType() != "ReduceMean" || r < 1 || !ctx.kept(ax(x, r - 1)))
       return Error::success();
     DataType dt = y->getType().elemType;
@@ -294,8 +294,8 @@ private:
     if (q && q->getOpType() == "Mul")
       q = q->getInput(0) ? q->getInput(0)->getProducer() : nullptr;
     if (!q || q->getOpType() != "ReduceMean" ||
-        q->getInput(0) != sub->getInput(0) || DepGraphBuilder::rank(m) != r ||
-        DepGraphBuilder::size({m, (unsigned)(r - 1)}) != 1)
+        q->getInput(0) != sub->getInput(0) || CouplingBuilder::rank(m) != r ||
+        CouplingBuilder::size({m, (unsigned)(r - 1)}) != 1)
       return nullptr;
     return m;
   }
@@ -344,7 +344,7 @@ class ResizeHandler final : public OpHandler {
   }
 
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 1 || b.rank(y) != r) {
@@ -401,7 +401,7 @@ public:
     if (!sizes || sizes->empty())
       return Error::success();
     Value *x = n.getInput(0);
-    auto axes = listedAxes(n, DepGraphBuilder::rank(x));
+    auto axes = listedAxes(n, CouplingBuilder::rank(x));
     if (!axes || axes->size() != sizes->size())
       return Error::success();
     bool changed = false;
@@ -420,7 +420,7 @@ public:
 
 class PadHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0 || b.rank(y) != r) {

@@ -84,13 +84,13 @@ AxisRef ax(Value *v, int64_t axis) { return {v, (unsigned)axis}; }
 /// True when \p v is a per-channel parameter: rank 1, more than one
 /// element. A scalar or a 1-element vector is per tensor.
 bool isPerChannel(const Value *v) {
-  return v && DepGraphBuilder::rank(v) == 1 &&
-         DepGraphBuilder::size(ax(const_cast<Value *>(v), 0)) != 1;
+  return v && CouplingBuilder::rank(v) == 1 &&
+         CouplingBuilder::size(ax(const_cast<Value *>(v), 0)) != 1;
 }
 
 /// Joins a per-channel parameter \p p (a scale or zero point) to axis
 /// \p axis of \p w; leaves a per-tensor one alone.
-void joinPerChannel(DepGraphBuilder &b, const Node &n, Value *p, Value *w,
+void joinPerChannel(CouplingBuilder &b, const Node &n, Value *p, Value *w,
                     int64_t axis) {
   if (!p || !isPerChannel(p))
     return;
@@ -241,7 +241,7 @@ int64_t channelAxesOfKernel(const Value &w, int64_t rank) {
 
 /// The quantized axis of a QuantizeLinear / DequantizeLinear input.
 int64_t quantAxis(const Node &n, const Value *x) {
-  return normalizeAxis(n.getIntAttr("axis", 1), DepGraphBuilder::rank(x));
+  return normalizeAxis(n.getIntAttr("axis", 1), CouplingBuilder::rank(x));
 }
 
 /// QuantizeLinear(x, y_scale, y_zero_point) and
@@ -249,7 +249,7 @@ int64_t quantAxis(const Node &n, const Value *x) {
 /// per-axis scale and zero point on `axis`.
 class QuantizeLinearHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *s = n.getInput(1), *zp = n.getInput(2),
           *y = n.getOutput(0);
     if (!x || !y || b.rank(x) < 0 || b.rank(x) != b.rank(y)) {
@@ -305,7 +305,7 @@ public:
 /// channels; the scale and zero point are scalars.
 class DynamicQuantizeLinearHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     // joinAllAxes freezes both when a rank is unknown or differs.
     joinAllAxes(b, n.getInput(0), n.getOutput(0), n);
   }
@@ -313,7 +313,7 @@ public:
 
 /// Freezes the input channel axis when an activation zero point is per
 /// channel (not allowed by ONNX, seen nowhere; pinned rather than guessed).
-void freezePerChannelActivation(DepGraphBuilder &b, const Node &n, Value *x,
+void freezePerChannelActivation(CouplingBuilder &b, const Node &n, Value *x,
                                 Value *p, int64_t axis) {
   if (p && isPerChannel(p) && x && b.rank(x) > axis)
     b.freeze(ax(x, axis), &n, "per-channel activation quantization");
@@ -339,7 +339,7 @@ class QuantConvHandler final : public OpHandler {
   }
 
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Operands o = operands(n);
     Value *x = n.getInput(0), *w = n.getInput(o.w), *y = n.getOutput(0);
     buildConvCoupling(n, b, x, w, in(n, o.bias), y);
@@ -378,7 +378,7 @@ public:
 /// Freezes what a per-channel scale or zero point (operands \p params) of
 /// an activation-only op touches: ONNX Runtime's QLinear activation ops
 /// take per-tensor ones.
-bool freezePerChannelParams(DepGraphBuilder &b, const Node &n,
+bool freezePerChannelParams(CouplingBuilder &b, const Node &n,
                             std::initializer_list<unsigned> params) {
   for (unsigned p : params)
     if (isPerChannel(n.getInput(p))) {
@@ -413,7 +413,7 @@ class QuantMatMulHandler final : public OpHandler {
   }
 
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Operands o = operands(n);
     Value *a = n.getInput(o.a), *bm = n.getInput(o.b), *y = n.getOutput(0);
     buildMatMulCoupling(b, n, a, bm, y, false, false);
@@ -455,7 +455,7 @@ public:
     if (i != o.a && i != o.b)
       return Doubles();
     const Value *v = n.getInput(i);
-    int64_t r = DepGraphBuilder::rank(v);
+    int64_t r = CouplingBuilder::rank(v);
     if (i == o.a)
       return dequantize(v, in(n, o.aScale), in(n, o.aZp), r - 2);
     return dequantize(v, in(n, o.bScale), in(n, o.bZp), r - 1);
@@ -492,7 +492,7 @@ public:
 ///   remove output 5: B[63,32] b_scale[63] b_zp[63] C[63]
 class QGemmHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *a = n.getInput(0), *bm = n.getInput(3), *c = n.getInput(6),
           *y = n.getOutput(0);
     if (!a || !bm || !y || b.rank(a) != 2 || b.rank(bm) != 2 ||
@@ -547,7 +547,7 @@ private:
 /// Y_scale, Y_zp): elementwise on quantized activations.
 class QLinearUnaryHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     if (!freezePerChannelParams(b, n, {1, 2, 3, 4}))
       joinAllAxes(b, n.getInput(0), n.getOutput(0), n);
   }
@@ -559,7 +559,7 @@ public:
 /// is a quantized weight: masked to its zero point.
 class QLinearBinaryHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *y = n.getOutput(0);
     if (!y || b.rank(y) < 0) {
       b.freezeNode(n, "operand rank unknown");
@@ -593,7 +593,7 @@ public:
 /// flattens); the others pass through.
 class QLinearSoftmaxHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0) {
@@ -620,7 +620,7 @@ public:
 ///   remove X1's channel 3: X1[1,15,4,4] -> Y[1,23,4,4]
 class QLinearConcatHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *y = n.getOutput(0);
     int64_t r = b.rank(y);
     if (!y || r < 0 || n.getNumInputs() < 5 || (n.getNumInputs() - 2) % 3) {
@@ -683,7 +683,7 @@ public:
 /// with channels_last) pass through; the spatial axes are pooled.
 class QLinearGlobalAveragePoolHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 3 || b.rank(y) != r) {
@@ -770,7 +770,7 @@ class MatMulNBitsHandler final : public OpHandler {
   }
 
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *a = n.getInput(0), *bw = n.getInput(1), *bias = n.getInput(5),
           *y = n.getOutput(0);
     int64_t ra = b.rank(a);
@@ -968,7 +968,7 @@ class GatherBlockQuantizedHandler final : public OpHandler {
   /// Reads and checks the attributes; the reason when not prunable.
   static std::optional<std::string> layout(const Node &n, Layout &l) {
     const Value *data = n.getInput(0);
-    l.r = DepGraphBuilder::rank(data);
+    l.r = CouplingBuilder::rank(data);
     l.g = normalizeAxis(n.getIntAttr("gather_axis", 0), l.r);
     l.q = normalizeAxis(n.getIntAttr("quantize_axis", 1), l.r);
     l.block = n.getIntAttr("block_size", 128);
@@ -987,10 +987,10 @@ class GatherBlockQuantizedHandler final : public OpHandler {
     if (l.bits < 8 && n.getInput(3))
       return std::string("packed zero points");
     const Value *s = n.getInput(2);
-    if (!s || !s->getWeight() || DepGraphBuilder::rank(s) != l.r)
+    if (!s || !s->getWeight() || CouplingBuilder::rank(s) != l.r)
       return std::string("scales are not a constant of data's rank");
     if (const Value *zp = n.getInput(3);
-        zp && (!zp->getWeight() || DepGraphBuilder::rank(zp) != l.r))
+        zp && (!zp->getWeight() || CouplingBuilder::rank(zp) != l.r))
       return std::string("zero points are not a constant of data's rank");
     return std::nullopt;
   }
@@ -998,7 +998,7 @@ class GatherBlockQuantizedHandler final : public OpHandler {
   static int64_t perByte(const Layout &l) { return 8 / l.bits; }
 
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *data = n.getInput(0), *idx = n.getInput(1), *s = n.getInput(2),
           *zp = n.getInput(3), *y = n.getOutput(0);
     int64_t ri = b.rank(idx);

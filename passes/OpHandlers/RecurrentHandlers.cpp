@@ -101,7 +101,7 @@ class RecurrentHandler final : public OpHandler {
 public:
   explicit RecurrentHandler(int64_t gates) : gates(gates) {}
 
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *w = n.getInput(1), *r = n.getInput(2);
     if (!x || !w || !r || b.rank(x) != 3 || b.rank(w) != 3 || b.rank(r) != 3) {
       b.freezeNode(n, "input or weight rank unknown");
@@ -185,7 +185,7 @@ public:
     // omitting them means the same and needs no resized shape arithmetic.
     for (unsigned i : stateInputs(gates))
       if (Value *st = n.getInput(i); st && isZeroState(st) &&
-                                     DepGraphBuilder::rank(st) == 3 &&
+                                     CouplingBuilder::rank(st) == 3 &&
                                      !ctx.kept(ax(st, 2)))
         ctx.rewriter().setInput(&n, i, nullptr);
     return Error::success();

@@ -20,8 +20,8 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/ShapeValues.h"
 #include "passes/OpHandlers/OpHandler.h"
+#include "passes/OpHandlers/ShapeValues.h"
 
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
@@ -63,15 +63,16 @@ intsFromAttrOrInput(const Node &n, StringRef attr, unsigned input,
 
 /// Evaluates \p v as the shape chain computed it before pruning: prune-width
 /// shrinks value types before handlers rewrite, and a chain that reads a
-/// pruned shape would otherwise yield the new sizes. The types of the
-/// values whose shape the chain reads are put back for the evaluation.
+/// pruned shape would otherwise yield the new sizes. The evaluation reads
+/// the old types of the values whose shape the chain reads from a side
+/// table; the graph is not touched.
 std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
                                                    PruneContext &ctx) {
   if (!v)
     return std::nullopt;
   if (auto c = constantInts(v))
     return c;
-  SmallVector<std::pair<Value *, Type>, 4> saved;
+  TypeOverrides before;
   SmallVector<Value *, 8> work{v};
   DenseSet<Value *> seen;
   while (!work.empty()) {
@@ -94,15 +95,11 @@ std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
       for (unsigned a = 0; a < dims->size(); ++a)
         if (ctx.kept({in, a}))
           (*old.shape)[a] = Dim::of(ctx.oldSize({in, a}));
-      saved.push_back({in, in->getType()});
-      in->setType(std::move(old));
+      before[in] = std::move(old);
     }
   }
-  ShapeValueEvaluator ev;
-  std::optional<std::vector<int64_t>> out = ev.evaluateInts(v);
-  for (auto &[val, t] : saved)
-    val->setType(std::move(t));
-  return out;
+  ShapeValueEvaluator ev(before);
+  return ev.evaluateInts(v);
 }
 
 /// Evaluates the shape operand \p s of a Reshape whose data input is \p x
@@ -118,23 +115,27 @@ std::optional<std::vector<int64_t>> evaluateBefore(Value *v,
 /// sequence dim of k that inference left unknown becomes the same name in
 /// the Expand's output and in the Reshape target that reads Shape(k)[2].
 /// Each name stands for the one run-time size of one dim of one value, so
-/// everything inferred with names holds; nothing is assumed.
+/// everything inferred with names holds; nothing is assumed. The named and
+/// inferred types live in a side table the evaluation reads (the handlers
+/// run inside the dependency-graph analysis, which never changes the
+/// model).
 /// \p namedIn receives x's dims with those names.
 constexpr unsigned ReshapeConeDepth = 4;
 
 std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
                                                 Shape &namedIn) {
-  SmallVector<std::pair<Value *, Type>, 8> saved;
+  TypeOverrides named;
   DenseSet<Value *> seen;
   unsigned counter = 0;
-  auto setType = [&](Value *v, Type t) {
-    saved.push_back({v, v->getType()});
-    v->setType(std::move(t));
+  auto typeOf = [&](const Value *v) -> const Type & {
+    auto it = named.find(v);
+    return it != named.end() ? it->second : v->getType();
   };
+  auto setType = [&](Value *v, Type t) { named[v] = std::move(t); };
   auto name = [&](Value *v) {
-    if (!seen.insert(v).second || !v->getType().hasRank())
+    if (!seen.insert(v).second || !typeOf(v).hasRank())
       return;
-    Type t = v->getType();
+    Type t = typeOf(v);
     bool any = false;
     for (Dim &d : *t.shape)
       if (d.isUnknown()) {
@@ -188,7 +189,7 @@ std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
     walk(x, ReshapeConeDepth);
   }
   if (!cone.empty()) {
-    ShapeValueEvaluator ev;
+    ShapeValueEvaluator ev(named);
     for (Node *p : cone) {
       std::optional<std::vector<Type>> types = ev.inferTypes(*p);
       if (!types)
@@ -196,11 +197,11 @@ std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
       for (unsigned i = 0; i < p->getNumOutputs(); ++i) {
         Value *out = p->getOutput(i);
         if (!out || seen.count(out) || i >= types->size() ||
-            !out->getType().hasRank() || !(*types)[i].hasRank() ||
-            (*types)[i].rank() != out->getType().rank())
+            !typeOf(out).hasRank() || !(*types)[i].hasRank() ||
+            (*types)[i].rank() != typeOf(out).rank())
           continue;
         // Keep what the graph states; fill in what it left unknown.
-        Type t = out->getType();
+        Type t = typeOf(out);
         bool any = false;
         for (unsigned a = 0; a < t.shape->size(); ++a) {
           Dim &d = (*t.shape)[a];
@@ -216,17 +217,12 @@ std::optional<shapeinf::ValueVec> evaluateNamed(Value *s, Value *x,
     }
   }
   name(x);
-  namedIn = *x->getType().shape;
+  namedIn = *typeOf(x).shape;
   nameChain(s);
-  std::optional<shapeinf::ValueVec> out;
-  {
-    ShapeValueEvaluator ev;
-    if (const shapeinf::ValueVec *v = ev.evaluate(s))
-      out = *v;
-  }
-  for (auto it = saved.rbegin(); it != saved.rend(); ++it)
-    it->first->setType(std::move(it->second));
-  return out;
+  ShapeValueEvaluator ev(named);
+  if (const shapeinf::ValueVec *v = ev.evaluate(s))
+    return *v;
+  return std::nullopt;
 }
 
 /// Where element \p idx of a 1-D shape tensor \p s comes from when it is a
@@ -626,7 +622,7 @@ bool isHeadsIntoBatch(const Run &r, const Shape &in, const Shape &out) {
 ///   split: r.in = [b, H·d], r.out = [M, d], M dynamic: every other run is
 ///          matched, so the element count proves M = b·H, and position
 ///          j·H + h of M is head h of batch row j. M gets the virtual size
-///          H (DepGraphBuilder::setVirtualSize) and head h ~ the block
+///          H (CouplingBuilder::setVirtualSize) and head h ~ the block
 ///          [h·d, (h+1)·d) of the input axis. Its target element becomes
 ///          -1 when heads go, so every other element must be known and
 ///          not -1.
@@ -636,7 +632,7 @@ bool isHeadsIntoBatch(const Run &r, const Shape &in, const Shape &out) {
 /// Returns false (nothing stated) when the run is not of these forms.
 bool coupleVirtualHeads(const Run &r, Value *x, Value *y, const Shape &in,
                         const Shape &out, const shapeinf::ValueVec *target,
-                        bool allowZero, const Node &n, DepGraphBuilder &b,
+                        bool allowZero, const Node &n, CouplingBuilder &b,
                         std::vector<SmallVector<unsigned, 2>> &coupled) {
   const char *rule = "heads merged with a dynamic batch axis";
   // Every target element but the merged one is known and not -1, so -1
@@ -750,7 +746,7 @@ static bool isRecurrentDirectionAxis(const Value *v, unsigned axis) {
 /// for the target checks of Reshape.
 std::vector<SmallVector<unsigned, 2>>
 coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
-           DepGraphBuilder &b, const shapeinf::ValueVec *target = nullptr,
+           CouplingBuilder &b, const shapeinf::ValueVec *target = nullptr,
            bool allowZero = false) {
   const Shape &in = *dimsOf(x), &out = *dimsOf(y);
   std::vector<SmallVector<unsigned, 2>> coupled(out.size());
@@ -896,7 +892,7 @@ coupleRuns(ArrayRef<Run> runs, Value *x, Value *y, const Node &n,
 /// size (0 and -1 entries are kept), at the constant that holds it.
 class ReshapeHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *s = n.getInput(1), *y = n.getOutput(0);
     if (!x || !y || isShapeData(x)) {
       b.freezeNode(n, "shape arithmetic, not channels");
@@ -938,7 +934,7 @@ public:
         why = "reshape target computed at run time";
       else if (*(*target)[j].value == 0 && !allowZero &&
                !(coupled[j].size() == 1 && coupled[j][0] == j &&
-                 DepGraphBuilder::size({x, j}) == (*out)[j].value))
+                 CouplingBuilder::size({x, j}) == (*out)[j].value))
         why = "reshape target copies (0) another axis";
       if (!why)
         continue;
@@ -990,7 +986,7 @@ public:
 /// Nothing to rewrite: the output size follows the input.
 class FlattenHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     const Shape *in = dimsOf(x), *out = dimsOf(y);
     if (!in || !out || out->size() != 2) {
@@ -1018,7 +1014,7 @@ public:
 /// middle step just relabels axes).
 class TransposeHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0 || b.rank(y) != r) {
@@ -1055,7 +1051,7 @@ public:
 ///   X[N,C,1,1] -> Squeeze [2,3] -> Y[N,C]       X.1 ~ Y.1
 class SqueezeHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     if (!x || !y || isShapeData(x)) {
       b.freezeNode(n, "shape arithmetic, not channels");
@@ -1124,7 +1120,7 @@ public:
 /// forbids. Nothing to rewrite: the output size is the sum.
 class ConcatHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *y = n.getOutput(0);
     int64_t r = b.rank(y);
     if (!y || r < 0 || isShapeData(y)) {
@@ -1177,7 +1173,7 @@ public:
 /// old ones were (or added as input 1 when the parts stop being equal).
 class SplitHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0);
     int64_t r = b.rank(x);
     if (!x || r < 0 || isShapeData(x)) {
@@ -1221,7 +1217,7 @@ public:
 
   Error rewrite(Node &n, PruneContext &ctx) const override {
     Value *x = n.getInput(0);
-    int64_t r = DepGraphBuilder::rank(x);
+    int64_t r = CouplingBuilder::rank(x);
     int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
     if (axis < 0 || !ctx.kept({x, (unsigned)axis}))
       return Error::success();
@@ -1320,7 +1316,7 @@ std::pair<int64_t, int64_t> clampRange(int64_t start, int64_t end,
 /// Rewrite: new starts/ends as constants, positions in the pruned input.
 class SliceHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0 || b.rank(y) != r || isShapeData(x)) {
@@ -1376,7 +1372,7 @@ public:
 
   Error rewrite(Node &n, PruneContext &ctx) const override {
     Value *x = n.getInput(0);
-    int64_t r = DepGraphBuilder::rank(x);
+    int64_t r = CouplingBuilder::rank(x);
     // Bounds as the graph computed them before pruning (a chain may read
     // shapes that just shrank).
     std::optional<SliceParams> p = sliceParams(
@@ -1425,7 +1421,7 @@ public:
 /// Rewrite: constant indices renumbered into the pruned axis.
 class GatherHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *idx = n.getInput(1), *y = n.getOutput(0);
     int64_t r = b.rank(x), ri = b.rank(idx);
     if (!x || !idx || !y || r < 0 || ri < 0 || isShapeData(x)) {
@@ -1471,7 +1467,7 @@ public:
 
   Error rewrite(Node &n, PruneContext &ctx) const override {
     Value *x = n.getInput(0), *idx = n.getInput(1);
-    int64_t r = DepGraphBuilder::rank(x);
+    int64_t r = CouplingBuilder::rank(x);
     int64_t axis = normalizeAxis(n.getIntAttr("axis", 0), r);
     if (axis < 0)
       return Error::success();
@@ -1502,7 +1498,7 @@ public:
 /// shrinks X, I and Y alike.
 class GatherElementsHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *idx = n.getInput(1), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !idx || !y || r < 0 || b.rank(idx) != r || b.rank(y) != r) {
@@ -1540,7 +1536,7 @@ public:
 /// when it is 1 or the chain already recomputes it).
 class ExpandHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *s = n.getInput(1), *y = n.getOutput(0);
     int64_t rx = b.rank(x), ry = b.rank(y);
     if (!x || !y || rx < 0 || ry < 0 || ry < rx || isShapeData(x)) {
@@ -1575,10 +1571,10 @@ public:
 
   Error rewrite(Node &n, PruneContext &ctx) const override {
     Value *x = n.getInput(0), *s = n.getInput(1), *y = n.getOutput(0);
-    int64_t rx = DepGraphBuilder::rank(x), ry = DepGraphBuilder::rank(y);
+    int64_t rx = CouplingBuilder::rank(x), ry = CouplingBuilder::rank(y);
     ShapeValueEvaluator ev;
     const shapeinf::ValueVec *target = ev.evaluate(s);
-    int64_t len = target ? target->size() : DepGraphBuilder::size({s, 0});
+    int64_t len = target ? target->size() : CouplingBuilder::size({s, 0});
     if (len < 0)
       return makeError("node " + n.describe() + ": expand shape unknown");
     SmallVector<std::pair<int64_t, int64_t>, 4> fixes;
@@ -1591,7 +1587,7 @@ public:
       int64_t want = ctx.newSize({y, (unsigned)j});
       // Unknown elements read as 0, which never matches a size.
       int64_t have = target ? (*target)[k].value.value_or(0) : 0;
-      bool fromX = j >= ry - rx && DepGraphBuilder::size(
+      bool fromX = j >= ry - rx && CouplingBuilder::size(
                                        {x, (unsigned)(j - (ry - rx))}) == want;
       if (have == want || (have == 1 && fromX))
         continue;
@@ -1607,7 +1603,7 @@ public:
 /// axis holds copies and is frozen on both sides.
 class TileHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     int64_t r = b.rank(x);
     if (!x || !y || r < 0 || b.rank(y) != r || isShapeData(x)) {
@@ -1635,7 +1631,7 @@ public:
 /// sizes, so they couple nothing and freeze nothing.
 class ShapeReadHandler final : public OpHandler {
 public:
-  void build(const Node &, DepGraphBuilder &) const override {}
+  void build(const Node &, CouplingBuilder &) const override {}
 };
 
 /// ConstantOfShape, Range, NonZero: outputs sized by data. Nothing joins
@@ -1643,7 +1639,7 @@ public:
 /// channel space that reaches them is frozen.
 class DataSizedHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     for (Value *v : n.getOutputs())
       if (v)
         b.freezeValue(v, &n, "size computed from data");
@@ -1653,7 +1649,7 @@ public:
 /// DepthToSpace/SpaceToDepth interleave channels with pixels.
 class DepthSpaceHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     Value *x = n.getInput(0), *y = n.getOutput(0);
     if (b.rank(x) == 4 && b.rank(y) == 4)
       b.join({x, 0}, {y, 0}, n);

@@ -76,7 +76,7 @@ struct DropLayersOptions {
   llvm::Expected<std::unique_ptr<Criterion>> makeCriterion() const;
 };
 
-/// The registry's PARSE_FN (passes/PassRegistry.def).
+/// The registry's PARSE_FN (passes/Pipeline/PassRegistry.def).
 inline llvm::Expected<DropLayersOptions>
 parseDropLayersOptions(llvm::StringRef params) {
   return DropLayersOptions::parse(params);

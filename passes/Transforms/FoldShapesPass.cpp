@@ -10,7 +10,7 @@
 
 #include "passes/Transforms/FoldShapesPass.h"
 
-#include "passes/Analysis/ShapeValues.h"
+#include "passes/OpHandlers/ShapeValues.h"
 
 #include "lib/IR/Rewriter.h"
 #include "lib/IR/Tensor.h"

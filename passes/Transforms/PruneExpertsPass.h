@@ -73,7 +73,7 @@ struct PruneExpertsOptions {
   static llvm::Expected<PruneExpertsOptions> parse(llvm::StringRef params);
 };
 
-/// The registry's PARSE_FN (passes/PassRegistry.def).
+/// The registry's PARSE_FN (passes/Pipeline/PassRegistry.def).
 inline llvm::Expected<PruneExpertsOptions>
 parsePruneExpertsOptions(llvm::StringRef params) {
   return PruneExpertsOptions::parse(params);

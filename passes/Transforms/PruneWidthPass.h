@@ -187,7 +187,7 @@ int64_t groupedConvWidth(const DepGraph &dg, unsigned g);
 /// kernel has no blocks below 16, its time falls with every channel).
 int64_t autoGroupedQuantum(int64_t perGroup);
 
-/// The registry's PARSE_FN (passes/PassRegistry.def).
+/// The registry's PARSE_FN (passes/Pipeline/PassRegistry.def).
 inline llvm::Expected<PruneWidthOptions>
 parsePruneWidthOptions(llvm::StringRef params) {
   return PruneWidthOptions::parse(params);

@@ -28,7 +28,7 @@ public:
     auto it = oldSizes.find({a.value, a.axis});
     if (it != oldSizes.end())
       return it->second;
-    return DepGraphBuilder::size(a);
+    return CouplingBuilder::size(a);
   }
   Rewriter &rewriter() override { return rw; }
 
@@ -160,7 +160,7 @@ Error applyPruning(Model &m, const DepGraph &dg, ArrayRef<unsigned> units,
       if (!t.hasRank() || a.axis >= t.shape->size())
         continue;
       // A dynamic axis in a space has a virtual size (b·H heads, see
-      // DepGraphBuilder::setVirtualSize): it stays dynamic.
+      // CouplingBuilder::setVirtualSize): it stays dynamic.
       if (!(*t.shape)[a.axis].isStatic())
         continue;
       (*t.shape)[a.axis] = Dim::of(keptOfSpace[s].size());

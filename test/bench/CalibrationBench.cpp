@@ -25,6 +25,7 @@
 #include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Criteria/LinearUses.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -61,6 +62,7 @@ int main(int argc, char **argv) {
   if (!model)
     return fail(model.takeError());
   Model &m = **model;
+  fillTypes(m);
   OrtCalibrationOptions opts;
   opts.progress = false;
   auto provider = OrtCalibrationProvider::create(m, argv[2], opts);

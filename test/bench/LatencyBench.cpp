@@ -18,6 +18,7 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "lib/Runtime/OrtLatency.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Format.h"
@@ -63,6 +64,7 @@ int main(int argc, char **argv) {
                    << "\n";
       return 1;
     }
+    fillTypes(**m);
     ptrs.push_back(m->get());
     models.push_back(std::move(*m));
   }

@@ -13,6 +13,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
 #include "frontends/onnx/OnnxChecks.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "test/frontend/TestModels.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -44,6 +45,7 @@ void checkRoundTrip(const std::string &path) {
   SCOPED_TRACE(path);
   auto model = readModelFile(path);
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  fillTypes(**model);
   auto bytes = serializeModel(**model);
   ASSERT_TRUE(bool(bytes)) << llvm::toString(bytes.takeError());
   onnx::ModelProto original, written;

@@ -40,11 +40,12 @@
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/OnnxChecks.h"
 #include "lib/IR/Graph.h"
+#include "lib/IR/IRVerifier.h"
 #include "lib/IR/Rewriter.h"
 #include "lib/Runtime/ModelSession.h"
-#include "passes/Analysis/IRVerifier.h"
 #include "passes/Analysis/ResidualUnits.h"
 #include "passes/Analysis/StatsAnalysis.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassManager.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/DropLayersPass.h"
@@ -380,7 +381,10 @@ protected:
     ASSERT_TRUE(sys::fs::exists(dm.path)) << "model file missing: " << dm.path;
   }
   Expected<std::unique_ptr<Model>> read() const {
-    return readModelFile(GetParam().path);
+    auto m = readModelFile(GetParam().path);
+    if (m)
+      fillTypes(**m);
+    return m;
   }
 };
 

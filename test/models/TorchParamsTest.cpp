@@ -29,6 +29,7 @@
 #include "lib/IR/Tensor.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/StatsAnalysis.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/Transforms/PruneWidthPass.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -73,6 +74,7 @@ Expected<ModelStats> statsOf(StringRef path) {
   auto m = readModelFile(path);
   if (!m)
     return m.takeError();
+  fillTypes(**m);
   return computeStats(**m);
 }
 
@@ -272,6 +274,7 @@ Expected<std::unique_ptr<Model>> llamaWithBuffers(int64_t positions) {
                          "/llama_decoder_op17.onnx");
   if (!m)
     return m.takeError();
+  fillTypes(**m);
   if (positions == 64)
     return m;
   const float inf = std::numeric_limits<float>::infinity();

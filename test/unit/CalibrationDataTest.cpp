@@ -15,6 +15,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
 #include "lib/Runtime/OrtSession.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CRC.h"
@@ -1082,6 +1083,7 @@ g (float[N,3] x, int64[N] ids) => (float[N,3] y, int64[N] z) {
 )";
   auto model = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   ASSERT_TRUE(!!model) << llvm::toString(model.takeError());
+  fillTypes(**model);
   ASSERT_OK_AND_ASSIGN(bytes, serializeModel(**model));
   ASSERT_OK_AND_ASSIGN(session, OrtSession::createFromBytes(bytes));
   std::string p = write("data.npz", twoInputsNpz());

@@ -28,7 +28,7 @@ namespace {
 /// the input channel.
 class DenseTestHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     b.join({n.getOutput(0), 1}, {n.getInput(1), 0}, n);
     b.join({n.getInput(0), 1}, {n.getInput(1), 1}, n);
   }
@@ -45,9 +45,7 @@ void registerTestOps() {
 
 std::unique_ptr<Model> parse(const std::string &text) {
   registerTestOps();
-  ReadOptions opts;
-  opts.inferShapes = false;
-  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test", opts);
+  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
   return m ? std::move(*m) : nullptr;
 }

@@ -9,8 +9,8 @@
 
 #include "passes/Transforms/DCEPass.h"
 
+#include "lib/IR/IRVerifier.h"
 #include "lib/IR/Rewriter.h"
-#include "passes/Analysis/IRVerifier.h"
 
 #include "gtest/gtest.h"
 

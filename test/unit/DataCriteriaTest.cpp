@@ -19,6 +19,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "lib/IR/Graph.h"
 #include "lib/IR/Tensor.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -240,10 +241,10 @@ std::string key(StatRequest::Kind kind, const char *value) {
 class DataCriteriaTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    ReadOptions ro;
-    auto mm = readModelFromBuffer(TwoLayer, ModelFormat::Text, "", "test", ro);
+    auto mm = readModelFromBuffer(TwoLayer, ModelFormat::Text, "", "test");
     ASSERT_TRUE(bool(mm)) << llvm::toString(mm.takeError());
     m = std::move(*mm);
+    fillTypes(*m);
     auto g = buildDepGraph(*m);
     ASSERT_TRUE(bool(g)) << llvm::toString(g.takeError());
     dg = std::make_unique<DepGraph>(std::move(*g));

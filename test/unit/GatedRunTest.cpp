@@ -19,6 +19,7 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "lib/Runtime/ModelSession.h"
 #include "lib/Runtime/OrtCalibration.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/CRC.h"
@@ -103,13 +104,13 @@ bad (float[N,2] x) => (float[N,2] y, int64[2] s) <float[2] c = {1, 2}>
 )";
 
 std::unique_ptr<Model> parseText(const char *text, bool inferShapes = true) {
-  ReadOptions ro;
-  ro.inferShapes = inferShapes;
-  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test", ro);
+  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   if (!m) {
     ADD_FAILURE() << llvm::toString(m.takeError());
     return nullptr;
   }
+  if (inferShapes)
+    fillTypes(**m);
   return std::move(*m);
 }
 

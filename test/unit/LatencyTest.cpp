@@ -17,6 +17,7 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "lib/IR/Graph.h"
 #include "passes/Analysis/DepGroupsAnalysis.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -145,6 +146,8 @@ g (float[1,16,8,8] X) => (float[1,4,4,4] Y)
 )";
   auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
+  if (m)
+    fillTypes(**m);
   return m ? std::move(*m) : nullptr;
 }
 

@@ -9,8 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/PassManager.h"
-#include "passes/PassBuilder.h"
 #include "passes/PassParams.h"
+#include "passes/Pipeline/PassBuilder.h"
 #include "passes/StandardInstrumentations.h"
 #include "passes/Transforms/DCEPass.h"
 
@@ -53,7 +53,7 @@ struct CountingAnalysis {
   static inline AnalysisKey Key;
   static StringRef name() { return "counting"; }
   explicit CountingAnalysis(int *runs) : runs(runs) {}
-  Result run(Model &, ModelAnalysisManager &) { return Result{++*runs}; }
+  Result run(const Model &, ModelAnalysisManager &) { return Result{++*runs}; }
   int *runs;
 };
 
@@ -64,7 +64,7 @@ struct FailingAnalysis {
   };
   static inline AnalysisKey Key;
   static StringRef name() { return "failing"; }
-  Expected<Result> run(Model &, ModelAnalysisManager &) {
+  Expected<Result> run(const Model &, ModelAnalysisManager &) {
     return makeError("no shapes");
   }
 };
@@ -76,7 +76,7 @@ struct DependentAnalysis {
   };
   static inline AnalysisKey Key;
   static StringRef name() { return "dependent"; }
-  Expected<Result> run(Model &m, ModelAnalysisManager &am) {
+  Expected<Result> run(const Model &m, ModelAnalysisManager &am) {
     auto r = am.getResult<CountingAnalysis>(m);
     if (!r)
       return r.takeError();

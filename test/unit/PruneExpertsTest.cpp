@@ -41,8 +41,9 @@
 #include "lib/IR/Rewriter.h"
 #include "lib/IR/Tensor.h"
 #include "passes/OpHandlers/OpHandler.h"
-#include "passes/PassBuilder.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassManager.h"
+#include "passes/Pipeline/PassBuilder.h"
 #include "passes/Transforms/PruneExpertsPass.h"
 
 #include "llvm/ADT/SmallPtrSet.h"
@@ -369,6 +370,7 @@ protected:
     // graph input indexes.
     auto m = readModelFile(path);
     ASSERT_OK(m);
+    fillTypes(**m);
     const Graph &g = (*m)->getGraph();
     for (const Node &n : g.getNodes())
       if (n.getOpType() == "Gather" && n.getInput(1)->isGraphInput() &&

@@ -11,10 +11,11 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
+#include "lib/IR/IRVerifier.h"
 #include "lib/IR/Rewriter.h"
 #include "lib/Runtime/ModelSession.h"
 #include "lib/Support/Error.h"
-#include "passes/Analysis/IRVerifier.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassManager.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/WidthPruner.h"
@@ -30,8 +31,17 @@ using namespace llvm;
 namespace onnxprune {
 namespace test {
 
+/// Reads as the tool does: the reader, then the types the text left open.
+static Expected<std::unique_ptr<Model>>
+withTypes(Expected<std::unique_ptr<Model>> m) {
+  if (m)
+    fillTypes(**m);
+  return m;
+}
+
 Expected<std::unique_ptr<Model>> parseTextModel(StringRef text) {
-  return readModelFromBuffer(text.str(), ModelFormat::Text, "", "test-model");
+  return withTypes(
+      readModelFromBuffer(text.str(), ModelFormat::Text, "", "test-model"));
 }
 
 // ---- AnalyzedModel ---------------------------------------------------------
@@ -163,7 +173,7 @@ ModelLoader textLoader(std::string text) {
 }
 
 ModelLoader fileLoader(std::string path) {
-  return [path = std::move(path)] { return readModelFile(path); };
+  return [path = std::move(path)] { return withTypes(readModelFile(path)); };
 }
 
 static Expected<AnalyzedModel> analyzeModel(std::unique_ptr<Model> m,

@@ -20,7 +20,7 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "passes/Analysis/DepGroupsAnalysis.h"
 #include "passes/OpHandlers/OpHandler.h"
-#include "passes/PassBuilder.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -36,7 +36,7 @@ namespace {
 
 class DenseTestHandler final : public OpHandler {
 public:
-  void build(const Node &n, DepGraphBuilder &b) const override {
+  void build(const Node &n, CouplingBuilder &b) const override {
     b.join({n.getOutput(0), 1}, {n.getInput(1), 0}, n);
     b.join({n.getInput(0), 1}, {n.getInput(1), 1}, n);
   }
@@ -49,9 +49,7 @@ std::unique_ptr<Model> parse(const std::string &text) {
     return true;
   }();
   (void)registered;
-  ReadOptions opts;
-  opts.inferShapes = false;
-  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test", opts);
+  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
   return m ? std::move(*m) : nullptr;
 }

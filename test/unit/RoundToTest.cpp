@@ -17,6 +17,7 @@
 #include "frontends/onnx/ModelReader.h"
 #include "lib/IR/Graph.h"
 #include "passes/Analysis/DepGraph.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "gtest/gtest.h"
 
@@ -32,6 +33,8 @@ std::unique_ptr<Model> zoo(const char *name) {
                      name + "_op17.onnx";
   auto m = readModelFile(path);
   EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
+  if (m)
+    fillTypes(**m);
   return m ? std::move(*m) : nullptr;
 }
 

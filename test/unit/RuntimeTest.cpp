@@ -12,6 +12,7 @@
 #include "lib/Runtime/CheckNumericsPass.h"
 #include "lib/Runtime/HostTensor.h"
 #include "lib/Runtime/OrtSession.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -103,6 +104,7 @@ std::unique_ptr<Model> parseText(const char *text) {
     ADD_FAILURE() << llvm::toString(m.takeError());
     return nullptr;
   }
+  fillTypes(**m);
   return std::move(*m);
 }
 
@@ -110,6 +112,7 @@ llvm::Expected<std::unique_ptr<OrtSession>> sessionFor(const char *text) {
   auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   if (!m)
     return m.takeError();
+  fillTypes(**m);
   auto bytes = serializeModel(**m);
   if (!bytes)
     return bytes.takeError();
@@ -503,6 +506,7 @@ std::unique_ptr<Model> readFile(const std::string &path) {
     ADD_FAILURE() << llvm::toString(m.takeError());
     return nullptr;
   }
+  fillTypes(**m);
   return std::move(*m);
 }
 

@@ -10,11 +10,11 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/ShapeInference.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "frontends/onnx/ModelReader.h"
 
-#include "passes/Analysis/ShapeValues.h"
+#include "passes/OpHandlers/ShapeValues.h"
 
 #include "gtest/gtest.h"
 
@@ -25,9 +25,7 @@ namespace {
 
 /// Reads \p text (a graph body with its header) without ONNX inference.
 std::unique_ptr<Model> parse(const std::string &text) {
-  ReadOptions opts;
-  opts.inferShapes = false;
-  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test", opts);
+  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
   return m ? std::move(*m) : nullptr;
 }

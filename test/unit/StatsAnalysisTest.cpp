@@ -11,7 +11,7 @@
 
 #include "passes/Analysis/StatsAnalysis.h"
 #include "frontends/onnx/ModelReader.h"
-#include "passes/Analysis/IRVerifier.h"
+#include "lib/IR/IRVerifier.h"
 #include "passes/Analysis/ShapesAnalysis.h"
 #include "passes/Transforms/DCEPass.h"
 
@@ -235,9 +235,7 @@ TEST_F(AnalysisTest, DeltaTable) {
 //===----------------------------------------------------------------------===//
 
 std::unique_ptr<Model> parseText(const std::string &text) {
-  ReadOptions opts;
-  opts.inferShapes = false;
-  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test", opts);
+  auto m = readModelFromBuffer(text, ModelFormat::Text, "", "test");
   EXPECT_TRUE(bool(m)) << llvm::toString(m.takeError());
   return m ? std::move(*m) : nullptr;
 }

@@ -20,7 +20,9 @@ namespace {
 Tensor floats(llvm::ArrayRef<int64_t> dims, llvm::ArrayRef<float> values) {
   Tensor t("t", DataType::Float, dims);
   std::string bytes(values.size() * sizeof(float), '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
+  // An empty ArrayRef's data() is null, which memcpy may not be given.
+  if (!values.empty())
+    std::memcpy(bytes.data(), values.data(), bytes.size());
   t.setData(dims, std::move(bytes));
   return t;
 }

@@ -15,8 +15,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/ModelReader.h"
-#include "passes/PassBuilder.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassManager.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -68,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llvm::consumeError(model.takeError());
     return 0;
   }
+  fillTypes(**model);
   // Only valid models are interesting: the reader fuzzer covers the rest.
   if (!runPipeline(**model, "verify"))
     return 0;

@@ -12,7 +12,8 @@
 
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
-#include "passes/Analysis/IRVerifier.h"
+#include "lib/IR/IRVerifier.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llvm::consumeError(model.takeError());
     return 0;
   }
+  // Shape inference is fuzzed with the reader: every caller runs it next.
+  fillTypes(**model);
   llvm::consumeError(verifyModelStructure(**model));
   // libonnx's checker runs in a child process (OnnxChecks.cpp): its crashes
   // are its own, and the regression tests cover that isolation.

@@ -22,6 +22,7 @@
 #include "lib/Runtime/OrtCalibration.h"
 #include "lib/Runtime/OrtSession.h"
 #include "lib/Support/Error.h"
+#include "passes/OpHandlers/ShapeInference.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -83,6 +84,7 @@ int run() {
   auto model = readModelFile(modelPath);
   if (!model)
     return fail(model.takeError());
+  fillTypes(**model);
   std::vector<TensorInfo> inputs = describeModelInputs(**model);
   RuntimeOptions ro;
   ro.intraOpThreads = threads;

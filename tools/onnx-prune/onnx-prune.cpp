@@ -19,15 +19,16 @@
 #include "frontends/onnx/ModelReader.h"
 #include "frontends/onnx/ModelWriter.h"
 #include "lib/Facade/FacadeInternal.h"
+#include "lib/IR/IRVerifier.h"
 #include "lib/Support/Error.h"
 #include "lib/Support/Parallel.h"
 #include "lib/Support/Progress.h"
 #include "passes/Analysis/Calibration.h"
 #include "passes/Analysis/DepGraph.h"
-#include "passes/Analysis/IRVerifier.h"
 #include "passes/Analysis/StatsAnalysis.h"
-#include "passes/PassBuilder.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassManager.h"
+#include "passes/Pipeline/PassBuilder.h"
 #include "passes/StandardInstrumentations.h"
 #ifdef ONNXPRUNE_HAVE_ORT
 #include "lib/Runtime/OrtCalibration.h"
@@ -374,6 +375,9 @@ int runTool(int argc, char **argv) {
   if (!modelOrErr)
     return reportError(modelOrErr.takeError());
   Model &model = **modelOrErr;
+  // The reader runs no passes: the tool asks for the types the file left
+  // open before anything reads them.
+  fillTypes(model);
 
   std::optional<ModelStats> statsBefore;
   if (opts.stats)

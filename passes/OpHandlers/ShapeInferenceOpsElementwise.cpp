@@ -9,7 +9,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/ShapeInferenceImpl.h"
+#include "passes/OpHandlers/ShapeInferenceImpl.h"
 
 using namespace llvm;
 

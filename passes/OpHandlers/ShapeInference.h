@@ -24,8 +24,8 @@
 /// guesses.
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCE_H
-#define ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCE_H
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCE_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCE_H
 
 #include "lib/IR/Model.h"
 
@@ -56,6 +56,14 @@ struct ShapeInferenceStats {
 llvm::Error inferShapes(Model &model, const ShapeInferenceOptions &opts = {},
                         ShapeInferenceStats *stats = nullptr);
 
+/// Fills the types a model read from a file leaves open: what the reader's
+/// callers (the tool, the library facade, tests) ask for after reading,
+/// since the reader runs no passes. Runs inferShapes(); the types the file
+/// declares (graph inputs and outputs, value_info, of every graph) stay as
+/// declared, only their open dims filled in. Types are a convenience here:
+/// a model inference cannot handle keeps what it has, and this never fails.
+void fillTypes(Model &model);
+
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCE_H
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCE_H

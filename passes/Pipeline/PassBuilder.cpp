@@ -6,7 +6,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/PassBuilder.h"
+#include "passes/Pipeline/PassBuilder.h"
 
 #include "lib/Support/Error.h"
 #include "passes/Analysis/DepGroupsAnalysis.h"
@@ -65,7 +65,7 @@ std::vector<std::string> passNames() {
 #define MODEL_PASS_WITH_PARAMS(NAME, CLASS, CREATE_FN, PARSE_FN, PARAM_DOC,    \
                                DESCRIPTION)                                    \
   names.push_back(NAME);
-#include "passes/PassRegistry.def"
+#include "passes/Pipeline/PassRegistry.def"
   return names;
 }
 
@@ -73,7 +73,7 @@ std::vector<std::string> analysisNames() {
   std::vector<std::string> names;
 #define MODEL_ANALYSIS(NAME, CLASS, CONSTRUCT_EXPR, DESCRIPTION)               \
   names.push_back(NAME);
-#include "passes/PassRegistry.def"
+#include "passes/Pipeline/PassRegistry.def"
   return names;
 }
 
@@ -93,7 +93,7 @@ struct Element {
 void PassBuilder::registerAnalyses(ModelAnalysisManager &am) const {
 #define MODEL_ANALYSIS(NAME, CLASS, CONSTRUCT_EXPR, DESCRIPTION)               \
   am.registerAnalysis<CLASS>(CONSTRUCT_EXPR);
-#include "passes/PassRegistry.def"
+#include "passes/Pipeline/PassRegistry.def"
 }
 
 void PassBuilder::registerPipelineParsingCallback(
@@ -189,7 +189,7 @@ Error PassBuilder::parseElement(ModelPassManager &mpm, StringRef name,
       mpm.addPass(InvalidateAnalysisPass<CLASS>());                            \
     return Error::success();                                                   \
   }
-#include "passes/PassRegistry.def"
+#include "passes/Pipeline/PassRegistry.def"
     return makeError("unknown analysis '" + analysis + "' in '" + elementText +
                      "'" + didYouMean(analysis, analysisNames()));
   }
@@ -212,7 +212,7 @@ Error PassBuilder::parseElement(ModelPassManager &mpm, StringRef name,
     mpm.addPass(create(std::move(*opts)));                                     \
     return Error::success();                                                   \
   }
-#include "passes/PassRegistry.def"
+#include "passes/Pipeline/PassRegistry.def"
 
   for (const PipelineParsingCallback &cb : callbacks) {
     Expected<bool> handled = cb(name, params, mpm);
@@ -239,7 +239,7 @@ std::vector<PassInfo> PassBuilder::getRegistry() {
   infos.push_back({PassInfo::Kind::Pass, NAME, PARAM_DOC, DESCRIPTION});
 #define MODEL_ANALYSIS(NAME, CLASS, CONSTRUCT_EXPR, DESCRIPTION)               \
   infos.push_back({PassInfo::Kind::Analysis, NAME, "", DESCRIPTION});
-#include "passes/PassRegistry.def"
+#include "passes/Pipeline/PassRegistry.def"
   std::stable_sort(infos.begin(), infos.end(),
                    [](const PassInfo &a, const PassInfo &b) {
                      if (a.kind != b.kind)

@@ -19,8 +19,8 @@
 /// the same pipeline.
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_PASSBUILDER_H
-#define ONNXPRUNE_PASSES_PASSBUILDER_H
+#ifndef ONNXPRUNE_PASSES_PIPELINE_PASSBUILDER_H
+#define ONNXPRUNE_PASSES_PIPELINE_PASSBUILDER_H
 
 #include "passes/PassManager.h"
 
@@ -90,4 +90,4 @@ private:
 
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_PASSBUILDER_H
+#endif // ONNXPRUNE_PASSES_PIPELINE_PASSBUILDER_H

@@ -1,6 +1,6 @@
 //===- ShapeValues.cpp - Known values of shape tensors, on demand ---------===//
 
-#include "passes/Analysis/ShapeValues.h"
+#include "passes/OpHandlers/ShapeValues.h"
 
 #include "lib/IR/Graph.h"
 
@@ -19,7 +19,7 @@ const StringMap<ShapeHandler> &valueHandlers() {
   static const StringMap<ShapeHandler> table = [] {
     StringMap<ShapeHandler> t;
 #define SI_OP(DOMAIN, OP, FN) t[std::string(DOMAIN) + ":" + OP] = &FN;
-#include "passes/Analysis/ShapeInferenceOps.def"
+#include "passes/OpHandlers/ShapeInferenceOps.def"
     return t;
   }();
   return table;
@@ -46,6 +46,9 @@ bool isSmallInt(const Value *v) {
 } // namespace
 
 ShapeValueEvaluator::ShapeValueEvaluator() = default;
+ShapeValueEvaluator::ShapeValueEvaluator(const TypeOverrides &overrides) {
+  state.typeOverrides = &overrides;
+}
 ShapeValueEvaluator::~ShapeValueEvaluator() = default;
 
 const ValueVec *ShapeValueEvaluator::evaluate(Value *v) {

@@ -18,14 +18,18 @@
 /// \endcode
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_SHAPEVALUES_H
-#define ONNXPRUNE_PASSES_ANALYSIS_SHAPEVALUES_H
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_SHAPEVALUES_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_SHAPEVALUES_H
 
-#include "passes/Analysis/ShapeInferenceImpl.h"
+#include "passes/OpHandlers/ShapeInferenceImpl.h"
 
 #include <memory>
 
 namespace onnxprune {
+
+/// Types read instead of those the IR holds, by value (see
+/// ShapeValueEvaluator's constructor).
+using TypeOverrides = llvm::DenseMap<const Value *, Type>;
 
 /// Evaluates small integer tensors (scalars and 1-D, at most
 /// shapeinf::MaxKnownElements elements) from constants and shapes. Results
@@ -33,6 +37,11 @@ namespace onnxprune {
 class ShapeValueEvaluator {
 public:
   ShapeValueEvaluator();
+  /// An evaluator that reads the types in \p overrides (owned by the
+  /// caller, who may add to it between calls) instead of those the values
+  /// have: "what would the chain compute if x had this type", asked of a
+  /// model it never changes.
+  explicit ShapeValueEvaluator(const TypeOverrides &overrides);
   ~ShapeValueEvaluator();
 
   /// The elements of \p v, or null when they are not tracked (not a small
@@ -53,4 +62,4 @@ private:
 
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_SHAPEVALUES_H
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_SHAPEVALUES_H

@@ -1,14 +1,14 @@
 //===- ShapeInferenceImpl.h - Internals of shape inference ------*- C++ -*-===//
 ///
 /// \file
-/// Private to passes/Analysis/ShapeInference*.cpp: the per-node context that
+/// Private to passes/OpHandlers/ShapeInference*.cpp: the per-node context that
 /// handlers see, the shape helpers they share (broadcasting, axis
 /// normalisation, dim arithmetic), and the handler declarations that
 /// ShapeInferenceOps.def maps op types to.
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCEIMPL_H
-#define ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCEIMPL_H
+#ifndef ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCEIMPL_H
+#define ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCEIMPL_H
 
 #include "lib/IR/Model.h"
 
@@ -63,6 +63,10 @@ struct InferenceState {
   std::unordered_map<const Value *, ValueVec> known;
   /// Weights already looked at (known or not), so each is read once.
   llvm::DenseMap<const Value *, bool> weightRead;
+  /// Types to read instead of the ones values have in the IR (a side
+  /// table: evaluating "what would this chain compute if x had type T"
+  /// leaves the model untouched), or null.
+  const llvm::DenseMap<const Value *, Type> *typeOverrides = nullptr;
 };
 
 /// What a handler sees of one node: typed access to inputs, attributes, the
@@ -170,9 +174,9 @@ Dim mergeDims(const Dim &a, const Dim &b);
 
 #define SI_HANDLER(FN) llvm::Error FN(NodeContext &ctx);
 #define SI_OP(DOMAIN, OP, FN)
-#include "passes/Analysis/ShapeInferenceOps.def"
+#include "passes/OpHandlers/ShapeInferenceOps.def"
 
 } // namespace shapeinf
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_SHAPEINFERENCEIMPL_H
+#endif // ONNXPRUNE_PASSES_OPHANDLERS_SHAPEINFERENCEIMPL_H

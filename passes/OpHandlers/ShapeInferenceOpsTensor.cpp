@@ -11,7 +11,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/ShapeInferenceImpl.h"
+#include "passes/OpHandlers/ShapeInferenceImpl.h"
 
 #include "lib/IR/Tensor.h"
 

@@ -10,8 +10,8 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/ShapeInference.h"
-#include "passes/Analysis/ShapeInferenceImpl.h"
+#include "passes/OpHandlers/ShapeInference.h"
+#include "passes/OpHandlers/ShapeInferenceImpl.h"
 
 #include "lib/IR/Tensor.h"
 #include "lib/Support/Error.h"
@@ -28,7 +28,14 @@ namespace shapeinf {
 const Type &NodeContext::inType(unsigned i) const {
   static const Type none;
   Value *v = node.getInput(i);
-  return v ? v->getType() : none;
+  if (!v)
+    return none;
+  if (state.typeOverrides) {
+    auto it = state.typeOverrides->find(v);
+    if (it != state.typeOverrides->end())
+      return it->second;
+  }
+  return v->getType();
 }
 
 const Shape *NodeContext::inShape(unsigned i) const {
@@ -248,7 +255,7 @@ const StringMap<ShapeHandler> &handlerTable() {
   static const StringMap<ShapeHandler> table = [] {
     StringMap<ShapeHandler> t;
 #define SI_OP(DOMAIN, OP, FN) t[std::string(DOMAIN) + ":" + OP] = &FN;
-#include "passes/Analysis/ShapeInferenceOps.def"
+#include "passes/OpHandlers/ShapeInferenceOps.def"
     return t;
   }();
   return table;
@@ -617,6 +624,44 @@ Error inferShapes(Model &model, const ShapeInferenceOptions &opts,
   ShapeInferenceStats local;
   ShapeInferrer inferrer(model, opts, stats ? *stats : local);
   return inferrer.inferGraph(model.getGraph());
+}
+
+/// The declared type \p declared with the dims it leaves open (no value,
+/// no name: dynamo writes whole value_info entries of such dims) taken
+/// from the inferred type \p inferred of the same rank.
+static Type refineDeclared(Type declared, const Type &inferred,
+                           bool refineSymbols) {
+  if (!declared.shape || !inferred.shape ||
+      declared.shape->size() != inferred.shape->size() ||
+      declared.elemType != inferred.elemType)
+    return declared;
+  for (size_t i = 0; i < declared.shape->size(); ++i) {
+    Dim &d = (*declared.shape)[i];
+    if ((d.isUnknown() && d.denotation.empty()) ||
+        (refineSymbols && !d.isStatic() && (*inferred.shape)[i].isStatic()))
+      d = (*inferred.shape)[i];
+  }
+  return declared;
+}
+
+void fillTypes(Model &model) {
+  // Types the file declares (graph inputs and outputs, value_info, of
+  // every graph) are written back as declared: inference only fills in
+  // the values the file left open.
+  std::vector<std::pair<Value *, Type>> declared;
+  model.forEachGraph([&](Graph &g) {
+    for (Value *v : g.getValues())
+      if (v->inValueInfo || v->isGraphInput() || v->isGraphOutput())
+        declared.emplace_back(v, v->getType());
+  });
+  llvm::consumeError(inferShapes(model));
+  // Inside subgraphs exporters name every dim of the outputs (torch:
+  // "Add/Add_output_0_dim_1"); a size inference proved (a Loop body that
+  // keeps its carried shapes) replaces such a name there.
+  for (auto &[v, t] : declared)
+    v->setType(
+        refineDeclared(std::move(t), v->getType(),
+                       v->getGraph()->getOwnerNode() && !v->isGraphInput()));
 }
 
 } // namespace onnxprune

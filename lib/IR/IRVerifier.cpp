@@ -6,7 +6,7 @@
 ///
 //===----------------------------------------------------------------------===//
 
-#include "passes/Analysis/IRVerifier.h"
+#include "lib/IR/IRVerifier.h"
 
 #include "lib/Support/Error.h"
 

@@ -10,8 +10,8 @@
 /// types. -verify-each runs it after every pass that changed the model.
 ///
 //===----------------------------------------------------------------------===//
-#ifndef ONNXPRUNE_PASSES_ANALYSIS_IRVERIFIER_H
-#define ONNXPRUNE_PASSES_ANALYSIS_IRVERIFIER_H
+#ifndef ONNXPRUNE_LIB_IR_IRVERIFIER_H
+#define ONNXPRUNE_LIB_IR_IRVERIFIER_H
 
 #include "lib/IR/Model.h"
 
@@ -26,4 +26,4 @@ llvm::Error verifyModelStructure(const Model &m);
 
 } // namespace onnxprune
 
-#endif // ONNXPRUNE_PASSES_ANALYSIS_IRVERIFIER_H
+#endif // ONNXPRUNE_LIB_IR_IRVERIFIER_H

@@ -1,0 +1,2 @@
+// The reader running the passes' shape inference.
+#include "passes/OpHandlers/ShapeInference.h"

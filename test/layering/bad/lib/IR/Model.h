@@ -1,0 +1,2 @@
+// Protobuf in the IR.
+#include <google/protobuf/message.h>

@@ -1,0 +1,1 @@
+#include "passes/OpHandlers/OpHandler.h"

@@ -1,0 +1,3 @@
+// A handler that includes the dependency-graph analysis (upward, and a
+// cycle with DepGraph.h below).
+#include "passes/Analysis/DepGraph.h"
