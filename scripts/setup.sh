@@ -41,7 +41,7 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   libeigen3-dev libopenblas-dev pybind11-dev pkg-config
   python3-torch python3-torchvision python3-onnx python3-numpy
-  ccache nodejs npm
+  ccache nodejs npm chromium
 )
 
 CLEANUP=()

@@ -352,13 +352,7 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source,
 
 /// Writes \p data to \p path atomically.
 static Error writeWhole(StringRef path, StringRef data, StringRef what) {
-  auto f = OutputFile::create(path);
-  if (!f)
-    return addContext(f.takeError(),
-                      "cannot write " + what + " '" + path + "'");
-  if (Error e = f->write(data))
-    return addContext(std::move(e), "cannot write " + what + " '" + path + "'");
-  if (Error e = f->commit())
+  if (Error e = OutputFile::writeWhole(path, data))
     return addContext(std::move(e), "cannot write " + what + " '" + path + "'");
   return Error::success();
 }

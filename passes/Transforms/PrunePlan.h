@@ -86,6 +86,19 @@ struct PrunePlan {
   /// slicing. Saved in a sidecar `PLAN.weights` (raw little-endian, in
   /// order; the JSON gives each one's weight, dtype, dims, offset, bytes).
   std::vector<WeightUpdate> updates;
+  /// Every scored group's candidates, for reports (PruneRecord.h); not
+  /// saved: a plan names what goes, not what was weighed.
+  struct GroupScores {
+    std::string weight; ///< The group's name, as Group's.
+    unsigned axis = 0;
+    uint64_t numUnits = 0; ///< All units, candidates or not.
+    int64_t unitWidth = 1; ///< Channels per unit.
+    /// The candidates' scores in the order they were ranked (lowest
+    /// first, or the criterion's joint order); the first `removed` go.
+    std::vector<double> scores;
+    uint64_t removed = 0;
+  };
+  std::vector<GroupScores> scores;
 
   /// Number of units removed over all groups.
   size_t numRemoved() const;

@@ -19,6 +19,7 @@
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/PassParams.h"
 #include "passes/Transforms/DCEPass.h"
+#include "passes/Transforms/PruneRecord.h"
 #include "passes/Transforms/WidthPruner.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -875,6 +876,14 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
   plan.criterion = opts.criterion;
   plan.budget = opts.budgetText();
   plan.source = (*criterion)->source();
+  for (const GroupPlan &gp : plans) {
+    if (gp.order.empty())
+      continue;
+    PlanUnitRef ref = getUnitRef(dg, prunableUnitsOf(dg, gp.group).front());
+    plan.scores.push_back({ref.weight, ref.axis, uint64_t(gp.total),
+                           channelsPerUnit(dg, gp.group), gp.scores,
+                           uint64_t(gp.removed)});
+  }
   auto updates = (*criterion)->updatesFor(ctx, units);
   if (!updates)
     return updates.takeError();
@@ -926,6 +935,8 @@ Expected<bool> PruneWidthPass::pruneOnce(Model &m, ModelAnalysisManager &am,
   if (!opts.planOut.empty())
     if (Error e = plan.writeFile(opts.planOut))
       return std::move(e);
+  if (PruneRecord *record = getPruneRecord(m, am))
+    record->width.push_back(plan);
   if (opts.planIn.empty() && !latency)
     warnSlowWidths(m, dg, *units, out);
   numUnits += units->size();
