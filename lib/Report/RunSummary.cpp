@@ -49,6 +49,21 @@ int64_t widthNow(const Model &m, StringRef name, unsigned axis) {
   return 0;
 }
 
+/// The layer that reads weight \p v: its first reader, looking through
+/// the Identity, Cast and DequantizeLinear nodes that exporters put
+/// between a weight and its Conv or MatMul (untied copies, fp16, QDQ).
+const Node *layerReading(const Value *v) {
+  const Node *n = nullptr;
+  for (unsigned hop = 0; hop < 4 && v && v->hasUses(); ++hop) {
+    n = v->getUses().front().user;
+    StringRef op = n->getOpType();
+    if (op != "Identity" && op != "Cast" && op != "DequantizeLinear")
+      break;
+    v = n->getNumOutputs() ? n->getOutput(0) : nullptr;
+  }
+  return n;
+}
+
 } // namespace
 
 Expected<ReportCollector> ReportCollector::start(Model &m) {
@@ -57,8 +72,9 @@ Expected<ReportCollector> ReportCollector::start(Model &m) {
     c.nodes.push_back(n.getName());
   c.weights = mainWeights(m);
   for (const Value *v : m.getGraph().getValues())
-    if (v->isWeight() && v->hasUses())
-      c.base.readerOf[v->getName()] = v->getUses().front().user->getName();
+    if (v->isWeight())
+      if (const Node *n = layerReading(v))
+        c.base.readerOf[v->getName()] = n->getName();
   c.base.before = computeStats(m);
   Expected<DepGraph> dg = buildDepGraph(m);
   if (!dg)

@@ -11,7 +11,9 @@ writes --report as HTML and SVG, then checks:
   histogram per scored group, the dropped residual unit, the frozen
   causes of --coverage;
 - the same command gives the same bytes;
-- --report=/dev/null writes through the device and leaves it one;
+- --report=/dev/null writes through the device and leaves it one; a
+  report that cannot be written, or a pipeline that fails, leaves neither
+  the model nor the report (one error line);
 - Debian's chromium renders the HTML headless: the screenshot is a PNG of
   the size asked for, with the chart's kept and removed colours in it.
 Everything it writes stays under TMPDIR (chromium's profile included).
@@ -101,6 +103,24 @@ for cause in re.findall(r"^  frozen \d+x: (.*)$", stats, re.M):
 # --- /dev/null stays a device ----------------------------------------------
 run(model, "-passes=dce", "--report=/dev/null")
 assert stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null was replaced"
+
+# --- Failures leave nothing behind ------------------------------------------
+def fails(*args):
+    p = subprocess.run([tool, *args], capture_output=True, text=True)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(lines) == 1 and \
+        lines[0].startswith("onnx-prune: error: "), (args, p.returncode, lines)
+    return lines[0]
+out = os.path.join(tmp, "bad.onnx")
+msg = fails(model, "-passes=dce", "--report=" + os.path.join(tmp, "no", "r.html"),
+            "-o", out)
+assert "cannot write report" in msg and not os.path.exists(out), msg
+bad_report = os.path.join(tmp, "bad.html")
+fails(model, "-passes=prune-width<plan-in=" + os.path.join(tmp, "no.json") + ">",
+      "--report=" + bad_report)
+assert not os.path.exists(bad_report)
+leftovers = [f for f in os.listdir(tmp) if ".tmp-" in f]
+assert not leftovers, leftovers
 
 # --- A real browser ----------------------------------------------------------
 chromium = shutil.which("chromium")
