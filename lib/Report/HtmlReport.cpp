@@ -268,7 +268,7 @@ void scoresSection(raw_ostream &os, const RunSummary &s) {
        << esc(plan.criterion.empty() ? "(plan)" : plan.criterion)
        << "</b>, budget <code>" << esc(plan.budget) << "</code>";
     if (!plan.source.empty())
-      os << ", data: " << esc(plan.source);
+      os << ", " << esc(plan.source);
     os << "; " << plan.numRemoved() << " units removed in "
        << plan.groups.size() << " groups.</p>\n";
     if (plan.scores.empty()) {

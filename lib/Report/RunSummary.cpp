@@ -11,6 +11,7 @@
 #include "lib/IR/Node.h"
 #include "lib/IR/Tensor.h"
 #include "passes/Analysis/DepGraph.h"
+#include "passes/Transforms/PrunePlan.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -84,27 +85,17 @@ Expected<ReportCollector> ReportCollector::start(Model &m) {
     const DepGraph::Group &g = dg->getGroups()[gi];
     if (g.numPrunable == 0 || g.spaces.empty())
       continue;
-    const DepGraph::Space &sp = spaces[g.spaces.front()];
-    if (sp.members.empty())
+    if (spaces[g.spaces.front()].members.empty())
       continue;
-    // Weights come first among the members. Name the group after a matrix
-    // or filter (rank >= 2) rather than a bias or a norm scale that happens
-    // to come first.
-    const AxisRef *root = &sp.members.front();
-    for (unsigned k = 0; k < sp.numWeightMembers; ++k)
-      if (const Tensor *t = sp.members[k].value->getWeight();
-          t && t->getDims().size() >= 2) {
-        root = &sp.members[k];
-        break;
-      }
+    AxisRef root = groupDisplayRoot(*dg, gi);
     GroupWidthRow w;
     w.group = gi;
-    w.tensor = root->value->getName();
+    w.tensor = root.value->getName();
     if (auto it = c.base.readerOf.find(w.tensor); it != c.base.readerOf.end())
       w.layer = it->second;
-    w.axis = root->axis;
+    w.axis = root.axis;
     w.unitWidth = g.unitWidth > 0 ? g.unitWidth : 1;
-    w.before = sp.size;
+    w.before = spaces[g.spaces.front()].size;
     c.base.groups.push_back(std::move(w));
   }
   for (const DepGraph::Space &sp : spaces)

@@ -31,6 +31,20 @@ size_t PrunePlan::numRemoved() const {
   return n;
 }
 
+AxisRef groupDisplayRoot(const DepGraph &dg, unsigned group) {
+  const DepGraph::Group &g = dg.getGroups()[group];
+  assert(!g.spaces.empty() && "a group has spaces");
+  const DepGraph::Space &sp = dg.getSpaces()[g.spaces.front()];
+  assert(!sp.members.empty() && "a space has members");
+  // Weights come first among the members: name the group after a matrix or
+  // filter rather than a bias or a norm scale that happens to come first.
+  for (unsigned k = 0; k < sp.numWeightMembers; ++k)
+    if (const Tensor *t = sp.members[k].value->getWeight();
+        t && t->getDims().size() >= 2)
+      return sp.members[k];
+  return sp.members.front();
+}
+
 PlanUnitRef getUnitRef(const DepGraph &dg, unsigned unit) {
   auto spaces = dg.getSpaces();
   const DepGraph::Unit u = dg.getUnit(unit);

@@ -89,7 +89,7 @@ struct PrunePlan {
   /// Every scored group's candidates, for reports (PruneRecord.h); not
   /// saved: a plan names what goes, not what was weighed.
   struct GroupScores {
-    std::string weight; ///< The group's name, as Group's.
+    std::string weight; ///< The group's root (groupDisplayRoot).
     unsigned axis = 0;
     uint64_t numUnits = 0; ///< All units, candidates or not.
     int64_t unitWidth = 1; ///< Channels per unit.
@@ -128,6 +128,11 @@ struct PrunePlan {
 /// dims). Errors name \p source and the weight.
 llvm::Error applyWeightUpdates(Model &m, llvm::ArrayRef<WeightUpdate> updates,
                                llvm::StringRef source);
+
+/// The axis a group is shown by in reports: the first matrix or filter
+/// (rank >= 2) among the weight members of its first space, else its first
+/// member. Not a plan name (plans name groups by their first prunable unit).
+AxisRef groupDisplayRoot(const DepGraph &dg, unsigned group);
 
 /// The content name of unit \p unit (see the file comment).
 PlanUnitRef getUnitRef(const DepGraph &dg, unsigned unit);

@@ -879,8 +879,8 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
   for (const GroupPlan &gp : plans) {
     if (gp.order.empty())
       continue;
-    PlanUnitRef ref = getUnitRef(dg, prunableUnitsOf(dg, gp.group).front());
-    plan.scores.push_back({ref.weight, ref.axis, uint64_t(gp.total),
+    AxisRef root = groupDisplayRoot(dg, gp.group);
+    plan.scores.push_back({root.value->getName(), root.axis, uint64_t(gp.total),
                            channelsPerUnit(dg, gp.group), gp.scores,
                            uint64_t(gp.removed)});
   }
