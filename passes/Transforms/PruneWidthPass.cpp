@@ -935,8 +935,6 @@ Expected<bool> PruneWidthPass::pruneOnce(Model &m, ModelAnalysisManager &am,
   if (!opts.planOut.empty())
     if (Error e = plan.writeFile(opts.planOut))
       return std::move(e);
-  if (PruneRecord *record = getPruneRecord(m, am))
-    record->width.push_back(plan);
   if (opts.planIn.empty() && !latency)
     warnSlowWidths(m, dg, *units, out);
   numUnits += units->size();
@@ -945,6 +943,12 @@ Expected<bool> PruneWidthPass::pruneOnce(Model &m, ModelAnalysisManager &am,
   // Updates are values of the unpruned weights: applied before slicing.
   if (Error e = applyWeightUpdates(m, plan.updates, source))
     return std::move(e);
+  bool updated = !plan.updates.empty();
+  if (PruneRecord *record = getPruneRecord(m, am)) {
+    // Reports show scores and cuts, not the updated weights' bytes.
+    plan.updates.clear();
+    record->width.push_back(std::move(plan));
+  }
   if (!units->empty()) {
     Rewriter rw(m);
     if (Error e = applyPruning(m, dg, *units, rw))
@@ -954,7 +958,7 @@ Expected<bool> PruneWidthPass::pruneOnce(Model &m, ModelAnalysisManager &am,
     if (!dce)
       return dce.takeError();
   }
-  return !units->empty() || !plan.updates.empty();
+  return !units->empty() || updated;
 }
 
 void PruneWidthPass::warnSlowWidths(const Model &m, const DepGraph &dg,
