@@ -74,7 +74,7 @@ Expected<ReportCollector> ReportCollector::start(Model &m) {
   c.weights = mainWeights(m);
   for (const Value *v : m.getGraph().getValues())
     if (v->isWeight())
-      if (const Node *n = layerReading(v))
+      if (const Node *n = layerReading(v); n && !n->getName().empty())
         c.base.readerOf[v->getName()] = n->getName();
   c.base.before = computeStats(m);
   Expected<DepGraph> dg = buildDepGraph(m);
