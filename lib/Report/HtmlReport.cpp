@@ -91,14 +91,6 @@ std::string pct(double part, double whole) {
   return whole > 0 ? num(100.0 * part / whole) + "%" : "-";
 }
 
-/// A list of dims, "[64, 3, 3, 3]".
-std::string dims(ArrayRef<int64_t> d) {
-  std::string out = "[";
-  for (size_t i = 0; i < d.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(d[i]);
-  return out + "]";
-}
-
 // ---- The width chart --------------------------------------------------------
 
 /// The chart as an <svg> element (\p standalone: with the XML namespace and
