@@ -30,9 +30,11 @@ LAYERS = [
     ("transforms", ["passes/Transforms/"], ["criteria"]),
     ("runtime", ["lib/Runtime/"], ["transforms"]),
     ("pipeline", ["passes/Pipeline/"], ["runtime"]),
+    # The run summary and the HTML report read what the passes recorded.
+    ("report", ["lib/Report/"], ["transforms"]),
     # The public headers: the standard library only.
     ("public", ["include/onnxprune/"], []),
-    ("facade", ["lib/Facade/"], ["pipeline", "public"]),
+    ("facade", ["lib/Facade/"], ["pipeline", "report", "public"]),
     # The C ABI and the Python module see the public headers only.
     ("c-api", ["frontends/c-api/"], ["public"]),
     ("python", ["frontends/python/"], ["public"]),

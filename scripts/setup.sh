@@ -33,7 +33,8 @@ ORT_PKG_LIB='package/Plugins/Linux/x64/libonnxruntime.so'
 ORT_STAMP="npm:$ORT_NPM_SPEC sha256:$ORT_TGZ_SHA256"
 
 # Debian 12 packages. (`npm` is skipped when an npm is already installed:
-# NodeSource's nodejs bundles npm and conflicts with Debian's npm package.)
+# NodeSource's nodejs bundles npm and conflicts with Debian's npm package.
+# chromium renders the HTML report headless in `ctest -R report-browser`.)
 PACKAGES=(
   cmake ninja-build g++ clang
   llvm-14-dev llvm-14-tools libclang-rt-14-dev
@@ -41,7 +42,7 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   libeigen3-dev libopenblas-dev pybind11-dev pkg-config
   python3-torch python3-torchvision python3-onnx python3-numpy
-  ccache nodejs npm
+  ccache nodejs npm chromium
 )
 
 CLEANUP=()

@@ -123,10 +123,17 @@ struct Options {
   int64_t calibrationSamples = 0;
   /// --calibration-batch: samples per calibration run.
   int64_t calibrationBatch = 32;
-  /// --threads: ONNX Runtime intra-op threads for calibration runs (0:
-  /// ONNX Runtime's choice, one per core). One by default: results are
-  /// then the same on every machine.
-  int64_t threads = 1;
+  /// --threads (the tool's -j): threads for scoring and slicing weights,
+  /// and for ONNX Runtime's calibration runs unless calibrationThreads is
+  /// set; 0 (the default): every core. Process-wide while a run lasts, as
+  /// in the tool. The output is the same for any number.
+  int64_t threads = 0;
+  /// --calibration-threads: ONNX Runtime intra-op threads of calibration
+  /// runs; 0 (the default): those of `threads`.
+  int64_t calibrationThreads = 0;
+  /// --report: after a run, write the HTML report here (the per-layer
+  /// width chart alone for a name ending in .svg), atomically; "": none.
+  std::string report;
   /// --verify-each: IR checks and ONNX's checker after every pass.
   bool verifyEach = false;
   /// --external-data: on save, tensors of at least this size go to an
@@ -213,6 +220,84 @@ struct Coverage {
   std::string toJson() const;
 };
 
+/// One pass of a pipeline built in code: a registry name and its
+/// parameters, in the order set. It renders as the -passes text does
+/// (`name<k=v;flag>`), so a Pipeline and the same text run the same passes
+/// and give the same bytes.
+///
+/// \code
+///   Pipeline p;
+///   p.add(Pass("prune-width").set("criterion", "obs").flag("compensate")
+///             .set("per-group", 0.3))
+///    .add(Pass("dce"));
+///   m.run(p, opts, &report);   // as m.run("prune-width<criterion=obs;
+///                              //   compensate;per-group=0.3>,dce", ...)
+/// \endcode
+class Pass {
+public:
+  explicit Pass(std::string name) : passName(std::move(name)) {}
+  /// `print<NAME>`, `require<NAME>`: an analysis printed or computed.
+  static Pass print(const std::string &analysis);
+  static Pass require(const std::string &analysis);
+
+  /// `key=value`. Doubles print in the shortest form that reads back to
+  /// the same value, as the canonical pipeline does.
+  Pass &set(const std::string &key, const std::string &value);
+  Pass &set(const std::string &key, const char *value) {
+    return set(key, std::string(value));
+  }
+  Pass &set(const std::string &key, int64_t value);
+  Pass &set(const std::string &key, int value) {
+    return set(key, int64_t(value));
+  }
+  Pass &set(const std::string &key, double value);
+  /// A flag parameter, `key` alone (compensate, global, uniform...).
+  Pass &flag(const std::string &key);
+
+  const std::string &name() const { return passName; }
+  /// The pass as pipeline text: `name` or `name<k=v;flag>`.
+  std::string text() const;
+
+private:
+  friend class Pipeline;
+  std::string passName;
+  /// (key, value) in order; a flag has no value.
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<bool> isFlag;
+};
+
+/// A pass or analysis of the library's registry (PassRegistry.def), for
+/// code that builds pipelines; passes that plugins add parse in pipelines
+/// but are not listed.
+struct PassDesc {
+  bool isAnalysis = false; ///< Used as print<NAME> / require<NAME>.
+  std::string name;
+  std::string params; ///< The parameter grammar ("per-group=R;..."), or "".
+  std::string description;
+};
+
+/// A pipeline built in code (see Pass).
+class Pipeline {
+public:
+  Pipeline &add(Pass pass) {
+    passes.push_back(std::move(pass));
+    return *this;
+  }
+  const std::vector<Pass> &getPasses() const { return passes; }
+  /// The -passes text, passes joined by ','.
+  std::string text() const;
+  /// Parses text() with the registry: an unknown pass or parameter, or a
+  /// value that the pipeline text cannot hold (one with ';', ',', '<' or
+  /// '>' where the grammar ends there), fails with the tool's message.
+  /// \p canonical gets -print-pipeline-passes' form.
+  Status validate(std::string *canonical = nullptr) const;
+  /// Every registered pass and analysis, passes first, each sorted by name.
+  static std::vector<PassDesc> registered();
+
+private:
+  std::vector<Pass> passes;
+};
+
 /// A model in memory. Movable, not copyable.
 class Model {
 public:
@@ -241,6 +326,9 @@ public:
   /// \p report when not null. On failure the model may hold part of the
   /// pipeline's changes: keep a copy (toBytes) if that matters.
   Status run(const std::string &pipeline, const Options &opts = {},
+             Report *report = nullptr);
+  /// Runs a pipeline built in code: the same as running its text().
+  Status run(const Pipeline &pipeline, const Options &opts = {},
              Report *report = nullptr);
 
   /// Writes the model: atomically, nothing left behind on failure.

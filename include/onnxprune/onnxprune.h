@@ -18,8 +18,12 @@
  *
  * options_json: an object whose keys are the tool's long flag names without
  * dashes ("calibration", "calibration-samples", "calibration-batch",
- * "threads", "verify-each", "external-data", "external-data-file", "text",
- * "base-dir"); values are strings, numbers or booleans. The writing ones
+ * "threads", "calibration-threads", "report", "verify-each",
+ * "external-data", "external-data-file", "text", "base-dir"), meaning what
+ * the tool's flags mean with the same defaults ("threads" is -j: every core
+ * unless set; process-wide, and the output does not depend on it; "report"
+ * writes the HTML report, or the SVG width chart for a .svg name); values
+ * are strings, numbers or booleans. The writing ones
  * (external-data, external-data-file, text) apply to the model's next
  * onnxprune_model_save. A model read from bytes has no folder: its external
  * data needs "base-dir" at onnxprune_model_from_bytes_with_options.

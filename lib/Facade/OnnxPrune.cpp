@@ -17,7 +17,10 @@
 #include "lib/IR/Model.h"
 #include "lib/IR/Node.h"
 #include "lib/IR/Tensor.h"
+#include "lib/Report/HtmlReport.h"
+#include "lib/Report/RunSummary.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/Parallel.h"
 #include "passes/Analysis/DepGraph.h"
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/OpHandlers/ShapeInference.h"
@@ -99,6 +102,9 @@ std::vector<std::string> Options::keys() {
   return {"calibration",
           "calibration-samples",
           "calibration-batch",
+          "threads",
+          "calibration-threads",
+          "report",
           "verify-each",
           "external-data",
           "external-data-file",
@@ -141,6 +147,10 @@ Status Options::set(const std::string &key, const std::string &value) {
     return parseInt(key, value, 1, calibrationBatch);
   else if (key == "threads")
     return parseInt(key, value, 0, threads);
+  else if (key == "calibration-threads")
+    return parseInt(key, value, 0, calibrationThreads);
+  else if (key == "report")
+    report = value;
   else if (key == "verify-each")
     return parseBool(key, value, verifyEach);
   else if (key == "external-data") {
@@ -348,103 +358,19 @@ Status Model::coverage(Coverage &out) {
 // Running a pipeline, and the report
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-/// What the report compares: the main graph's nodes and weights, and the
-/// roots of the prunable groups, before the pipeline.
-struct Snapshot {
-  std::vector<std::string> nodes;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> weights;
-  std::vector<GroupWidth> groups;
-};
-
-std::vector<std::pair<std::string, std::vector<int64_t>>>
-mainWeights(const onnxprune::Model &m) {
-  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
-  for (const Value *v : m.getGraph().getValues())
-    if (const Tensor *t = v->getWeight())
-      out.emplace_back(v->getName(), std::vector<int64_t>(t->getDims().begin(),
-                                                          t->getDims().end()));
-  llvm::sort(out,
-             [](const auto &a, const auto &b) { return a.first < b.first; });
-  return out;
+/// The library's Report from the run's summary.
+static void fillReport(const RunSummary &sum, Report &r) {
+  r.pipeline = sum.pipeline;
+  r.before = toCounts(sum.before);
+  r.after = toCounts(sum.after);
+  r.removedNodes = sum.removedNodes;
+  r.removedWeights = sum.removedWeights;
+  for (const RunSummary::Sliced &c : sum.slicedWeights)
+    r.slicedWeights.push_back({c.tensor, c.before, c.after});
+  for (const GroupWidthRow &g : sum.groups)
+    r.groups.push_back(
+        {g.group, g.tensor, g.axis, g.unitWidth, g.before, g.after});
 }
-
-Expected<Snapshot> takeSnapshot(onnxprune::Model &m) {
-  Snapshot s;
-  for (const Node &n : m.getGraph().getNodes())
-    s.nodes.push_back(n.getName());
-  s.weights = mainWeights(m);
-  Expected<DepGraph> dg = buildDepGraph(m);
-  if (!dg)
-    return dg.takeError();
-  for (unsigned gi = 0; gi < dg->getGroups().size(); ++gi) {
-    const DepGraph::Group &g = dg->getGroups()[gi];
-    if (g.numPrunable == 0 || g.spaces.empty())
-      continue;
-    const DepGraph::Space &sp = dg->getSpaces()[g.spaces.front()];
-    if (sp.members.empty())
-      continue;
-    // Weights come first among the members. Name the group after a matrix
-    // or filter (rank >= 2) rather than a bias or a norm scale that happens
-    // to come first.
-    const AxisRef *root = &sp.members.front();
-    for (unsigned k = 0; k < sp.numWeightMembers; ++k)
-      if (const Tensor *t = sp.members[k].value->getWeight();
-          t && t->getDims().size() >= 2) {
-        root = &sp.members[k];
-        break;
-      }
-    GroupWidth w;
-    w.group = gi;
-    w.tensor = root->value->getName();
-    w.axis = root->axis;
-    w.unitWidth = g.unitWidth > 0 ? g.unitWidth : 1;
-    w.before = sp.size;
-    s.groups.push_back(std::move(w));
-  }
-  return s;
-}
-
-/// The size of axis \p axis of the main-graph value \p name now; 0 when
-/// it is gone or its size is not known.
-int64_t widthNow(const onnxprune::Model &m, StringRef name, unsigned axis) {
-  const Value *v = m.getGraph().lookup(name);
-  if (!v || (!v->hasUses() && !v->isGraphOutput()))
-    return 0;
-  if (const Tensor *t = v->getWeight())
-    return axis < t->getDims().size() ? t->getDims()[axis] : 0;
-  const Type &ty = v->getType();
-  if (ty.hasRank() && axis < ty.shape->size() && (*ty.shape)[axis].isStatic())
-    return (*ty.shape)[axis].value;
-  return 0;
-}
-
-void finishReport(const onnxprune::Model &m, Snapshot &snap, Report &r) {
-  StringSet<> nodesNow;
-  for (const Node &n : m.getGraph().getNodes())
-    nodesNow.insert(n.getName());
-  for (const std::string &n : snap.nodes)
-    if (!nodesNow.contains(n))
-      r.removedNodes.push_back(n);
-  auto now = mainWeights(m);
-  StringMap<const std::vector<int64_t> *> dimsNow;
-  for (auto &[name, dims] : now)
-    dimsNow[name] = &dims;
-  for (auto &[name, dims] : snap.weights) {
-    auto it = dimsNow.find(name);
-    if (it == dimsNow.end())
-      r.removedWeights.push_back(name);
-    else if (*it->second != dims)
-      r.slicedWeights.push_back({name, dims, *it->second});
-  }
-  for (GroupWidth &g : snap.groups) {
-    g.after = widthNow(m, g.tensor, g.axis);
-    r.groups.push_back(g);
-  }
-}
-
-} // namespace
 
 Status Model::run(const std::string &pipeline, const Options &opts,
                   Report *report) {
@@ -463,13 +389,16 @@ Status Model::run(const std::string &pipeline, const Options &opts,
     ModelStats before = computeStats(model);
     // Budgets are relative to the model as it is now (the tool: as read).
     originalCounts(model, &before);
-    std::optional<Snapshot> snap;
-    if (report) {
-      Expected<Snapshot> s = takeSnapshot(model);
-      if (!s)
-        return toStatus(s.takeError(), false);
-      snap = std::move(*s);
+    std::optional<ReportCollector> collector;
+    if (report || !opts.report.empty()) {
+      Expected<ReportCollector> c = ReportCollector::start(model);
+      if (!c)
+        return toStatus(c.takeError(), false);
+      collector = std::move(*c);
     }
+    // As the tool's -j: process-wide, for scoring and slicing; the output
+    // is the same for any number.
+    setThreadCount(static_cast<unsigned>(opts.threads));
 
     ModelAnalysisManager mam;
 #ifdef ONNXPRUNE_HAVE_ORT
@@ -477,7 +406,8 @@ Status Model::run(const std::string &pipeline, const Options &opts,
     calOpts.batch = opts.calibrationBatch;
     calOpts.samples = opts.calibrationSamples;
     calOpts.progress = false;
-    calOpts.runtime.intraOpThreads = static_cast<int>(opts.threads);
+    calOpts.runtime.intraOpThreads = static_cast<int>(
+        opts.calibrationThreads ? opts.calibrationThreads : getThreadCount());
     if (!opts.calibration.empty() && !opts.calibrationArrays.empty())
       return Status::inputErrorOf("calibration: give a path or arrays, not "
                                   "both");
@@ -515,6 +445,8 @@ Status Model::run(const std::string &pipeline, const Options &opts,
                                   "Runtime (-DONNXPRUNE_ENABLE_ORT=ON)");
 #endif
     pb.registerAnalyses(mam);
+    if (collector)
+      collector->registerWith(mam);
     if (opts.verifyEach)
       mpm.setVerifyEach(makeModelVerifier());
     Expected<PreservedAnalyses> pa = mpm.run(model, mam);
@@ -522,21 +454,27 @@ Status Model::run(const std::string &pipeline, const Options &opts,
     if (!pa)
       return toStatus(pa.takeError(), false);
 
-    if (report) {
-      *report = Report();
-      raw_string_ostream os(report->pipeline);
+    if (collector) {
+      std::string text;
+      raw_string_ostream os(text);
       mpm.printPipeline(os);
       os.flush();
-      report->before = toCounts(before);
-      report->after = toCounts(computeStats(model));
-      finishReport(model, *snap, *report);
-      report->log = std::move(log);
+      RunSummary sum = collector->finish(model, std::move(text));
+      sum.title = reportTitle(model.sourcePath);
+      if (!opts.report.empty())
+        if (Error err = writeReport(opts.report, sum))
+          return toStatus(std::move(err), false);
+      if (report) {
+        *report = Report();
+        fillReport(sum, *report);
+        report->log = std::move(log);
 #ifdef ONNXPRUNE_HAVE_ORT
-      // Latency budgets met in the run, predicted and measured (the tool
-      // prints these lines with --stats).
-      for (const std::string &line : latency->reports)
-        report->log += line + "\n";
+        // Latency budgets met in the run, predicted and measured (the tool
+        // prints these lines with --stats).
+        for (const std::string &line : latency->reports)
+          report->log += line + "\n";
 #endif
+      }
     }
     return Status();
   });

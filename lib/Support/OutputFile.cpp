@@ -116,6 +116,15 @@ bool OutputFile::writesInPlace(StringRef destPath) {
          !S_ISREG(st.st_mode);
 }
 
+Error OutputFile::writeWhole(StringRef destPath, StringRef data) {
+  auto f = create(destPath);
+  if (!f)
+    return f.takeError();
+  if (Error e = f->write(data))
+    return e;
+  return f->commit();
+}
+
 Expected<OutputFile> OutputFile::create(StringRef destPath) {
   auto cannotCreate = [&](const Twine &why) {
     return makeError("cannot create output file '" + destPath + "': " + why);

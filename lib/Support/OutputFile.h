@@ -38,6 +38,9 @@ public:
 
   /// Opens \p destPath for writing as described in the file comment.
   static llvm::Expected<OutputFile> create(llvm::StringRef destPath);
+  /// Writes all of \p data to \p destPath and commits: the whole file or,
+  /// on failure, nothing.
+  static llvm::Error writeWhole(llvm::StringRef destPath, llvm::StringRef data);
   OutputFile(OutputFile &&o) noexcept;
   OutputFile &operator=(OutputFile &&) = delete;
   /// Without commit(), removes the temporary (regular files) or just closes.

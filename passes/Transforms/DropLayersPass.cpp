@@ -15,6 +15,7 @@
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/PrunePlan.h"
+#include "passes/Transforms/PruneRecord.h"
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/Format.h"
@@ -378,6 +379,17 @@ Expected<PreservedAnalyses> DropLayersPass::run(Model &m,
                          "' overlaps a unit already dropped");
     plan.dropped.push_back(
         {u.id, depthKindName(u.kind).str(), u.params, score});
+  }
+  if (PruneRecord *record = getPruneRecord(m, am)) {
+    PruneRecord::DepthRun run{plan.pass, plan.criterion, plan.budget, {}};
+    for (const ResidualUnit &u : units.units)
+      run.units.push_back({u.id, depthKindName(u.kind).str(), u.params, false,
+                           0.0, u.droppable() ? "" : u.blocker});
+    for (auto &[idx, score] : chosen) {
+      run.units[idx].dropped = true;
+      run.units[idx].score = score;
+    }
+    record->depth.push_back(std::move(run));
   }
   for (auto &[idx, score] : chosen) {
     const ResidualUnit &u = units.units[idx];

@@ -24,11 +24,37 @@ using namespace llvm;
 
 namespace onnxprune {
 
+PrunePlan PrunePlan::withoutUpdates() const {
+  PrunePlan p;
+  p.pass = pass;
+  p.criterion = criterion;
+  p.budget = budget;
+  p.source = source;
+  p.groups = groups;
+  p.dropped = dropped;
+  p.scores = scores;
+  return p;
+}
+
 size_t PrunePlan::numRemoved() const {
   size_t n = 0;
   for (const Group &g : groups)
     n += g.removed.size();
   return n;
+}
+
+AxisRef groupDisplayRoot(const DepGraph &dg, unsigned group) {
+  const DepGraph::Group &g = dg.getGroups()[group];
+  assert(!g.spaces.empty() && "a group has spaces");
+  const DepGraph::Space &sp = dg.getSpaces()[g.spaces.front()];
+  assert(!sp.members.empty() && "a space has members");
+  // Weights come first among the members: name the group after a matrix or
+  // filter rather than a bias or a norm scale that happens to come first.
+  for (unsigned k = 0; k < sp.numWeightMembers; ++k)
+    if (const Tensor *t = sp.members[k].value->getWeight();
+        t && t->getDims().size() >= 2)
+      return sp.members[k];
+  return sp.members.front();
 }
 
 PlanUnitRef getUnitRef(const DepGraph &dg, unsigned unit) {
@@ -352,13 +378,7 @@ Expected<PrunePlan> PrunePlan::fromJSON(StringRef text, StringRef source,
 
 /// Writes \p data to \p path atomically.
 static Error writeWhole(StringRef path, StringRef data, StringRef what) {
-  auto f = OutputFile::create(path);
-  if (!f)
-    return addContext(f.takeError(),
-                      "cannot write " + what + " '" + path + "'");
-  if (Error e = f->write(data))
-    return addContext(std::move(e), "cannot write " + what + " '" + path + "'");
-  if (Error e = f->commit())
+  if (Error e = OutputFile::writeWhole(path, data))
     return addContext(std::move(e), "cannot write " + what + " '" + path + "'");
   return Error::success();
 }

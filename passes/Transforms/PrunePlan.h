@@ -86,9 +86,25 @@ struct PrunePlan {
   /// slicing. Saved in a sidecar `PLAN.weights` (raw little-endian, in
   /// order; the JSON gives each one's weight, dtype, dims, offset, bytes).
   std::vector<WeightUpdate> updates;
+  /// Every scored group's candidates, for reports (PruneRecord.h); not
+  /// saved: a plan names what goes, not what was weighed.
+  struct GroupScores {
+    std::string weight; ///< The group's root (groupDisplayRoot).
+    unsigned axis = 0;
+    uint64_t numUnits = 0; ///< All units, candidates or not.
+    int64_t unitWidth = 1; ///< Channels per unit.
+    /// The candidates' scores in the order they were ranked (lowest
+    /// first, or the criterion's joint order); the first `removed` go.
+    std::vector<double> scores;
+    uint64_t removed = 0;
+  };
+  std::vector<GroupScores> scores;
 
   /// Number of units removed over all groups.
   size_t numRemoved() const;
+  /// A copy without the weight updates (for reports: an OBS plan's
+  /// updates can be as large as the model).
+  PrunePlan withoutUpdates() const;
 
   /// Pretty-printed JSON, keys in a fixed order: the same plan gives the
   /// same bytes.
@@ -115,6 +131,11 @@ struct PrunePlan {
 /// dims). Errors name \p source and the weight.
 llvm::Error applyWeightUpdates(Model &m, llvm::ArrayRef<WeightUpdate> updates,
                                llvm::StringRef source);
+
+/// The axis a group is shown by in reports: the first matrix or filter
+/// (rank >= 2) among the weight members of its first space, else its first
+/// member. Not a plan name (plans name groups by their first prunable unit).
+AxisRef groupDisplayRoot(const DepGraph &dg, unsigned group);
 
 /// The content name of unit \p unit (see the file comment).
 PlanUnitRef getUnitRef(const DepGraph &dg, unsigned unit);

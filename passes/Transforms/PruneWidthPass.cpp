@@ -19,6 +19,7 @@
 #include "passes/Analysis/StatsAnalysis.h"
 #include "passes/PassParams.h"
 #include "passes/Transforms/DCEPass.h"
+#include "passes/Transforms/PruneRecord.h"
 #include "passes/Transforms/WidthPruner.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -967,6 +968,14 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
   plan.criterion = opts.criterion;
   plan.budget = opts.budgetText();
   plan.source = (*criterion)->source();
+  for (const GroupPlan &gp : plans) {
+    if (gp.order.empty())
+      continue;
+    AxisRef root = groupDisplayRoot(dg, gp.group);
+    plan.scores.push_back({root.value->getName(), root.axis, uint64_t(gp.total),
+                           channelsPerUnit(dg, gp.group), gp.scores,
+                           uint64_t(gp.removed)});
+  }
   auto updates = (*criterion)->updatesFor(ctx, units);
   if (!updates)
     return updates.takeError();
@@ -1044,6 +1053,11 @@ Expected<bool> PruneWidthPass::applyPlan(Model &m, ModelAnalysisManager &am,
   // Updates are values of the unpruned weights: applied before slicing.
   if (Error e = applyWeightUpdates(m, plan.updates, source))
     return std::move(e);
+  bool updated = !plan.updates.empty();
+  if (PruneRecord *record = getPruneRecord(m, am)) {
+    // Reports show scores and cuts, not the updated weights' bytes.
+    record->width.push_back(plan.withoutUpdates());
+  }
   if (!units->empty()) {
     Rewriter rw(m);
     if (Error e = applyPruning(m, dg, *units, rw))
@@ -1053,7 +1067,7 @@ Expected<bool> PruneWidthPass::applyPlan(Model &m, ModelAnalysisManager &am,
     if (!dce)
       return dce.takeError();
   }
-  return !units->empty() || !plan.updates.empty();
+  return !units->empty() || updated;
 }
 
 void PruneWidthPass::warnSlowWidths(const Model &m, const DepGraph &dg,

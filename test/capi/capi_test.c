@@ -124,13 +124,20 @@ int main(int argc, char **argv) {
   OK(onnxprune_run(fromBytes, "check-numerics", NULL, NULL));
 
   /* 3. Prune both with calibration data; the report goes to a file that
-   * run_capi_test.sh checks against the tool. */
+   * run_capi_test.sh checks against the tool. The thread options mean what
+   * the tool's -j and --calibration-threads mean, and the HTML report is
+   * the tool's --report: the script compares both with the tool's. */
+  snprintf(options, sizeof options,
+           "{\"calibration\": \"%s\", \"calibration-samples\": 128, "
+           "\"calibration-batch\": 32, \"threads\": 3, "
+           "\"calibration-threads\": 2, \"report\": \"%s/capi-report.html\"}",
+           calibration, tmp);
+  char *report = NULL;
+  OK(onnxprune_run(fromPath, pipeline, options, &report));
   snprintf(options, sizeof options,
            "{\"calibration\": \"%s\", \"calibration-samples\": 128, "
            "\"calibration-batch\": 32}",
            calibration);
-  char *report = NULL;
-  OK(onnxprune_run(fromPath, pipeline, options, &report));
   CHECK(report && strstr(report, "\"schema\":\"onnxprune.report\""));
   CHECK(report && strstr(report, "\"version\":1"));
   snprintf(path, sizeof path, "%s/report.json", tmp);

@@ -2,7 +2,9 @@
 # The C ABI test (capi_test.c) and what it wrote, checked against the tool:
 # the model pruned through the C ABI (from a path, and from bytes) is
 # byte-identical to onnx-prune's output for the same pipeline and flags,
-# and the report's figures equal the tool's print<stats> on both models.
+# and the report's figures equal the tool's print<stats> on both models;
+# the same options (threads, calibration-threads, report) give the tool's
+# bytes, model and HTML report.
 # usage: run_capi_test.sh ONNX-PRUNE CAPI-TEST PYTHON MODEL CALIBRATION TMPDIR
 set -eu
 tool=$1 capi=$2 python=$3 model=$4 calib=$5 tmp=$6
@@ -13,8 +15,12 @@ mkdir -p "$tmp/ext"
 "$tool" "$model" --external-data=1K -o "$tmp/ext/model.onnx"
 "$capi" "$model" "$calib" "$tmp/ext/model.onnx" "$tmp" "$pipeline"
 "$tool" "$model" --calibration="$calib" --calibration-samples=128 \
-  --calibration-batch=32 -passes="$pipeline" -o "$tmp/tool.onnx"
+  --calibration-batch=32 -j3 --calibration-threads=2 -passes="$pipeline" \
+  --report="$tmp/tool-report.html" -o "$tmp/tool.onnx"
 cmp "$tmp/tool.onnx" "$tmp/capi.onnx"
+cmp "$tmp/tool-report.html" "$tmp/capi-report.html"
+# capi-bytes.onnx was made with the library's default threads (every
+# core, as the tool's): the output does not depend on them.
 cmp "$tmp/tool.onnx" "$tmp/capi-bytes.onnx"
 "$tool" "$model" -passes='print<stats>' > "$tmp/stats-before.txt"
 "$tool" "$tmp/tool.onnx" -passes='print<stats>' > "$tmp/stats-after.txt"

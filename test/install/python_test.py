@@ -50,6 +50,15 @@ assert onnxprune.prune(model_path, pipeline, calibration=calib_path,
                        **{"calibration-samples": samples}) == \
     os.path.join(tmp, "py2.onnx")
 assert open(os.path.join(tmp, "py2.onnx"), "rb").read() == expected
+# The report and thread options mean the tool's flags: the tool's
+# --report bytes (run_install_test.sh wrote tool-report.html), any threads.
+onnxprune.prune(model_path, pipeline, calibration=calib_path,
+                calibration_samples=samples, threads=2,
+                calibration_threads=1, output=os.path.join(tmp, "py3.onnx"),
+                report=os.path.join(tmp, "py-report.html"))
+assert open(os.path.join(tmp, "py3.onnx"), "rb").read() == expected
+assert open(os.path.join(tmp, "py-report.html"), "rb").read() == \
+    open(os.path.join(tmp, "tool-report.html"), "rb").read()
 
 assert report["schema"] == "onnxprune.report" and report["version"] == 1
 assert report["before"]["params"] == 326442, report["before"]

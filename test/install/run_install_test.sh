@@ -25,7 +25,7 @@ model=$trained/fmnist_resnet.onnx calib=$trained/fmnist_calib.npz
 pipeline='prune-width<criterion=obs;compensate;per-group=0.3;round-to=1>,dce'
 "$tool" --version
 "$tool" "$model" --calibration="$calib" --calibration-samples=128 \
-  -passes="$pipeline" -o "$tmp/tool.onnx"
+  -passes="$pipeline" --report="$tmp/tool-report.html" -o "$tmp/tool.onnx"
 
 # 1. find_package(OnnxPrune).
 cmake -S "$src/examples/library" -B "$tmp/ex" -G Ninja \
@@ -37,6 +37,14 @@ cmp "$tmp/tool.onnx" "$tmp/prune_c.onnx"
 "$tmp/ex/prune_cpp" "$model" "$tmp/prune_cpp.onnx" \
   'prune-width<criterion=wanda;per-group=0.25>,dce' 64 | tee "$tmp/prune_cpp.txt"
 grep -q '^params: 326442 -> ' "$tmp/prune_cpp.txt"
+# The same pipeline built in code (Pipeline, Pass): the tool's bytes, model
+# and report.
+"$tmp/ex/pipeline_cpp" "$model" "$tmp/pipeline_cpp.onnx" "$calib" \
+  "$tmp/pipeline_cpp.html" | tee "$tmp/pipeline_cpp.txt"
+grep -qxF "pipeline: $pipeline" "$tmp/pipeline_cpp.txt"
+grep -q "^refused: pass 'prune-width'.*per-grup" "$tmp/pipeline_cpp.txt"
+cmp "$tmp/tool.onnx" "$tmp/pipeline_cpp.onnx"
+cmp "$tmp/tool-report.html" "$tmp/pipeline_cpp.html"
 
 # 2. pkg-config, no CMake.
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"

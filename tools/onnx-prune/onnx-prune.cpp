@@ -20,7 +20,10 @@
 #include "frontends/onnx/ModelWriter.h"
 #include "lib/Facade/FacadeInternal.h"
 #include "lib/IR/IRVerifier.h"
+#include "lib/Report/HtmlReport.h"
+#include "lib/Report/RunSummary.h"
 #include "lib/Support/Error.h"
+#include "lib/Support/OutputFile.h"
 #include "lib/Support/Parallel.h"
 #include "lib/Support/Progress.h"
 #include "passes/Analysis/Calibration.h"
@@ -120,6 +123,14 @@ struct ToolOptions {
                       cl::desc("Print node, parameter and FLOP counts "
                                "before and after the pipeline to stderr"),
                       cl::cat(category)};
+  cl::opt<std::string> report{
+      "report",
+      cl::desc("After the pipeline, write a report people look at: a "
+               "self-contained HTML page (sizes before and after, the width "
+               "of every layer, each group's scores and cut, depth units "
+               "dropped, frozen spaces and why), or, for a name ending in "
+               ".svg, the per-layer width chart alone"),
+      cl::value_desc("file.html|file.svg"), cl::init(""), cl::cat(category)};
   cl::opt<bool> coverage{
       "coverage",
       cl::desc("Print, before the pipeline, the share of parameters in "
@@ -391,6 +402,21 @@ int runTool(int argc, char **argv) {
                !name.startswith("invalidate<");
       }))
     originalCounts(model, statsBefore ? &*statsBefore : nullptr);
+  // The report's file is opened before anything runs (a bad path fails
+  // here, with nothing written) and committed after the model is written.
+  std::optional<ReportCollector> collector;
+  std::optional<OutputFile> reportFile;
+  if (!opts.report.empty()) {
+    Expected<OutputFile> f = OutputFile::create(opts.report);
+    if (!f)
+      return reportError(addContext(f.takeError(), "cannot write report '" +
+                                                       opts.report + "'"));
+    reportFile.emplace(std::move(*f));
+    Expected<ReportCollector> c = ReportCollector::start(model);
+    if (!c)
+      return reportError(c.takeError());
+    collector.emplace(std::move(*c));
+  }
   if (opts.coverage) {
     Expected<DepGraph> dg = buildDepGraph(model);
     if (!dg)
@@ -445,6 +471,8 @@ int runTool(int argc, char **argv) {
     mam.registerAnalysis(LatencyProviderAnalysis(latency, latOpts));
 #endif
     pb.registerAnalyses(mam);
+    if (collector)
+      collector->registerWith(mam);
     if (opts.verifyEach) {
       ModelVerifierFn verifier = makeModelVerifier(&errs(), toolName);
       if (Error err = verifyModelStructure(model))
@@ -459,6 +487,20 @@ int runTool(int argc, char **argv) {
   if (!opts.output.empty())
     if (Error err = writeModelFile(model, opts.output, writeOpts))
       return reportError(std::move(err));
+
+  if (reportFile) {
+    std::string pipelineText;
+    raw_string_ostream ps(pipelineText);
+    mpm.printPipeline(ps);
+    RunSummary summary = collector->finish(model, ps.str());
+    summary.title = reportTitle(opts.input);
+    Error err = reportFile->write(renderReport(opts.report, summary));
+    if (!err)
+      err = reportFile->commit();
+    if (err)
+      return reportError(addContext(std::move(err), "cannot write report '" +
+                                                        opts.report + "'"));
+  }
 
   if (statsBefore) {
     printStatsReport(*statsBefore, computeStats(model));

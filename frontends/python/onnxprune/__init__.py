@@ -10,7 +10,9 @@ an ``onnx.ModelProto`` (returns one), ``bytes`` (returns bytes) or a path
 ``-passes`` text. ``calibration`` is a path (.npz, .npy, ONNX test-data
 folder) or a dict of numpy arrays named after the graph inputs (axis 0 =
 samples). ``options`` are the tool's long flags with ``_`` or ``-``
-(``calibration_batch=16``, ``verify_each=True``, ``base_dir=...``).
+(``calibration_batch=16``, ``verify_each=True``, ``base_dir=...``,
+``threads=4`` as the tool's -j, ``report="pruned.html"`` for the HTML
+report).
 
 Bad input raises ``ValueError``, a failure while running ``RuntimeError``,
 both with onnx-prune's one-line message. See docs/library.md.
