@@ -108,7 +108,9 @@ public:
   virtual llvm::Expected<std::unique_ptr<LatencySnapshot>>
   snapshot(const Model &m) = 0;
   /// A new model equal to the one \p s was taken of, for trying a change
-  /// on a copy (prune-width<latency> measures several plans).
+  /// on a copy (prune-width<latency> measures several plans). As with any
+  /// reader, the types the bytes leave open are the caller's to fill
+  /// (fillTypes).
   virtual llvm::Expected<std::unique_ptr<Model>>
   restore(const LatencySnapshot &s) = 0;
   /// Per-node times of \p m over opts.runs profiled runs, costliest first

@@ -17,6 +17,7 @@
 #include "passes/Analysis/Latency.h"
 #include "passes/Analysis/LatencyTable.h"
 #include "passes/Analysis/StatsAnalysis.h"
+#include "passes/OpHandlers/ShapeInference.h"
 #include "passes/PassParams.h"
 #include "passes/Transforms/DCEPass.h"
 #include "passes/Transforms/PruneRecord.h"
@@ -953,6 +954,25 @@ Expected<PrunePlan> computePrunePlan(const Model &m, const DepGraph &dg,
           << percent(whole - cost.removed(), original)
           << " of the original remains; the rest is frozen, protected or "
              "capped by max-per-group/round-to); removing those\n";
+    } else {
+      // Rounding removes whole steps: a 32-wide group on multiples of 8
+      // that should lose 30% loses 8 or 16. Say so when it went far past
+      // the budget, so the user knows why and how to follow it closely.
+      int64_t step = 0;
+      for (const GroupPlan &gp : plans)
+        if (gp.removed > 0)
+          step = std::max(step, gp.quantum);
+      double left = (whole - cost.removed()) / original;
+      if (step > 1 && left < 1 - opts.amount - 0.05)
+        log << "prune-width: remark: " << budgetKey(opts.budget) << "="
+            << formatParamDouble(opts.amount) << " leaves "
+            << percent(whole - cost.removed(), original) << " of the original "
+            << format("%.0f", original) << " " << what << ", not "
+            << percent(1 - opts.amount, 1) << ": round-to="
+            << (opts.roundToGiven ? std::to_string(opts.roundTo) : "auto")
+            << " keeps widths on whole steps (up to " << step
+            << " units), so narrow groups lose a whole step; round-to=1 "
+               "follows the budget closely\n";
     }
   }
 
@@ -1294,6 +1314,7 @@ Expected<bool> PruneWidthPass::runLatency(Model &m, ModelAnalysisManager &am,
       auto copy = provider->restore(*reference);
       if (!copy)
         return copy.takeError();
+      fillTypes(**copy); // As after any read: the groups need every type.
       (*copy)->original = m.original;
       {
         ModelAnalysisManager copyAm;
