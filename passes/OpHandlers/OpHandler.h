@@ -155,6 +155,13 @@ llvm::Error rewriteConvGroup(Node &n, PruneContext &ctx, const Value *w);
 /// op a transpose of the last two axes when \p transA / \p transB.
 void buildMatMulCoupling(CouplingBuilder &b, const Node &n, Value *a, Value *bm,
                          Value *y, bool transA, bool transB);
+/// The couplings of a concatenation of \p inputs along \p axis into \p y
+/// (ShapeHandlers.cpp), for QLinearConcat whose data inputs come in
+/// (x, scale, zero point) triples; freezes the node when an input's rank
+/// differs from y's.
+void buildConcatCoupling(const Node &n, CouplingBuilder &b,
+                         llvm::ArrayRef<Value *> inputs, Value *y,
+                         int64_t axis);
 
 } // namespace onnxprune
 

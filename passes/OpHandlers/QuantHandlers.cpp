@@ -640,33 +640,10 @@ public:
       b.freezeNode(n, "invalid axis");
       return;
     }
-    int64_t offset = 0;
-    for (unsigned i = 2; i < n.getNumInputs(); i += 3) {
-      Value *in = n.getInput(i);
-      if (!in || b.rank(in) != r) {
-        b.freezeNode(n, "input rank differs");
-        return;
-      }
-      for (int64_t a = 0; a < r; ++a)
-        if (a != axis)
-          b.join(ax(in, a), ax(y, a), n);
-    }
-    for (unsigned i = 2; i < n.getNumInputs(); i += 3) {
-      int64_t sz = b.size(ax(n.getInput(i), axis));
-      if (sz < 0) {
-        for (unsigned k = 2; k < n.getNumInputs(); k += 3)
-          b.freeze(ax(n.getInput(k), axis), &n, "concat input size unknown");
-        b.freeze(ax(y, axis), &n, "concat input size unknown");
-        return;
-      }
-    }
-    for (unsigned i = 2; i < n.getNumInputs(); i += 3) {
-      Value *in = n.getInput(i);
-      int64_t sz = b.size(ax(in, axis));
-      if (sz > 0)
-        b.joinBlocks(ax(in, axis), ax(y, axis), 1, offset, n);
-      offset += sz;
-    }
+    SmallVector<Value *, 8> inputs;
+    for (unsigned i = 2; i < n.getNumInputs(); i += 3)
+      inputs.push_back(n.getInput(i));
+    buildConcatCoupling(n, b, inputs, y, axis);
   }
   Expected<MaskMode> maskOperand(const Node &n, unsigned i, unsigned axis,
                                  ArrayRef<int64_t> removed,

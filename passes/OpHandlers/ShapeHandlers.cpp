@@ -1133,30 +1133,8 @@ public:
       b.freezeNode(n, "invalid axis");
       return;
     }
-    int64_t offset = 0;
-    bool known = true;
-    for (Value *in : n.getInputs()) {
-      if (!in || b.rank(in) != r) {
-        b.freezeNode(n, "input rank differs");
-        return;
-      }
-      for (int64_t a = 0; a < r; ++a)
-        if (a != axis)
-          b.join({in, (unsigned)a}, {y, (unsigned)a}, n);
-      int64_t sz = b.size({in, (unsigned)axis});
-      if (sz < 0 || !known) {
-        known = false;
-        continue;
-      }
-      if (sz > 0)
-        b.joinBlocks({in, (unsigned)axis}, {y, (unsigned)axis}, 1, offset, n);
-      offset += sz;
-    }
-    if (!known)
-      for (Value *in : n.getInputs())
-        b.freeze({in, (unsigned)axis}, &n, "concat input size unknown");
-    if (!known)
-      b.freeze({y, (unsigned)axis}, &n, "concat input size unknown");
+    SmallVector<Value *, 8> inputs(n.getInputs().begin(), n.getInputs().end());
+    buildConcatCoupling(n, b, inputs, y, axis);
   }
 };
 
@@ -1661,6 +1639,36 @@ public:
 };
 
 } // namespace
+
+/// Concat's couplings (ConcatHandler above), shared with QLinearConcat.
+void buildConcatCoupling(const Node &n, CouplingBuilder &b,
+                         ArrayRef<Value *> inputs, Value *y, int64_t axis) {
+  int64_t r = b.rank(y);
+  int64_t offset = 0;
+  bool known = true;
+  for (Value *in : inputs) {
+    if (!in || b.rank(in) != r) {
+      b.freezeNode(n, "input rank differs");
+      return;
+    }
+    for (int64_t a = 0; a < r; ++a)
+      if (a != axis)
+        b.join({in, (unsigned)a}, {y, (unsigned)a}, n);
+    int64_t sz = b.size({in, (unsigned)axis});
+    if (sz < 0 || !known) {
+      known = false;
+      continue;
+    }
+    if (sz > 0)
+      b.joinBlocks({in, (unsigned)axis}, {y, (unsigned)axis}, 1, offset, n);
+    offset += sz;
+  }
+  if (known)
+    return;
+  for (Value *in : inputs)
+    b.freeze({in, (unsigned)axis}, &n, "concat input size unknown");
+  b.freeze({y, (unsigned)axis}, &n, "concat input size unknown");
+}
 
 std::shared_ptr<const OpHandler> createReshapeHandler() {
   return std::make_shared<ReshapeHandler>();
