@@ -101,6 +101,23 @@ bool isFloatingPoint(DataType type) {
   }
 }
 
+bool isIntegerOrBool(DataType type) {
+  switch (type) {
+  case DataType::Int64:
+  case DataType::Int32:
+  case DataType::Int16:
+  case DataType::Int8:
+  case DataType::UInt8:
+  case DataType::UInt16:
+  case DataType::UInt32:
+  case DataType::UInt64:
+  case DataType::Bool:
+    return true;
+  default:
+    return false;
+  }
+}
+
 bool Type::isStaticShape() const {
   if (!hasRank())
     return false;

@@ -57,6 +57,9 @@ uint64_t storageBytes(DataType type, uint64_t numElements);
 /// The ONNX text-format name ("float", "int64", ...), or "dtype<N>".
 std::string dataTypeName(DataType type);
 bool isFloatingPoint(DataType type);
+/// Whole-byte integers and Bool (not Int4/UInt4): what shape data and
+/// masks are made of.
+bool isIntegerOrBool(DataType type);
 
 /// One dimension: a static size, a symbolic name, or unknown.
 struct Dim {

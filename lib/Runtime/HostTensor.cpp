@@ -82,24 +82,7 @@ std::string HostTensor::describe() const {
 }
 
 bool isSupportedHostType(DataType dtype) {
-  switch (dtype) {
-  case DataType::Float:
-  case DataType::Double:
-  case DataType::Float16:
-  case DataType::BFloat16:
-  case DataType::Int8:
-  case DataType::Int16:
-  case DataType::Int32:
-  case DataType::Int64:
-  case DataType::UInt8:
-  case DataType::UInt16:
-  case DataType::UInt32:
-  case DataType::UInt64:
-  case DataType::Bool:
-    return true;
-  default:
-    return false;
-  }
+  return isFloatingPoint(dtype) || isIntegerOrBool(dtype);
 }
 
 llvm::Error validateHostTensor(const HostTensor &t, const llvm::Twine &what) {

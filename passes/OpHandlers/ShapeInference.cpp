@@ -43,23 +43,6 @@ const Shape *NodeContext::inShape(unsigned i) const {
   return t.hasRank() ? &*t.shape : nullptr;
 }
 
-static bool isIntegerType(DataType t) {
-  switch (t) {
-  case DataType::Int64:
-  case DataType::Int32:
-  case DataType::Int16:
-  case DataType::Int8:
-  case DataType::UInt8:
-  case DataType::UInt16:
-  case DataType::UInt32:
-  case DataType::UInt64:
-  case DataType::Bool:
-    return true;
-  default:
-    return false;
-  }
-}
-
 const ValueVec *NodeContext::inValues(unsigned i) {
   Value *v = node.getInput(i);
   if (!v)
@@ -74,7 +57,7 @@ const ValueVec *NodeContext::inValues(unsigned i) {
   if (!w || state.weightRead.count(v))
     return nullptr;
   state.weightRead[v] = true;
-  if (!isIntegerType(w->getDataType()) || w->getDims().size() > 1 ||
+  if (!isIntegerOrBool(w->getDataType()) || w->getDims().size() > 1 ||
       w->getNumElements() > (uint64_t)MaxKnownElements)
     return nullptr;
   Expected<std::vector<int64_t>> ints = readAsInt64s(*w);
